@@ -1,0 +1,5 @@
+"""`python -m lipsync_tool`."""
+
+from .cli import main
+
+raise SystemExit(main())

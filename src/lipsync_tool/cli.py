@@ -1,0 +1,176 @@
+"""The command line: parse flags into RenderOptions, call the library, turn its errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import InputError, LipSyncError
+from .options import ENHANCER_CHOICES, PREPROCESS_CHOICES, RESOLUTION_CHOICES, RenderOptions, Wav2LipOptions
+
+log = logging.getLogger("lipsync_tool")
+
+EXAMPLES = """\
+examples:
+  lipsync-tool portrait.jpg speech.wav out.mp4
+      built-in engine, offline, 1080p H.264 + AAC
+  lipsync-tool portrait.png speech.mp3 out.mp4 --expression-scale 1.3 --no-upscale
+      livelier mouth, video kept at the portrait's own size
+  lipsync-tool portrait.jpg speech.m4a out.mp4 --dry-run
+      check the inputs and print what would run, without rendering
+  lipsync-tool portrait.jpg speech.wav out.mp4 --engine sadtalker --install-deps --resolution 512 --preprocess full
+      the SadTalker engine (downloads its models on first use)
+
+environment:
+  LIPSYNC_CACHE_DIR   where downloaded models are kept (default: the platform user cache dir)
+"""
+
+
+class UsageError(Exception):
+    """A command-line usage error (argparse's own complaints)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _engine_help() -> tuple[tuple[str, ...], str]:
+    from .engines.registry import ENGINES
+
+    lines = "; ".join(f"{name}: {cls.summary}" for name, cls in ENGINES.items())
+    return tuple(ENGINES), f"engine to use (default: warp). {lines}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `lipsync-tool PORTRAIT AUDIO OUTPUT`."""
+    parser = _Parser(
+        prog="lipsync-tool",
+        description="Turn a still portrait and a speech recording into a lip-synced talking video in full HD.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("portrait", metavar="PORTRAIT", type=Path, help="photo of a face (jpg, png, webp, bmp, tiff)")
+    parser.add_argument("audio", metavar="AUDIO", type=Path, help="speech: any file ffmpeg decodes (wav, mp3, m4a, ogg, flac, video with sound)")
+    parser.add_argument("output", metavar="OUTPUT", type=Path, help="video to write (.mp4, .mov, .mkv or .webm)")
+    parser.add_argument("--version", action="version", version=f"lipsync-tool {__version__}")
+    engines, engine_help = _engine_help()
+    general = parser.add_argument_group("general")
+    general.add_argument("--engine", choices=engines, default="warp", help=engine_help)
+    general.add_argument("--fps", type=float, default=25.0, help="frame rate of the video (default: 25)")
+    general.add_argument("--expression-scale", type=float, default=1.0, help="scale of mouth and head motion (default: 1.0)")
+    general.add_argument("--no-still", action="store_true", help="allow larger head motion (default: keep the head nearly still)")
+    general.add_argument("--no-upscale", action="store_true", help="keep the engine's native size instead of 1080 lines")
+    general.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    general.add_argument("--max-duration", type=float, default=600.0, metavar="SECONDS", help="longest audio accepted (default: 600)")
+    general.add_argument("--dry-run", action="store_true", help="check the inputs, print the plan and exit without rendering")
+    general.add_argument("--keep-temp", action="store_true", help="keep the temporary work directory and print where it is")
+    general.add_argument("--cache-dir", type=Path, default=None, help="where downloaded models are kept (default: $LIPSYNC_CACHE_DIR or the user cache dir)")
+    general.add_argument("--install-deps", action="store_true", help="let the engine install what it lacks")
+    general.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO", help="how much to log (default: INFO)")
+    neural = parser.add_argument_group("sadtalker engine")
+    neural.add_argument("--resolution", type=int, choices=RESOLUTION_CHOICES, default=256, help="face render size (default: 256)")
+    neural.add_argument("--preprocess", choices=PREPROCESS_CHOICES, default="crop", help="how the portrait is cropped (default: crop; extreme_crop = extcrop)")
+    neural.add_argument("--enhancer", choices=ENHANCER_CHOICES, default=None, help="face enhancer (default: none)")
+    w2l = parser.add_argument_group("wav2lip engine")
+    w2l.add_argument("--wav2lip-pads", type=int, nargs=4, metavar=("T", "B", "L", "R"), default=[0, 10, 0, 0], help="padding of the face box in pixels (default: 0 10 0 0)")
+    static = w2l.add_mutually_exclusive_group()
+    static.add_argument("--wav2lip-static", dest="wav2lip_static", action="store_true", default=None, help="use only the first frame of the face input")
+    static.add_argument("--wav2lip-no-static", dest="wav2lip_static", action="store_false", help="use every frame of the face input")
+    w2l.add_argument("--wav2lip-nosmooth", action="store_true", help="do not smooth the face box over 5 frames")
+    w2l.add_argument("--wav2lip-batch-size", type=int, default=128, help="generator batch size (default: 128)")
+    w2l.add_argument("--wav2lip-face-det-batch-size", type=int, default=16, help="face detection batch size (default: 16)")
+    w2l.add_argument("--wav2lip-resize-factor", type=int, default=1, help="downscale the input by this factor first (default: 1)")
+    w2l.add_argument("--wav2lip-crop", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"), default=None, help="face box by hand, in portrait pixels")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> RenderOptions:
+    """The one RenderOptions object the parsed flags describe."""
+    wav2lip = Wav2LipOptions(
+        pads=tuple(args.wav2lip_pads),
+        static=args.wav2lip_static,
+        nosmooth=args.wav2lip_nosmooth,
+        batch_size=args.wav2lip_batch_size,
+        face_det_batch_size=args.wav2lip_face_det_batch_size,
+        resize_factor=args.wav2lip_resize_factor,
+        crop=tuple(args.wav2lip_crop) if args.wav2lip_crop else None,
+    )
+    return RenderOptions(
+        engine=args.engine,
+        fps=args.fps,
+        resolution=args.resolution,
+        preprocess=args.preprocess,
+        expression_scale=args.expression_scale,
+        still=not args.no_still,
+        enhancer=args.enhancer,
+        cache_dir=args.cache_dir,
+        upscale=not args.no_upscale,
+        keep_temp=args.keep_temp,
+        overwrite=args.overwrite,
+        install_deps=args.install_deps,
+        max_duration=args.max_duration,
+        wav2lip=wav2lip,
+    )
+
+
+def configure_logging(level: str) -> None:
+    """Plain log lines on stderr for our loggers only."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if level == "DEBUG" else "%(message)s"))
+    package_log = logging.getLogger("lipsync_tool")
+    package_log.handlers[:] = [handler]
+    package_log.setLevel(level)
+    package_log.propagate = False
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import LipSyncPipeline
+    from .progress import ProgressReporter
+
+    options = options_from_args(args)
+    reporter = ProgressReporter(enabled=args.log_level in ("DEBUG", "INFO"))
+    try:
+        pipeline = LipSyncPipeline(options, progress=reporter)
+        if args.dry_run:
+            print(pipeline.plan(args.portrait, args.audio, args.output).describe())
+            return 0
+        result = pipeline.render(args.portrait, args.audio, args.output)
+    finally:
+        reporter.close()
+    width, height = result.frame_size
+    total = sum(result.stage_seconds.values())
+    print(f"wrote {result.output} ({width}x{height}, {result.duration:.2f} s, {result.fps:g} fps) in {total:.1f} s")
+    if result.temp_dir:
+        print(f"temporary files kept in {result.temp_dir}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lipsync-tool` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "DEBUG" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        configure_logging(args.log_level)
+        return _run(args)
+    except UsageError as exc:
+        print(f"error: {exc} (see lipsync-tool --help)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except LipSyncError as exc:
+        if debug:
+            log.exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # a bug: say so in one line, the traceback only with DEBUG
+        if debug:
+            log.exception("internal error")
+        print(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --log-level DEBUG for details)", file=sys.stderr)
+        return 1

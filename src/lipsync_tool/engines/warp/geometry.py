@@ -1,0 +1,110 @@
+"""Face-aligned coordinates and the per-landmark displacements of mouth and jaw poses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# MediaPipe face-mesh indices (canonical FACEMESH_LIPS and FACE_OVAL topology).
+UPPER_OUTER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
+LOWER_OUTER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+UPPER_INNER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+LOWER_INNER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+MOUTH_CORNERS = (61, 291, 78, 308)
+FOREHEAD_TOP = 10
+CHIN = 152
+UPPER_LIP_MID = 13
+LOWER_LIP_MID = 14
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)
+
+
+def outer_lip_loop() -> tuple[int, ...]:
+    """Closed outer lip contour: upper lip left→right, then lower lip right→left."""
+    return UPPER_OUTER_LIP + tuple(reversed(LOWER_OUTER_LIP[1:-1]))
+
+
+def inner_lip_loop() -> tuple[int, ...]:
+    """Closed inner lip contour (the mouth opening)."""
+    return UPPER_INNER_LIP + tuple(reversed(LOWER_INNER_LIP[1:-1]))
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Coordinates aligned with the face: `down` from forehead to chin, `right` across, unit = face height."""
+
+    mouth: np.ndarray
+    down: np.ndarray
+    right: np.ndarray
+    height: float
+
+    @classmethod
+    def from_points(cls, points: np.ndarray) -> "FaceFrame":
+        top, chin = points[FOREHEAD_TOP], points[CHIN]
+        axis = chin - top
+        height = float(np.hypot(*axis))
+        down = axis / height
+        right = np.array([down[1], -down[0]])
+        mouth = (points[UPPER_LIP_MID] + points[LOWER_LIP_MID]) / 2
+        return cls(mouth, down, right, height)
+
+    def local(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u across, v down) of `points` relative to the mouth centre, in face heights."""
+        rel = points - self.mouth
+        return rel @ self.right / self.height, rel @ self.down / self.height
+
+
+def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def jaw_open_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Displacement of every landmark (N, 2), in face heights, when the jaw opens by one unit.
+
+    The lower lip drops a full unit, the chin and lower jaw follow with a fall-off towards the
+    ears (the jaw hinges there), the upper lip lifts a little and the corners drop halfway and
+    draw in slightly, as they do when a mouth opens.
+    """
+    u, v = frame.local(points)
+    lateral = 1.0 - _smoothstep(np.abs(u), 0.10, 0.48)
+    below = _smoothstep(v, 0.0, 0.10)
+    amount = 0.92 * lateral * below
+    lip_loop = points[list(outer_lip_loop())].astype(np.float32)
+    inside_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
+    amount = np.where(inside_lips & (v > 0), 1.0, amount)
+    amount = np.where(inside_lips & (v <= 0), -0.10, amount)
+    amount[list(LOWER_INNER_LIP[1:-1] + LOWER_OUTER_LIP[1:-1])] = 1.0
+    amount[list(UPPER_INNER_LIP[1:-1] + UPPER_OUTER_LIP[1:-1])] = -0.10
+    displacement = amount[:, None] * frame.down[None, :]
+    corners = list(MOUTH_CORNERS)
+    inward = -np.sign(u[corners])[:, None] * frame.right[None, :]
+    displacement[corners] = 0.45 * frame.down[None, :] + 0.06 * inward
+    return displacement
+
+
+def anchor_ring(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Points around the lower face where the warp must be zero (background, neck, upper face)."""
+    oval = points[list(FACE_OVAL)]
+    centre = oval.mean(axis=0)
+    ring = centre + (oval - centre) * 1.30
+    h = frame.height
+    chin = points[CHIN]
+    below = [chin + frame.down * 0.40 * h + frame.right * s * h for s in (-0.45, -0.2, 0.0, 0.2, 0.45)]
+    return np.vstack([ring, np.array(below)])
+
+
+def warp_region(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Polygon (K, 2) bounding where the warp may act: the lower face, a little beyond, and under the chin."""
+    u, v = frame.local(points)
+    h = frame.height
+    lower = points[v > -0.22]
+    centre = frame.mouth
+    grown = centre + (lower - centre) * 1.15
+    chin = points[CHIN]
+    under = [chin + frame.down * 0.22 * h + frame.right * s * h for s in (-0.3, 0.0, 0.3)]
+    return cv2.convexHull(np.vstack([grown, np.array(under)]).astype(np.float32)).reshape(-1, 2)

@@ -1,0 +1,1 @@
+"""Media I/O: ffmpeg, audio decoding, portrait loading and probing."""

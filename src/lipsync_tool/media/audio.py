@@ -1,0 +1,80 @@
+"""Decode speech once to 16 kHz mono float32 for analysis; the original stays for the mux."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MediaError
+from .ffmpeg import run_ffmpeg
+from .probe import probe
+
+log = logging.getLogger(__name__)
+
+ANALYSIS_RATE = 16000
+SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS: nothing audible
+
+
+@dataclass(frozen=True)
+class SpeechAudio:
+    """Decoded speech: mono float32 samples at `sample_rate`, and the file it came from."""
+
+    samples: np.ndarray
+    sample_rate: int
+    source: Path
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    @property
+    def peak(self) -> float:
+        return float(np.max(np.abs(self.samples))) if len(self.samples) else 0.0
+
+    @property
+    def is_silent(self) -> bool:
+        return self.peak < SILENCE_PEAK
+
+
+def frame_count(duration: float, fps: float) -> int:
+    """Frames for a clip of `duration` seconds: the nearest whole number, at least one."""
+    return max(1, int(math.floor(duration * fps + 0.5)))
+
+
+def decode_speech(ffmpeg: str, path: Path, *, max_duration: float, sample_rate: int = ANALYSIS_RATE) -> SpeechAudio:
+    """Decode the first audio stream of any file ffmpeg reads; raise InputError when unusable."""
+    if path.stat().st_size == 0:
+        raise InputError(f"AUDIO {path} is empty (0 bytes); give a recording with speech in it")
+    try:
+        info = probe(ffmpeg, path)
+    except MediaError as exc:
+        raise InputError(f"cannot read AUDIO {path}: not a media file ffmpeg can decode") from exc
+    if info.audio is None:
+        raise InputError(f"AUDIO {path} has no audio track; give a file with sound in it")
+    if info.duration is not None and info.duration > max_duration + 1.0:
+        raise InputError(
+            f"AUDIO {path} is {info.duration:.1f} s long, over the {max_duration:g} s limit; "
+            "raise it with --max-duration SECONDS or cut the audio"
+        )
+    args = [
+        "-i", str(path), "-map", "0:a:0", "-vn", "-t", f"{max_duration + 1.0:.3f}",
+        "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+    ]
+    try:
+        proc = run_ffmpeg(ffmpeg, args, what=f"decoding {path.name}")
+    except MediaError as exc:
+        raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
+    samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
+    if len(samples) == 0:
+        raise InputError(f"AUDIO {path} decodes to zero samples; give a recording with speech in it")
+    speech = SpeechAudio(samples, sample_rate, path)
+    if speech.duration > max_duration:
+        raise InputError(
+            f"AUDIO {path} is over the {max_duration:g} s limit; "
+            "raise it with --max-duration SECONDS or cut the audio"
+        )
+    return speech

@@ -1,0 +1,134 @@
+"""Locate and run ffmpeg; stream raw frames into it."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from collections import deque
+from pathlib import Path
+from typing import IO, Sequence
+
+import numpy as np
+
+from ..errors import MediaError
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_LINES = 12
+
+
+def find_ffmpeg() -> str:
+    """Return the ffmpeg executable: the one on PATH, else the binary shipped by imageio-ffmpeg."""
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise MediaError(
+            "ffmpeg not found: install it (e.g. `apt install ffmpeg`) or `pip install imageio-ffmpeg`"
+        ) from exc
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise MediaError(
+            f"ffmpeg not found on PATH and imageio-ffmpeg has no binary for this platform ({exc}); "
+            "install ffmpeg and make sure it is on PATH"
+        ) from exc
+
+
+def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    """The last non-empty lines of a tool's stderr, joined for an error message."""
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+def run_ffmpeg(ffmpeg: str, args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with `args`; on failure raise MediaError naming `what` and ffmpeg's last stderr lines."""
+    command = [ffmpeg, "-hide_banner", "-nostdin", *args]
+    log.debug("running: %s", subprocess.list2cmdline(command))
+    try:
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    except OSError as exc:
+        raise MediaError(f"could not start ffmpeg ({ffmpeg}): {exc}") from exc
+    if proc.returncode != 0:
+        tail = stderr_tail(proc.stderr.decode("utf-8", "replace"))
+        raise MediaError(f"ffmpeg failed while {what} (exit {proc.returncode}): {tail}")
+    return proc
+
+
+class FrameWriter:
+    """Feed RGB frames to an ffmpeg process through its stdin.
+
+    Use as a context manager; leaving the block normally waits for ffmpeg and checks its
+    exit status, leaving it by an exception kills ffmpeg.
+    """
+
+    def __init__(self, command: Sequence[str], frame_size: tuple[int, int]) -> None:
+        self.command = list(command)
+        self.width, self.height = frame_size
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr_lines: deque[str] = deque(maxlen=200)
+        self.frames_written = 0
+
+    def __enter__(self) -> "FrameWriter":
+        log.debug("running: %s", subprocess.list2cmdline(self.command))
+        try:
+            self._proc = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise MediaError(f"could not start ffmpeg ({self.command[0]}): {exc}") from exc
+        self._start_stderr_reader()
+        return self
+
+    def _start_stderr_reader(self) -> None:
+        import threading
+
+        assert self._proc is not None and self._proc.stderr is not None
+        stream: IO[bytes] = self._proc.stderr
+
+        def drain() -> None:
+            for raw in stream:
+                self._stderr_lines.append(raw.decode("utf-8", "replace").rstrip())
+
+        self._reader = threading.Thread(target=drain, name="ffmpeg-stderr", daemon=True)
+        self._reader.start()
+
+    def write(self, frame: np.ndarray) -> None:
+        """Write one HxWx3 uint8 RGB frame."""
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(
+                f"frame has shape {frame.shape} {frame.dtype}, expected ({self.height}, {self.width}, 3) uint8"
+            )
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+        except BrokenPipeError as exc:
+            self._proc.wait()
+            self._reader.join(timeout=5)
+            raise self._failure("encoding video") from exc
+        self.frames_written += 1
+
+    def _failure(self, what: str) -> MediaError:
+        code = self._proc.returncode if self._proc else None
+        tail = stderr_tail("\n".join(self._stderr_lines))
+        return MediaError(f"ffmpeg failed while {what} (exit {code}): {tail}")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        if exc_type is not None:
+            proc.kill()
+            proc.wait()
+            self._reader.join(timeout=5)
+            return
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        proc.wait()
+        self._reader.join(timeout=5)
+        if proc.returncode != 0:
+            raise self._failure("encoding video")

@@ -1,0 +1,116 @@
+"""Every render option in one frozen, documented dataclass; the CLI builds one and nothing else reads argparse."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+PREPROCESS_CHOICES = ("crop", "extcrop", "extreme_crop", "resize", "full", "extfull")
+PREPROCESS_ALIASES = {"extreme_crop": "extcrop"}
+RESOLUTION_CHOICES = (256, 512)
+ENHANCER_CHOICES = ("gfpgan", "RestoreFormer")
+OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
+
+
+@dataclass(frozen=True)
+class Wav2LipOptions:
+    """Options of the wav2lip engine (the CLI's --wav2lip-* flags)."""
+
+    pads: tuple[int, int, int, int] = (0, 10, 0, 0)
+    """Padding around the detected face box in pixels: top, bottom, left, right (upstream's order)."""
+    static: bool | None = None
+    """Use only the first frame of the face input; None: decide from the input (a still image is static)."""
+    nosmooth: bool = False
+    """Do not smooth the face box over 5 frames."""
+    batch_size: int = 128
+    """Generator batch size."""
+    face_det_batch_size: int = 16
+    """Face-detection batch size."""
+    resize_factor: int = 1
+    """Downscale the face input by this factor before inference."""
+    crop: tuple[int, int, int, int] | None = None
+    """Face box set by hand, X1 Y1 X2 Y2 in portrait pixels; None: detect it."""
+
+    def __post_init__(self) -> None:
+        if len(self.pads) != 4:
+            raise InputError("--wav2lip-pads takes four integers: TOP BOTTOM LEFT RIGHT")
+        for name in ("batch_size", "face_det_batch_size", "resize_factor"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--wav2lip-{name.replace('_', '-')} must be at least 1")
+        if self.crop is not None:
+            x1, y1, x2, y2 = self.crop
+            if x2 <= x1 or y2 <= y1 or min(x1, y1) < 0:
+                raise InputError("--wav2lip-crop takes X1 Y1 X2 Y2 with 0 <= X1 < X2 and 0 <= Y1 < Y2")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render one talking-portrait video. Defaults match the CLI's."""
+
+    engine: str = "warp"
+    """Engine name, one of the registry's (warp, sadtalker, wav2lip)."""
+    fps: float = 25.0
+    """Output frame rate."""
+    resolution: int = 256
+    """Face render size of the neural engines (SadTalker --size): 256 or 512."""
+    preprocess: str = "crop"
+    """SadTalker preprocessing: crop, extcrop (alias extreme_crop), resize, full, extfull."""
+    expression_scale: float = 1.0
+    """Scale of facial motion: mouth amplitude and head motion (1.0 = natural)."""
+    still: bool = True
+    """Keep the head nearly still; False (--no-still) allows larger head motion."""
+    enhancer: str | None = None
+    """Face enhancer of the SadTalker engine: gfpgan or RestoreFormer."""
+    cache_dir: Path | None = None
+    """Cache for downloaded resources; None: $LIPSYNC_CACHE_DIR, else the platform user cache dir."""
+    upscale: bool = True
+    """Scale the video to 1080 lines; False (--no-upscale) keeps the engine's native size."""
+    keep_temp: bool = False
+    """Keep the temporary work directory and report where it is."""
+    overwrite: bool = False
+    """Replace an existing output file."""
+    install_deps: bool = False
+    """Let an engine install what it lacks."""
+    max_duration: float = 600.0
+    """Longest audio accepted, in seconds."""
+    wav2lip: Wav2LipOptions = field(default_factory=Wav2LipOptions)
+    """Options of the wav2lip engine."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.fps <= 120:
+            raise InputError(f"--fps must be between 1 and 120, not {self.fps:g}")
+        if self.resolution not in RESOLUTION_CHOICES:
+            raise InputError(f"--resolution must be 256 or 512, not {self.resolution}")
+        if self.preprocess not in PREPROCESS_CHOICES:
+            raise InputError(f"--preprocess must be one of {', '.join(PREPROCESS_CHOICES)}")
+        if not 0 <= self.expression_scale <= 3:
+            raise InputError(f"--expression-scale must be between 0 and 3, not {self.expression_scale:g}")
+        if self.enhancer is not None and self.enhancer not in ENHANCER_CHOICES:
+            raise InputError(f"--enhancer must be one of {', '.join(ENHANCER_CHOICES)}")
+        if self.max_duration <= 0:
+            raise InputError("--max-duration must be a positive number of seconds")
+
+    @property
+    def upstream_preprocess(self) -> str:
+        """The preprocess name upstream SadTalker understands (extreme_crop → extcrop)."""
+        return PREPROCESS_ALIASES.get(self.preprocess, self.preprocess)
+
+    def differs_from_default(self) -> dict[str, Any]:
+        """Top-level fields set to something other than their default (used to log ignored flags)."""
+        changed: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            value = getattr(self, f.name)
+            if value != default:
+                changed[f.name] = value
+        return changed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view of every option."""
+        data = dataclasses.asdict(self)
+        data["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
+        return data

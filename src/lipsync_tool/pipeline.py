@@ -1,0 +1,246 @@
+"""LipSyncPipeline: validate → analyse → render → encode and scale in one ffmpeg pass → atomic move."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .cache import resolve_cache_dir
+from .engines.base import EngineJob, FrameStream, ProgressCallback, RenderedClip, no_progress
+from .engines.registry import create_engine
+from .errors import EngineError, InputError
+from .media.audio import decode_speech, frame_count
+from .media.encode import EncodeSettings, clip_command, frames_command
+from .media.ffmpeg import FrameWriter, find_ffmpeg, run_ffmpeg
+from .media.image import load_portrait
+from .media.output import OutputTarget, resolve_output
+from .media.probe import probe
+from .options import RenderOptions, Wav2LipOptions
+from .plan import RenderPlan, ignored_flags
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a render produced. JSON-ready through `to_dict`."""
+
+    output: Path
+    """The finished video."""
+    engine: str
+    """Engine that rendered it."""
+    duration: float
+    """Audio duration in seconds (the video matches it to within one frame)."""
+    fps: float
+    """Frame rate of the video."""
+    frames: int
+    """Number of video frames."""
+    frame_size: tuple[int, int]
+    """Width and height of the finished video."""
+    render_size: tuple[int, int]
+    """Width and height the engine rendered at, before scaling."""
+    faces_seen: int
+    """Faces found in the portrait (the largest one is animated)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds per stage."""
+    temp_dir: Path | None = None
+    """The kept temporary directory, with --keep-temp."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["output"] = str(self.output)
+        data["temp_dir"] = str(self.temp_dir) if self.temp_dir else None
+        return data
+
+
+class StageClock:
+    """Accumulates wall-clock seconds per named stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+
+def _existing_file(path: Path, role: str) -> Path:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputError(f"{role} {path} does not exist")
+    if not path.is_file():
+        raise InputError(f"{role} {path} is not a file")
+    return path.absolute()
+
+
+class LipSyncPipeline:
+    """Renders talking-portrait videos with one engine; load once, render many."""
+
+    def __init__(self, options: RenderOptions | None = None, *, progress: ProgressCallback = no_progress) -> None:
+        self.options = options or RenderOptions()
+        self.progress = progress
+        self.ffmpeg = find_ffmpeg()
+        self.cache_dir = resolve_cache_dir(self.options.cache_dir)
+        self.engine = create_engine(self.options, self.cache_dir)
+        self._analyzer: Any = None
+
+    @property
+    def analyzer(self) -> Any:
+        """The face analyzer, loaded on first use."""
+        if self._analyzer is None:
+            from .face.analyzer import FaceAnalyzer
+
+            self._analyzer = FaceAnalyzer()
+        return self._analyzer
+
+    def plan(self, portrait: Path, audio: Path, output: Path) -> RenderPlan:
+        """Validate the inputs and describe the render without doing it (--dry-run)."""
+        clock = StageClock()
+        job_inputs = self._validate(portrait, audio, output, clock)
+        target, image, face, speech = job_inputs
+        engine_plan = self.engine.plan()
+        settings = self._encode_settings(target, speech.source)
+        encode = frames_command(self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path())
+        return RenderPlan(
+            engine=self.engine.name,
+            output=target.path,
+            duration=speech.duration,
+            frames=frame_count(speech.duration, self.options.fps),
+            faces_seen=face.faces_seen,
+            resources=engine_plan.resources,
+            commands=(*engine_plan.commands, tuple(encode)),
+            notes=engine_plan.notes,
+            ignored=ignored_flags(self.options, self.engine),
+            options=self.options.to_dict(),
+        )
+
+    def render(self, portrait: Path, audio: Path, output: Path) -> RenderResult:
+        """Render PORTRAIT speaking AUDIO into OUTPUT; nothing is left behind on failure."""
+        for flag in ignored_flags(self.options, self.engine):
+            log.info("%s is ignored by the %s engine", flag, self.engine.name)
+        clock = StageClock()
+        target, image, face, speech = self._validate(portrait, audio, output, clock)
+        work_dir = Path(tempfile.mkdtemp(prefix="lipsync-"))
+        partial = target.partial_path()
+        try:
+            job = EngineJob(
+                portrait_path=Path(portrait).absolute(),
+                portrait=image,
+                face=face,
+                audio_path=speech.source,
+                speech=speech,
+                frame_count=frame_count(speech.duration, self.options.fps),
+                options=self.options,
+                work_dir=work_dir,
+            )
+            rendered = self.engine.render(job, self.progress)
+            settings = self._encode_settings(target, speech.source)
+            render_size = self._encode(rendered, settings, partial, clock)
+            with clock.stage("finish"):
+                info = probe(self.ffmpeg, partial)
+                target.commit(partial)
+        finally:
+            partial.unlink(missing_ok=True)
+            if self.options.keep_temp:
+                log.warning("temporary files kept in %s", work_dir)
+            else:
+                shutil.rmtree(work_dir, ignore_errors=True)
+        video = info.video
+        frame_size = (video.width or 0, video.height or 0) if video else (0, 0)
+        for name, seconds in clock.seconds.items():
+            log.info("stage %-8s %6.2f s", name, seconds)
+        return RenderResult(
+            output=target.path,
+            engine=self.engine.name,
+            duration=speech.duration,
+            fps=self.options.fps,
+            frames=job.frame_count,
+            frame_size=frame_size,
+            render_size=render_size,
+            faces_seen=face.faces_seen,
+            stage_seconds={k: round(v, 4) for k, v in clock.seconds.items()},
+            temp_dir=work_dir if self.options.keep_temp else None,
+        )
+
+    def _validate(self, portrait: Path, audio: Path, output: Path, clock: StageClock) -> tuple[OutputTarget, Any, Any, Any]:
+        with clock.stage("validate"):
+            portrait_path = _existing_file(portrait, "PORTRAIT")
+            audio_path = _existing_file(audio, "AUDIO")
+            target = resolve_output(Path(output), [portrait_path, audio_path], overwrite=self.options.overwrite)
+            image = load_portrait(portrait_path)
+        with clock.stage("analysis"):
+            face = self._find_face(image, portrait_path)
+            speech = decode_speech(self.ffmpeg, audio_path, max_duration=self.options.max_duration)
+        if speech.is_silent:
+            log.warning("AUDIO %s is silent: the mouth will stay closed", audio_path)
+        return target, image, face, speech
+
+    def _find_face(self, image: Any, path: Path) -> Any:
+        try:
+            face = self.analyzer.analyze(image)
+        except InputError as exc:
+            raise InputError(
+                f"no face found in PORTRAIT {path}; use a photo with one clearly visible, roughly frontal face"
+            ) from exc
+        if face.faces_seen > 1:
+            log.warning("%d faces found in PORTRAIT; animating the largest", face.faces_seen)
+        return face
+
+    def _encode_settings(self, target: OutputTarget, audio: Path) -> EncodeSettings:
+        return EncodeSettings(fps=self.options.fps, upscale=self.options.upscale, container=target.container, audio=audio)
+
+    def _encode(self, rendered: FrameStream | RenderedClip, settings: EncodeSettings, partial: Path, clock: StageClock) -> tuple[int, int]:
+        if isinstance(rendered, RenderedClip):
+            with clock.stage("encode"):
+                run_ffmpeg(self.ffmpeg, clip_command(self.ffmpeg, rendered.path, settings, partial)[1:], what="scaling the clip")
+            info = probe(self.ffmpeg, rendered.path)
+            return (info.video.width or 0, info.video.height or 0) if info.video else (0, 0)
+        command = frames_command(self.ffmpeg, rendered.size, settings, partial)
+        start = time.perf_counter()
+        render_seconds = 0.0
+        with FrameWriter(command, rendered.size) as writer:
+            frames = iter(rendered.frames)
+            while True:
+                t0 = time.perf_counter()
+                frame = next(frames, None)
+                render_seconds += time.perf_counter() - t0
+                if frame is None:
+                    break
+                writer.write(frame)
+        clock.add("render", render_seconds)
+        clock.add("encode", time.perf_counter() - start - render_seconds)
+        if writer.frames_written != rendered.count:
+            raise EngineError(f"engine produced {writer.frames_written} frames, expected {rendered.count}")
+        return rendered.size
+
+
+def render(portrait: str | Path, audio: str | Path, output: str | Path, engine: str = "warp", *,
+           progress: ProgressCallback = no_progress, **options: Any) -> RenderResult:
+    """Render PORTRAIT speaking AUDIO into OUTPUT. `options` are RenderOptions fields (wav2lip: a dict or Wav2LipOptions)."""
+    wav2lip = options.pop("wav2lip", None)
+    if isinstance(wav2lip, dict):
+        wav2lip = Wav2LipOptions(**wav2lip)
+    if wav2lip is not None:
+        options["wav2lip"] = wav2lip
+    if "cache_dir" in options and options["cache_dir"] is not None:
+        options["cache_dir"] = Path(options["cache_dir"])
+    try:
+        render_options = RenderOptions(engine=engine, **options)
+    except TypeError as exc:
+        raise InputError(f"unknown render option: {exc}") from exc
+    pipeline = LipSyncPipeline(render_options, progress=progress)
+    return pipeline.render(Path(portrait), Path(audio), Path(output))

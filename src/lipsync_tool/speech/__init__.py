@@ -1,0 +1,1 @@
+"""Speech analysis: from audio samples to per-frame mouth targets."""

@@ -1,0 +1,49 @@
+"""Loudness envelope of speech, sampled at the video frame rate, and the mouth opening it implies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+WINDOW_FRAMES = 1.5  # analysis window, in video frames, centred on each frame
+ABSOLUTE_GATE_DB = -50.0  # below this (dBFS) the mouth is closed whatever the recording's level
+MIN_RANGE_DB = 12.0
+
+
+def frame_rms(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int) -> np.ndarray:
+    """RMS of the audio around the centre of each video frame (window of 1.5 frames)."""
+    squares = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    centres = (np.arange(n_frames) + 0.5) / fps * sample_rate
+    half = WINDOW_FRAMES / fps * sample_rate / 2
+    start = np.clip(np.round(centres - half).astype(np.int64), 0, len(samples))
+    stop = np.clip(np.round(centres + half).astype(np.int64), 0, len(samples))
+    count = np.maximum(stop - start, 1)
+    return np.sqrt((squares[stop] - squares[start]) / count)
+
+
+def loudness_db(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int) -> np.ndarray:
+    """Per-frame level in dBFS."""
+    return 20.0 * np.log10(frame_rms(samples, sample_rate, fps, n_frames) + 1e-9)
+
+
+def mouth_opening_from_loudness(level_db: np.ndarray) -> np.ndarray:
+    """Map per-frame dB levels to a mouth opening in [0, 1]: 0 in silence, 1 at the loud end of speech.
+
+    Levels are normalised between the recording's own noise floor and its speech peaks, so a
+    quiet and a loud recording of the same speech open the mouth alike; a light symmetric
+    smoothing removes frame-to-frame flicker without shifting the timing.
+    """
+    if len(level_db) == 0:
+        return np.zeros(0, dtype=np.float32)
+    floor = float(np.percentile(level_db, 10))
+    peak = float(np.percentile(level_db, 98))
+    if peak < ABSOLUTE_GATE_DB:
+        return np.zeros(len(level_db), dtype=np.float32)
+    span = max(peak - floor, MIN_RANGE_DB)
+    gate = max(peak - span * 0.8, ABSOLUTE_GATE_DB)
+    opening = np.clip((level_db - gate) / (peak - gate), 0.0, 1.0)
+    opening = np.sqrt(opening)  # perceptually, mid levels already open the mouth well
+    if len(opening) >= 3:
+        padded = np.pad(opening, 1, mode="edge")
+        opening = 0.25 * padded[:-2] + 0.5 * padded[1:-1] + 0.25 * padded[2:]
+    opening[level_db < ABSOLUTE_GATE_DB] = 0.0
+    return opening.astype(np.float32)
