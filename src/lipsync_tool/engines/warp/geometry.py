@@ -13,6 +13,8 @@ LOWER_OUTER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 UPPER_INNER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_INNER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 MOUTH_CORNERS = (61, 291, 78, 308)
+CORNER_DROP = 0.3  # share of the lower lip's travel that the mouth corners follow
+UPPER_LIP_LIFT = 0.10
 FOREHEAD_TOP = 10
 CHIN = 152
 UPPER_LIP_MID = 13
@@ -66,24 +68,28 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def jaw_open_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     """Displacement of every landmark (N, 2), in face heights, when the jaw opens by one unit.
 
-    The lower lip drops a full unit, the chin and lower jaw follow with a fall-off towards the
-    ears (the jaw hinges there), the upper lip lifts a little and the corners drop halfway and
+    The lower lip drops a full unit at its middle and less towards the corners (so the opening
+    is lens-shaped), the chin and lower jaw follow with a fall-off towards the ears (the jaw
+    hinges there), the upper lip lifts a little and the corners drop a third of the way and
     draw in slightly, as they do when a mouth opens.
     """
     u, v = frame.local(points)
     lateral = 1.0 - _smoothstep(np.abs(u), 0.10, 0.48)
-    below = _smoothstep(v, 0.0, 0.10)
-    amount = 0.92 * lateral * below
-    lip_loop = points[list(outer_lip_loop())].astype(np.float32)
-    inside_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
-    amount = np.where(inside_lips & (v > 0), 1.0, amount)
-    amount = np.where(inside_lips & (v <= 0), -0.10, amount)
-    amount[list(LOWER_INNER_LIP[1:-1] + LOWER_OUTER_LIP[1:-1])] = 1.0
-    amount[list(UPPER_INNER_LIP[1:-1] + UPPER_OUTER_LIP[1:-1])] = -0.10
-    displacement = amount[:, None] * frame.down[None, :]
+    amount = 0.92 * lateral * _smoothstep(v, 0.0, 0.10)
     corners = list(MOUTH_CORNERS)
+    half_width = float(np.abs(u[corners]).max())
+    taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
+    lip_loop = points[list(outer_lip_loop())].astype(np.float32)
+    on_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
+    lower = on_lips & (v > 0)
+    upper = on_lips & (v <= 0)
+    lower[list(LOWER_INNER_LIP[1:-1] + LOWER_OUTER_LIP[1:-1])] = True
+    upper[list(UPPER_INNER_LIP[1:-1] + UPPER_OUTER_LIP[1:-1])] = True
+    amount = np.where(lower, CORNER_DROP + (1.0 - CORNER_DROP) * taper, amount)
+    amount = np.where(upper, CORNER_DROP * (1 - taper) - UPPER_LIP_LIFT * taper, amount)
+    displacement = amount[:, None] * frame.down[None, :]
     inward = -np.sign(u[corners])[:, None] * frame.right[None, :]
-    displacement[corners] = 0.45 * frame.down[None, :] + 0.06 * inward
+    displacement[corners] = CORNER_DROP * frame.down[None, :] + 0.05 * inward
     return displacement
 
 
@@ -108,3 +114,11 @@ def warp_region(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     chin = points[CHIN]
     under = [chin + frame.down * 0.22 * h + frame.right * s * h for s in (-0.3, 0.0, 0.3)]
     return cv2.convexHull(np.vstack([grown, np.array(under)]).astype(np.float32)).reshape(-1, 2)
+
+
+def smooth_loop(polygon: np.ndarray, iterations: int = 2) -> np.ndarray:
+    """Round a closed polygon's corners by Chaikin corner cutting."""
+    for _ in range(iterations):
+        following = np.roll(polygon, -1, axis=0)
+        polygon = np.stack([0.75 * polygon + 0.25 * following, 0.25 * polygon + 0.75 * following], axis=1).reshape(-1, 2)
+    return polygon

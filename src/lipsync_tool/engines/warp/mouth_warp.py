@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry import UPPER_LIP_MID, FaceFrame, anchor_ring, inner_lip_loop, jaw_open_displacements, outer_lip_loop, warp_region
+from .geometry import UPPER_LIP_MID, FaceFrame, smooth_loop, anchor_ring, inner_lip_loop, jaw_open_displacements, outer_lip_loop, warp_region
 from .tps import ThinPlateSpline
 
 GRID_STEP = 4  # the field is evaluated every 4 px and interpolated: smooth fields need no more
-JAW_DROP = 0.085  # lower-lip travel at full opening, in face heights
+JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 INVERSION_STEPS = 2
 
 
@@ -58,6 +58,11 @@ class MouthWarp:
         sigma = max(2.0, 0.05 * self.face.height)
         self.roi = _region_roi(region, image.shape, margin=int(3 * sigma))
         self.field = self._coarse_field(region, sigma)
+        width, height = self.roi.size
+        self._pixel_grid = np.meshgrid(
+            np.arange(self.roi.x0, self.roi.x0 + width, dtype=np.float32),
+            np.arange(self.roi.y0, self.roi.y0 + height, dtype=np.float32),
+        )
         self.inner_loop = list(inner_lip_loop())
         self.interior = MouthInterior(image, self.points, self.inner_loop)
 
@@ -93,13 +98,15 @@ class MouthWarp:
         for _ in range(INVERSION_STEPS - 1):
             at_src = cv2.remap(field, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             src_x, src_y = grid_x - at_src[..., 0] / GRID_STEP, grid_y - at_src[..., 1] / GRID_STEP
-        # cv2.resize maps pixel centres, so node k lands on pixel k*STEP + (STEP-1)/2, as laid out.
-        centre = (GRID_STEP - 1) / 2
-        width, height = self.roi.size
+        # Upsample the displacement, not absolute positions: it is zero at the ROI's edge, so the
+        # edge clamping of cv2.resize cannot shift border pixels. Node k sits at pixel k*STEP + (STEP-1)/2,
+        # which is exactly where cv2.resize's centre-aligned upsampling puts it.
         size = (gw * GRID_STEP, gh * GRID_STEP)
-        full_x = cv2.resize(src_x * GRID_STEP + (centre + self.roi.x0), size, interpolation=cv2.INTER_LINEAR)
-        full_y = cv2.resize(src_y * GRID_STEP + (centre + self.roi.y0), size, interpolation=cv2.INTER_LINEAR)
-        return full_x[:height, :width].astype(np.float32), full_y[:height, :width].astype(np.float32)
+        shift_x = cv2.resize((src_x - grid_x) * GRID_STEP, size, interpolation=cv2.INTER_LINEAR)
+        shift_y = cv2.resize((src_y - grid_y) * GRID_STEP, size, interpolation=cv2.INTER_LINEAR)
+        width, height = self.roi.size
+        base_x, base_y = self._pixel_grid
+        return base_x + shift_x[:height, :width], base_y + shift_y[:height, :width]
 
     def frame(self, opening: float) -> np.ndarray:
         """The portrait with the mouth opened by `opening` in [0, 1] (values above 1 exaggerate)."""
@@ -118,7 +125,7 @@ class MouthWarp:
     def mouth_opening_polygon(self, opening: float) -> np.ndarray:
         """The inner-lip contour (K, 2) in output pixels for this opening."""
         moved = self.points + self.landmark_shift * opening
-        return moved[self.inner_loop]
+        return smooth_loop(moved[self.inner_loop])
 
 
 def _polygon_mask(polygon: np.ndarray, box: Roi, supersample: int = 4) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""Units of the warp engine: the loudness map, the spline, and the warp's locality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lipsync_tool.engines.warp.engine import render_scale
+from lipsync_tool.engines.warp.geometry import FaceFrame, jaw_open_displacements, smooth_loop
+from lipsync_tool.engines.warp.mouth_warp import MouthWarp
+from lipsync_tool.engines.warp.tps import ThinPlateSpline
+from lipsync_tool.face.analyzer import FaceAnalyzer
+from lipsync_tool.speech.envelope import loudness_db, mouth_opening_from_loudness
+
+from .conftest import SPEECH_RATE, speech_like
+
+
+def test_loudness_map_closes_in_silence_and_opens_in_speech() -> None:
+    samples = speech_like(4.0, [(1.0, 3.0)])
+    opening = mouth_opening_from_loudness(loudness_db(samples, SPEECH_RATE, 25, 100))
+    assert opening[:22].max() == 0.0 and opening[78:].max() == 0.0
+    assert opening[25:75].max() == pytest.approx(1.0, abs=0.05)
+    assert np.ptp(opening[30:70]) > 0.3, "syllables show: the mouth partly closes between them"
+
+
+def test_loudness_map_ignores_the_recording_level() -> None:
+    samples = speech_like(3.0, [(0.5, 2.5)])
+    loud = mouth_opening_from_loudness(loudness_db(samples, SPEECH_RATE, 25, 75))
+    quiet = mouth_opening_from_loudness(loudness_db(samples * 0.3, SPEECH_RATE, 25, 75))
+    assert np.abs(loud - quiet).mean() < 0.03
+
+
+def test_all_silence_and_empty_give_a_closed_mouth() -> None:
+    assert mouth_opening_from_loudness(loudness_db(np.zeros(16000, np.float32), SPEECH_RATE, 25, 25)).max() == 0
+    assert len(mouth_opening_from_loudness(np.zeros(0))) == 0
+
+
+def test_loudness_is_centred_on_each_frame() -> None:
+    """A click at 1.02 s (frame 25's centre) lights frame 25 most."""
+    samples = np.zeros(2 * SPEECH_RATE, np.float32)
+    centre = int(1.02 * SPEECH_RATE)
+    samples[centre - 80 : centre + 80] = 0.5
+    level = loudness_db(samples, SPEECH_RATE, 25, 50)
+    assert int(np.argmax(level)) == 25
+
+
+def test_thin_plate_spline_passes_through_its_controls() -> None:
+    rng = np.random.default_rng(1)
+    points = rng.uniform(0, 100, (40, 2))
+    values = rng.normal(0, 3, (40, 2))
+    spline = ThinPlateSpline(points, values, smoothing=0.0)
+    assert np.allclose(spline(points), values, atol=1e-6)
+    assert np.allclose(ThinPlateSpline(points, np.ones((40, 2)))(rng.uniform(0, 100, (10, 2))), 1.0, atol=1e-3)
+
+
+def test_render_scale_caps_at_1080_lines_and_never_enlarges() -> None:
+    assert render_scale(512, 512) == 1.0
+    assert render_scale(4000, 3000) == pytest.approx(0.36)
+    assert render_scale(3000, 1000) == pytest.approx(0.64)
+
+
+def test_smooth_loop_keeps_the_shape_and_rounds_it() -> None:
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    rounded = smooth_loop(square)
+    assert len(rounded) == 16
+    assert rounded.min() >= 0 and rounded.max() <= 10
+    corners = {tuple(p) for p in square}
+    assert not corners & {tuple(p) for p in rounded}, "the corners are cut"
+
+
+@pytest.fixture(scope="module")
+def hopper() -> tuple[np.ndarray, np.ndarray]:
+    import matplotlib.cbook
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+        image = np.asarray(Image.open(handle).convert("RGB"))
+    return image, FaceAnalyzer().analyze(image).landmarks.points[:, :2].astype(np.float64)
+
+
+def test_jaw_opening_moves_the_lower_lip_down_and_leaves_the_eyes(hopper: tuple[np.ndarray, np.ndarray]) -> None:
+    _, points = hopper
+    frame = FaceFrame.from_points(points)
+    shift = jaw_open_displacements(points, frame)
+    down = shift @ frame.down
+    assert down[14] == pytest.approx(1.0, abs=1e-3) and down[17] == pytest.approx(1.0, abs=1e-3)  # lower lip, inner and outer
+    assert down[13] < 0  # upper lip lifts
+    assert 0 < down[152] < 1  # chin follows, less than the lip
+    assert np.abs(shift[[33, 133, 362, 263, 1, 10]]).max() == 0.0  # eyes, nose, forehead stay
+
+
+def test_warp_is_local_and_closed_mouth_is_the_portrait(hopper: tuple[np.ndarray, np.ndarray]) -> None:
+    image, points = hopper
+    warp = MouthWarp(image, points)
+    assert warp.frame(0.0) is image
+    opened = warp.frame(1.0)
+    changed = np.abs(opened.astype(int) - image.astype(int)).max(axis=2) > 3
+    ys, xs = np.nonzero(changed)
+    roi = warp.roi
+    assert roi.x0 <= xs.min() and xs.max() < roi.x1 and roi.y0 <= ys.min() and ys.max() < roi.y1
+    eyes_y = points[[33, 263], 1].max()
+    assert ys.min() > eyes_y, "nothing above the eyes moves"
+    mouth = warp.mouth_opening_polygon(1.0)
+    assert np.ptp(mouth[:, 1]) > 0.04 * warp.face.height, "the lips part visibly"
+    assert opened[int(mouth[:, 1].mean()), int(mouth[:, 0].mean())].mean() < image.mean() * 0.5, "dark mouth interior"
+
+
+def test_warp_is_deterministic(hopper: tuple[np.ndarray, np.ndarray]) -> None:
+    image, points = hopper
+    assert np.array_equal(MouthWarp(image, points).frame(0.6), MouthWarp(image, points).frame(0.6))
