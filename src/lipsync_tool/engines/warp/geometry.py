@@ -7,32 +7,24 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# MediaPipe face-mesh indices (canonical FACEMESH_LIPS and FACE_OVAL topology).
-UPPER_OUTER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
-LOWER_OUTER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
-UPPER_INNER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
-LOWER_INNER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
-MOUTH_CORNERS = (61, 291, 78, 308)
+from ...face.topology import (
+    CHIN,
+    FACE_OVAL,
+    FOREHEAD_TOP,
+    INNER_MOUTH_CORNERS,
+    LIPS_LOWER_INNER,
+    LIPS_LOWER_OUTER,
+    LIPS_OUTER,
+    LIPS_UPPER_INNER,
+    LIPS_UPPER_OUTER,
+    LOWER_LIP_INNER_MID,
+    UPPER_LIP_INNER_MID,
+)
+from ...face.topology import MOUTH_CORNERS as OUTER_MOUTH_CORNERS
+
+MOUTH_CORNERS = OUTER_MOUTH_CORNERS + INNER_MOUTH_CORNERS
 CORNER_DROP = 0.3  # share of the lower lip's travel that the mouth corners follow
 UPPER_LIP_LIFT = 0.10
-FOREHEAD_TOP = 10
-CHIN = 152
-UPPER_LIP_MID = 13
-LOWER_LIP_MID = 14
-FACE_OVAL = (
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-)
-
-
-def outer_lip_loop() -> tuple[int, ...]:
-    """Closed outer lip contour: upper lip left→right, then lower lip right→left."""
-    return UPPER_OUTER_LIP + tuple(reversed(LOWER_OUTER_LIP[1:-1]))
-
-
-def inner_lip_loop() -> tuple[int, ...]:
-    """Closed inner lip contour (the mouth opening)."""
-    return UPPER_INNER_LIP + tuple(reversed(LOWER_INNER_LIP[1:-1]))
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class FaceFrame:
         height = float(np.hypot(*axis))
         down = axis / height
         right = np.array([down[1], -down[0]])
-        mouth = (points[UPPER_LIP_MID] + points[LOWER_LIP_MID]) / 2
+        mouth = (points[UPPER_LIP_INNER_MID] + points[LOWER_LIP_INNER_MID]) / 2
         return cls(mouth, down, right, height)
 
     def local(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,12 +71,12 @@ def jaw_open_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     corners = list(MOUTH_CORNERS)
     half_width = float(np.abs(u[corners]).max())
     taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
-    lip_loop = points[list(outer_lip_loop())].astype(np.float32)
+    lip_loop = points[list(LIPS_OUTER)].astype(np.float32)
     on_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
     lower = on_lips & (v > 0)
     upper = on_lips & (v <= 0)
-    lower[list(LOWER_INNER_LIP[1:-1] + LOWER_OUTER_LIP[1:-1])] = True
-    upper[list(UPPER_INNER_LIP[1:-1] + UPPER_OUTER_LIP[1:-1])] = True
+    lower[list(LIPS_LOWER_INNER[1:-1] + LIPS_LOWER_OUTER[1:-1])] = True
+    upper[list(LIPS_UPPER_INNER[1:-1] + LIPS_UPPER_OUTER[1:-1])] = True
     amount = np.where(lower, CORNER_DROP + (1.0 - CORNER_DROP) * taper, amount)
     amount = np.where(upper, CORNER_DROP * (1 - taper) - UPPER_LIP_LIFT * taper, amount)
     displacement = amount[:, None] * frame.down[None, :]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry import UPPER_LIP_MID, FaceFrame, smooth_loop, anchor_ring, inner_lip_loop, jaw_open_displacements, outer_lip_loop, warp_region
+from ...face.topology import LIPS_INNER, LIPS_OUTER, UPPER_LIP_INNER_MID
+from .geometry import FaceFrame, anchor_ring, jaw_open_displacements, smooth_loop, warp_region
 from .tps import ThinPlateSpline
 
 GRID_STEP = 4  # the field is evaluated every 4 px and interpolated: smooth fields need no more
@@ -63,7 +64,7 @@ class MouthWarp:
             np.arange(self.roi.x0, self.roi.x0 + width, dtype=np.float32),
             np.arange(self.roi.y0, self.roi.y0 + height, dtype=np.float32),
         )
-        self.inner_loop = list(inner_lip_loop())
+        self.inner_loop = list(LIPS_INNER)
         self.interior = MouthInterior(image, self.points, self.inner_loop)
 
     def _coarse_field(self, region: np.ndarray, sigma: float) -> np.ndarray:
@@ -118,7 +119,7 @@ class MouthWarp:
         out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(
             self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        upper_shift = self.landmark_shift[UPPER_LIP_MID] * opening
+        upper_shift = self.landmark_shift[UPPER_LIP_INNER_MID] * opening
         self.interior.paint(out, self.mouth_opening_polygon(opening), upper_shift)
         return out
 
@@ -141,7 +142,7 @@ class MouthInterior:
     """Fills the parted lips: the portrait's own visible mouth (teeth) moved with the upper jaw, over a shaded cavity."""
 
     def __init__(self, image: np.ndarray, points: np.ndarray, inner_loop: list[int]) -> None:
-        outer = np.round(points[list(outer_lip_loop())]).astype(np.int32)
+        outer = np.round(points[list(LIPS_OUTER)]).astype(np.int32)
         lips = np.zeros(image.shape[:2], np.uint8)
         cv2.fillPoly(lips, [outer], 255)
         pixels = image[lips > 0]
