@@ -135,10 +135,14 @@ def test_silence_gives_a_still_closed_mouth(workdir: Path, ffmpeg: str) -> None:
     assert max(diffs) < 0.5, "every frame of a silent clip is the same picture"
 
 
-def test_a_failure_mid_render_leaves_nothing(workdir: Path) -> None:
+def test_a_failure_mid_render_leaves_nothing(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception from inside the render (here: the progress callback) removes the partial file and temp dir."""
+    import tempfile
+
     out = workdir / "never.mp4"
-    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("lipsync-*"))
+    private_tmp = workdir / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
 
     def explode(stage: str, done: int, total: int | None) -> None:
         if done == 20:
@@ -148,7 +152,7 @@ def test_a_failure_mid_render_leaves_nothing(workdir: Path) -> None:
         lipsync_tool.render(workdir / "astronaut.png", workdir / "speech.wav", out, progress=explode)
     assert not out.exists()
     assert not list(workdir.glob(".*partial*"))
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("lipsync-*")) == before
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_keep_temp_keeps_and_reports_the_work_dir(workdir: Path) -> None:
