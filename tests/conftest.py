@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import wave
 from pathlib import Path
@@ -71,3 +72,17 @@ def workdir(tmp_path: Path, assets: Path) -> Path:
     for item in assets.iterdir():
         shutil.copy(item, tmp_path / item.name)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def package_logger_as_found() -> object:
+    """cli.main() configures the `lipsync_tool` logger globally (own handler, no propagation); undo it.
+
+    The logger is also reset to the library default before each test, so caplog sees our records
+    even when an earlier test module left the CLI's configuration behind.
+    """
+    logger = logging.getLogger("lipsync_tool")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    logger.handlers[:], logger.level, logger.propagate = [], logging.NOTSET, True
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved

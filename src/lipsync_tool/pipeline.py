@@ -183,22 +183,22 @@ class LipSyncPipeline:
             target = resolve_output(Path(output), [portrait_path, audio_path], overwrite=self.options.overwrite)
             image = load_portrait(portrait_path)
         with clock.stage("analysis"):
-            face = self._find_face(image, portrait_path)
             speech = decode_speech(self.ffmpeg, audio_path, max_duration=self.options.max_duration)
+            face = self._find_face(image, portrait_path)
+        # Warnings only once every input has passed, so a failing run prints its error alone.
+        if face.faces_seen > 1:
+            log.warning("%d faces found in PORTRAIT; animating the largest", face.faces_seen)
         if speech.is_silent:
             log.warning("AUDIO %s is silent: the mouth will stay closed", audio_path)
         return target, image, face, speech
 
     def _find_face(self, image: Any, path: Path) -> Any:
         try:
-            face = self.analyzer.analyze(image)
+            return self.analyzer.analyze(image)
         except InputError as exc:
             raise InputError(
                 f"no face found in PORTRAIT {path}; use a photo with one clearly visible, roughly frontal face"
             ) from exc
-        if face.faces_seen > 1:
-            log.warning("%d faces found in PORTRAIT; animating the largest", face.faces_seen)
-        return face
 
     def _encode_settings(self, target: OutputTarget, audio: Path) -> EncodeSettings:
         return EncodeSettings(fps=self.options.fps, upscale=self.options.upscale, container=target.container, audio=audio)

@@ -64,17 +64,17 @@ def _same_file(a: Path, b: Path) -> bool:
 def resolve_output(output: Path, inputs: list[Path], *, overwrite: bool) -> OutputTarget:
     """Validate OUTPUT against the rules: known extension, existing parent, not an input, no clobbering."""
     path = Path(output).expanduser()
+    if path.is_dir():
+        raise InputError(f"OUTPUT {path.absolute()} is a directory; give a file name such as {path.absolute() / 'out.mp4'}")
     if path.suffix == "":
         path = path.with_suffix(".mp4")
-        log.info("OUTPUT has no extension: writing %s", path)
+        log.debug("OUTPUT has no extension: writing %s", path)
     if path.suffix.lower() not in CONTAINERS:
         allowed = ", ".join(CONTAINERS)
         raise InputError(f"OUTPUT {path} has an unsupported extension '{path.suffix}'; use one of {allowed}")
     path = path.absolute()
     if not path.parent.is_dir():
         raise InputError(f"the folder of OUTPUT does not exist: {path.parent}; create it first")
-    if path.is_dir():
-        raise InputError(f"OUTPUT {path} is a directory; give a file name such as {path / 'out.mp4'}")
     for source in inputs:
         if _same_file(path, source):
             raise InputError(f"OUTPUT {path} is one of the input files; choose another output name")
