@@ -45,6 +45,38 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = SPEECH_RATE, channels
     return path
 
 
+ENGLISH_SENTENCE = "Hello, my name is Bob. We buy blue boots and warm hats."
+PAD = 1.0
+
+
+class PaddedSpeech:
+    """eSpeak speech with PAD seconds of silence either side, at 16 kHz, and its true phoneme events."""
+
+    def __init__(self, speech: object) -> None:
+        from lipsync_tool.speech.espeak import Speech
+
+        assert isinstance(speech, Speech)
+        rate = speech.sample_rate
+        padded = np.concatenate([np.zeros(int(PAD * rate), np.float32), speech.samples, np.zeros(int(PAD * rate), np.float32)])
+        t_new = np.arange(int(len(padded) / rate * SPEECH_RATE)) / SPEECH_RATE
+        self.samples_16k = np.interp(t_new, np.arange(len(padded)) / rate, padded).astype(np.float32)
+        self.events = [(e.phoneme, e.ipa, e.start + PAD, e.end + PAD) for e in speech.events]
+        self.speech_span = (PAD, PAD + speech.duration)
+        self.duration = len(self.samples_16k) / SPEECH_RATE
+
+
+def padded_tts(text: str, voice: str) -> PaddedSpeech:
+    from lipsync_tool.speech.espeak import EspeakSynthesizer
+
+    return PaddedSpeech(EspeakSynthesizer().synthesize(text, voice=voice))
+
+
+@pytest.fixture(scope="session")
+def english() -> PaddedSpeech:
+    """The English sentence of `speech.wav`, with its true phoneme timings."""
+    return padded_tts(ENGLISH_SENTENCE, "en-us")
+
+
 @pytest.fixture(scope="session")
 def ffmpeg() -> str:
     return find_ffmpeg()
@@ -60,8 +92,10 @@ def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Image.fromarray(skimage.data.astronaut()).save(folder / "astronaut.png")
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
         (folder / "grace_hopper.jpg").write_bytes(handle.read())
-    # 4 s: silence 0-1 s, speech 1-3 s, silence 3-4 s.
-    write_wav(folder / "speech.wav", speech_like(4.0, [(1.0, 3.0)]))
+    # 4 s: silence 0-1 s, speech-like bursts 1-3 s, silence 3-4 s (for the acoustic path).
+    write_wav(folder / "bursts.wav", speech_like(4.0, [(1.0, 3.0)]))
+    # Real English speech from eSpeak NG, with a second of silence either side.
+    write_wav(folder / "speech.wav", padded_tts(ENGLISH_SENTENCE, "en-us").samples_16k)
     write_wav(folder / "silence.wav", np.zeros(SPEECH_RATE * 2, np.float32))
     return folder
 

@@ -36,6 +36,12 @@ FLAG_CASES = [
     (["--overwrite"], "overwrite", True),
     (["--install-deps"], "install_deps", True),
     (["--max-duration", "30"], "max_duration", 30.0),
+    (["--visemes", "acoustic"], "visemes", "acoustic"),
+    (["--language", "de"], "language", "de"),
+    (["--transcript", "hello there"], "transcript", "hello there"),
+    (["--no-blink"], "blink", False),
+    (["--seed", "7"], "seed", 7),
+    (["--export-cues", "cues.json"], "export_cues", Path("cues.json")),
     (["--wav2lip-pads", "1", "2", "3", "4"], "wav2lip.pads", (1, 2, 3, 4)),
     (["--wav2lip-static"], "wav2lip.static", True),
     (["--wav2lip-no-static"], "wav2lip.static", False),
@@ -129,7 +135,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(workdir: Path, capsys: pytes
     assert code == 0
     assert not out.exists() and not list(workdir.glob(".*partial*"))
     assert "engine:    warp" in printed and str(out) in printed
-    assert "100 frames" in printed  # 4 s at 25 fps
+    assert "156 frames" in printed  # 6.22 s at 25 fps
     assert "libx264" in printed and "scale=-2:1080" in printed  # the ffmpeg command that would run
     assert "none to fetch" in printed
 

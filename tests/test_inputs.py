@@ -31,7 +31,7 @@ skimage_data = pytest.importorskip("skimage.data")
 cbook = pytest.importorskip("matplotlib.cbook")
 
 EXIF_ORIENTATION = 0x0112
-SPEECH = (1.2, 2.8)  # inside the voiced 1-3 s of the fixture's speech.wav
+SPEECH = (1.2, 2.8)  # inside the voiced 1-3 s of the fixture's bursts.wav
 QUIET = (0.0, 0.8)
 
 
@@ -368,7 +368,7 @@ ENCODINGS = {
 def encoded_speech(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str, assets: Path) -> dict[str, Path]:
     """The fixture speech in every container and codec we claim to read, plus inside a video file."""
     folder = tmp_path_factory.mktemp("encoded")
-    source = assets / "speech.wav"
+    source = assets / "bursts.wav"
     files = {name: run_ffmpeg_to(ffmpeg, folder / file, "-i", str(source), *options) for name, (file, options, _, _) in ENCODINGS.items()}
     files["mp4-video"] = video_with_audio(ffmpeg, source, folder / "speech-video.mp4")
     return files
@@ -378,7 +378,7 @@ def encoded_speech(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str, assets
 def test_speech_decodes_to_16_khz_mono_with_its_timing(
     encoded_speech: dict[str, Path], assets: Path, ffmpeg: str, tmp_path: Path, name: str
 ) -> None:
-    reference = read_wav(assets / "speech.wav")
+    reference = read_wav(assets / "bursts.wav")
     _, _, duration_tolerance, max_lag = ENCODINGS.get(name, (None, None, 0.05, 0.01))
     speech = decode_speech(ffmpeg, encoded_speech[name], max_duration=600)
     loud, quiet = rms(speech.samples, *SPEECH), rms(speech.samples, *QUIET)
@@ -437,12 +437,12 @@ def test_unusable_audio_is_a_clear_input_error(tmp_path: Path, ffmpeg: str, name
 def test_too_long_audio_names_the_flag(assets: Path, ffmpeg: str, max_duration: float) -> None:
     """4 s of speech: far over 1 s is caught from the container; 3.5 s is within the probe's slack, caught after decoding."""
     with pytest.raises(InputError, match="--max-duration") as caught:
-        decode_speech(ffmpeg, assets / "speech.wav", max_duration=max_duration)
+        decode_speech(ffmpeg, assets / "bursts.wav", max_duration=max_duration)
     assert f"{max_duration:g} s limit" in str(caught.value)
 
 
 def test_audio_exactly_at_the_limit_is_accepted(assets: Path, ffmpeg: str) -> None:
-    assert decode_speech(ffmpeg, assets / "speech.wav", max_duration=4.0).duration == pytest.approx(4.0)
+    assert decode_speech(ffmpeg, assets / "bursts.wav", max_duration=4.0).duration == pytest.approx(4.0)
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -456,7 +456,7 @@ def test_output_folder_must_exist(tmp_path: Path) -> None:
 def video_input(tmp_path: Path, assets: Path, ffmpeg: str) -> Path:
     """An input that is a legal output name: speech inside an mp4."""
     (tmp_path / "clips").mkdir()
-    return video_with_audio(ffmpeg, assets / "speech.wav", tmp_path / "clips" / "talk.mp4")
+    return video_with_audio(ffmpeg, assets / "bursts.wav", tmp_path / "clips" / "talk.mp4")
 
 
 SPELLINGS: dict[str, Callable[[Path], Path]] = {
@@ -545,7 +545,7 @@ def test_commit_never_clobbers_a_file_that_appeared_meanwhile(tmp_path: Path) ->
 
 
 # --- the CLI: one line, exit 2, nothing written ------------------------------------------------
-def _argv(d: Path, portrait: str = "astronaut.png", audio: str = "speech.wav", output: str = "out/result.mp4") -> list[str]:
+def _argv(d: Path, portrait: str = "astronaut.png", audio: str = "bursts.wav", output: str = "out/result.mp4") -> list[str]:
     return [str(d / portrait), str(d / audio), str(d / output)]
 
 
@@ -574,7 +574,7 @@ def _existing_output(d: Path, ffmpeg: str) -> list[str]:
 
 
 def _output_is_the_audio(d: Path, ffmpeg: str) -> list[str]:
-    video_with_audio(ffmpeg, d / "speech.wav", d / "out" / "talk.mp4")
+    video_with_audio(ffmpeg, d / "bursts.wav", d / "out" / "talk.mp4")
     return _argv(d, audio="out/talk.mp4", output="out/../out/talk.mp4")
 
 
@@ -687,7 +687,7 @@ def test_several_faces_the_largest_is_used_and_counted(
     out = tmp_path / "out.mp4"
     pipeline = LipSyncPipeline()
     with caplog.at_level(logging.WARNING, logger="lipsync_tool"):
-        plan = pipeline.plan(portrait, assets / "speech.wav", out)
+        plan = pipeline.plan(portrait, assets / "bursts.wav", out)
     assert plan.faces_seen == 2
     face_warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "face" in r.getMessage()]
     assert len(face_warnings) == 1 and "2 faces" in face_warnings[0], face_warnings

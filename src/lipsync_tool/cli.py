@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     general.add_argument("--cache-dir", type=Path, default=None, help="where downloaded models are kept (default: $LIPSYNC_CACHE_DIR or the user cache dir)")
     general.add_argument("--install-deps", action="store_true", help="let the engine install what it lacks")
     general.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO", help="how much to log (default: INFO)")
+    warp = parser.add_argument_group("warp engine")
+    warp.add_argument("--visemes", choices=("auto", "phonetic", "acoustic"), default="auto", help="mouth shapes from recognised phones (English) or from the sound itself (any language); auto: by --language (default: auto)")
+    warp.add_argument("--language", default="en", help="language of the speech, e.g. en, de, es (default: en)")
+    words = warp.add_mutually_exclusive_group()
+    words.add_argument("--transcript", default=None, metavar="TEXT", help="the words spoken: aligned instead of recognised (more accurate)")
+    words.add_argument("--transcript-file", type=Path, default=None, metavar="PATH", help="the words spoken, from a UTF-8 text file")
+    warp.add_argument("--no-blink", action="store_true", help="do not blink")
+    warp.add_argument("--seed", type=int, default=None, help="seed of blinks and head motion (default: derived from the audio)")
+    general.add_argument("--export-cues", type=Path, default=None, metavar="PATH", help="also write the mouth cues (Rhubarb Lip Sync shapes A-H, X) as .json or .tsv")
     neural = parser.add_argument_group("sadtalker engine")
     neural.add_argument("--resolution", type=int, choices=RESOLUTION_CHOICES, default=256, help="face render size (default: 256)")
     neural.add_argument("--preprocess", choices=PREPROCESS_CHOICES, default="crop", help="how the portrait is cropped (default: crop; extreme_crop = extcrop)")
@@ -114,8 +123,24 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         overwrite=args.overwrite,
         install_deps=args.install_deps,
         max_duration=args.max_duration,
+        visemes=args.visemes,
+        language=args.language,
+        transcript=read_transcript(args.transcript, args.transcript_file),
+        blink=not args.no_blink,
+        seed=args.seed,
+        export_cues=args.export_cues,
         wav2lip=wav2lip,
     )
+
+
+def read_transcript(text: str | None, path: Path | None) -> str | None:
+    """The transcript from --transcript or --transcript-file."""
+    if path is None:
+        return text
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read --transcript-file {path}: {exc}") from exc
 
 
 def configure_logging(level: str) -> None:

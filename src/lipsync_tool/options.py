@@ -14,6 +14,7 @@ PREPROCESS_ALIASES = {"extreme_crop": "extcrop"}
 RESOLUTION_CHOICES = (256, 512)
 ENHANCER_CHOICES = ("gfpgan", "RestoreFormer")
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
+VISEMES_CHOICES = ("auto", "phonetic", "acoustic")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,18 @@ class RenderOptions:
     """Let an engine install what it lacks."""
     max_duration: float = 600.0
     """Longest audio accepted, in seconds."""
+    visemes: str = "auto"
+    """How the warp engine finds mouth shapes: auto (phonetic for English, else acoustic), phonetic, acoustic."""
+    language: str = "en"
+    """Language of the speech (ISO code such as en, de, es); phone recognition is English-only."""
+    transcript: str | None = None
+    """The words spoken, if known: forced alignment instead of recognition (more accurate)."""
+    blink: bool = True
+    """Blink now and then (warp engine)."""
+    seed: int | None = None
+    """Seed of blinks and head motion; None: derived from the audio, so a render is repeatable."""
+    export_cues: Path | None = None
+    """Also write the mouth cues (Rhubarb Lip Sync format; .json or .tsv)."""
     wav2lip: Wav2LipOptions = field(default_factory=Wav2LipOptions)
     """Options of the wav2lip engine."""
 
@@ -93,6 +106,12 @@ class RenderOptions:
             raise InputError(f"--enhancer must be one of {', '.join(ENHANCER_CHOICES)}")
         if self.max_duration <= 0:
             raise InputError("--max-duration must be a positive number of seconds")
+        if self.visemes not in VISEMES_CHOICES:
+            raise InputError(f"--visemes must be one of {', '.join(VISEMES_CHOICES)}")
+        if self.transcript is not None and not self.transcript.strip():
+            raise InputError("--transcript is empty; give the words spoken, or leave it out")
+        if self.export_cues is not None and Path(self.export_cues).suffix.lower() not in (".json", ".tsv"):
+            raise InputError(f"--export-cues {self.export_cues}: use a .json or .tsv file name")
 
     @property
     def upstream_preprocess(self) -> str:
@@ -113,4 +132,5 @@ class RenderOptions:
         """JSON-ready view of every option."""
         data = dataclasses.asdict(self)
         data["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
+        data["export_cues"] = str(self.export_cues) if self.export_cues else None
         return data

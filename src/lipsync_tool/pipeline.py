@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .cache import resolve_cache_dir
-from .engines.base import EngineJob, FrameStream, ProgressCallback, RenderedClip, no_progress
+from .engines.base import EngineJob, FrameStream, MouthTrackSource, ProgressCallback, RenderedClip, no_progress
 from .engines.registry import create_engine
 from .errors import EngineError, InputError
 from .media.audio import decode_speech, frame_count
@@ -97,6 +97,7 @@ class LipSyncPipeline:
         self.cache_dir = resolve_cache_dir(self.options.cache_dir)
         self.engine = create_engine(self.options, self.cache_dir)
         self._analyzer: Any = None
+        self._speech_analyzer: Any = None
 
     @property
     def analyzer(self) -> Any:
@@ -106,6 +107,15 @@ class LipSyncPipeline:
 
             self._analyzer = FaceAnalyzer()
         return self._analyzer
+
+    @property
+    def speech_analyzer(self) -> Any:
+        """The speech analyzer (phone recognizer loaded on first use)."""
+        if self._speech_analyzer is None:
+            from .speech.track import SpeechAnalyzer
+
+            self._speech_analyzer = SpeechAnalyzer()
+        return self._speech_analyzer
 
     def plan(self, portrait: Path, audio: Path, output: Path) -> RenderPlan:
         """Validate the inputs and describe the render without doing it (--dry-run)."""
@@ -137,21 +147,25 @@ class LipSyncPipeline:
         work_dir = Path(tempfile.mkdtemp(prefix="lipsync-"))
         partial = target.partial_path()
         try:
+            frames = frame_count(speech.duration, self.options.fps)
             job = EngineJob(
                 portrait_path=Path(portrait).absolute(),
                 portrait=image,
                 face=face,
                 audio_path=speech.source,
                 speech=speech,
-                frame_count=frame_count(speech.duration, self.options.fps),
+                frame_count=frames,
                 options=self.options,
                 work_dir=work_dir,
+                mouth=MouthTrackSource(self.speech_analyzer, speech, self.options, frames),
             )
             rendered = self.engine.render(job, self.progress)
             settings = self._encode_settings(target, speech.source)
             render_size = self._encode(rendered, settings, partial, clock)
             with clock.stage("finish"):
                 info = probe(self.ffmpeg, partial)
+                if self.options.export_cues:
+                    self._export_cues(job)
                 target.commit(partial)
         finally:
             partial.unlink(missing_ok=True)
@@ -181,6 +195,7 @@ class LipSyncPipeline:
             portrait_path = _existing_file(portrait, "PORTRAIT")
             audio_path = _existing_file(audio, "AUDIO")
             target = resolve_output(Path(output), [portrait_path, audio_path], overwrite=self.options.overwrite)
+            self._check_cues_path(target, [portrait_path, audio_path])
             image = load_portrait(portrait_path)
         with clock.stage("analysis"):
             speech = decode_speech(self.ffmpeg, audio_path, max_duration=self.options.max_duration)
@@ -191,6 +206,25 @@ class LipSyncPipeline:
         if speech.is_silent:
             log.warning("AUDIO %s is silent: the mouth will stay closed", audio_path)
         return target, image, face, speech
+
+    def _check_cues_path(self, target: OutputTarget, inputs: list[Path]) -> None:
+        if self.options.export_cues is None:
+            return
+        cues = Path(self.options.export_cues).expanduser().absolute()
+        if not cues.parent.is_dir():
+            raise InputError(f"the folder of --export-cues does not exist: {cues.parent}")
+        if cues == target.path or any(cues == p for p in inputs):
+            raise InputError(f"--export-cues {cues} would overwrite an input or the video; choose another name")
+        if cues.exists() and not self.options.overwrite:
+            raise InputError(f"--export-cues {cues} already exists; pass --overwrite to replace it")
+
+    def _export_cues(self, job: EngineJob) -> None:
+        from .speech.cues import write_cues
+
+        path = Path(self.options.export_cues).expanduser().absolute()
+        track = job.mouth.get()
+        write_cues(path, track.cues(), duration=job.speech.duration, sound_file=str(job.audio_path))
+        log.info("mouth cues written to %s (%s)", path, track.method)
 
     def _find_face(self, image: Any, path: Path) -> Any:
         try:

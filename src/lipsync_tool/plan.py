@@ -13,8 +13,8 @@ from .options import RenderOptions, Wav2LipOptions
 if TYPE_CHECKING:
     from .engines.base import Engine
 
-GENERAL_OPTIONS = frozenset({"engine", "cache_dir", "upscale", "keep_temp", "overwrite", "max_duration"})
-FLAG_NAMES = {"still": "--no-still", "upscale": "--no-upscale"}
+GENERAL_OPTIONS = frozenset({"engine", "cache_dir", "upscale", "keep_temp", "overwrite", "max_duration", "export_cues"})
+FLAG_NAMES = {"still": "--no-still", "upscale": "--no-upscale", "blink": "--no-blink"}
 
 
 def flag_name(field_name: str) -> str:

@@ -15,6 +15,24 @@ from ..options import RenderOptions
 
 if TYPE_CHECKING:
     from ..face.analyzer import PortraitFace
+    from ..speech.track import MouthTrack, SpeechAnalyzer
+
+
+class MouthTrackSource:
+    """The job's mouth track, computed on first request and kept (the engine and --export-cues share it)."""
+
+    def __init__(self, analyzer: "SpeechAnalyzer", speech: SpeechAudio, options: RenderOptions, frame_count: int) -> None:
+        self._analyzer, self._speech, self._options, self._frames = analyzer, speech, options, frame_count
+        self._track: "MouthTrack | None" = None
+
+    def get(self) -> "MouthTrack":
+        if self._track is None:
+            options = self._options
+            self._track = self._analyzer.track(
+                self._speech, options.fps, self._frames,
+                mode=options.visemes, language=options.language, transcript=options.transcript,
+            )
+        return self._track
 
 ProgressCallback = Callable[[str, int, Union[int, None]], None]
 """progress(stage, done, total): called as work advances; total is None when unknown."""
@@ -36,6 +54,7 @@ class EngineJob:
     frame_count: int
     options: RenderOptions
     work_dir: Path
+    mouth: MouthTrackSource
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""The `warp` engine: the portrait's own pixels, moved by a mesh warp that follows the speech."""
+"""The `warp` engine: the portrait's own pixels, moved by mesh warps that follow the speech, with blinks and head life."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
@@ -10,6 +12,8 @@ import numpy as np
 from ..base import Engine, EngineJob, EnginePlan, FrameStream, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
+    from .eyes import EyeBlinker
+    from .life import HeadMover
     from .mouth_warp import MouthWarp
 
 log = logging.getLogger(__name__)
@@ -23,20 +27,37 @@ def render_scale(width: int, height: int) -> float:
     return min(1.0, MAX_RENDER_LINES / height, MAX_RENDER_WIDTH / width)
 
 
+def seed_from_audio(samples: np.ndarray) -> int:
+    """A seed that is the same for the same audio, so renders repeat without --seed."""
+    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(samples).tobytes()).digest()[:8], "little")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything that changes per frame, decided before the first frame is drawn."""
+
+    opening: np.ndarray
+    width: np.ndarray
+    close: np.ndarray
+    blink: np.ndarray
+    head: np.ndarray  # (n, 3): roll degrees, dx, dy in face heights
+
+
 class WarpEngine(Engine):
-    """Built-in, offline, CPU-only: face mesh + a smooth warp of lips and jaw driven by speech loudness."""
+    """Built-in, offline, CPU-only: face mesh, visemes from the speech, mesh warps of mouth and eyes, head motion."""
 
     name = "warp"
     summary = "built-in mesh warp (offline, CPU, no downloads)"
-    honoured_options = frozenset({"fps", "expression_scale"})
+    honoured_options = frozenset({"fps", "expression_scale", "still", "visemes", "language", "transcript", "blink", "seed"})
 
     def plan(self) -> EnginePlan:
-        return EnginePlan(notes=("renders on the CPU with the bundled face-mesh models; nothing to download",))
+        return EnginePlan(notes=("renders on the CPU with the bundled face-mesh and speech models; nothing to download",))
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream:
         import cv2
 
-        from ...speech.envelope import loudness_db, mouth_opening_from_loudness
+        from .eyes import EyeBlinker
+        from .life import LIVELY, SUBTLE, HeadMover
         from .mouth_warp import MouthWarp
 
         height, width = job.portrait.shape[:2]
@@ -47,16 +68,43 @@ class WarpEngine(Engine):
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             points = points * (size[0] / width, size[1] / height)
             log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
-        fps = job.options.fps
-        levels = loudness_db(job.speech.samples, job.speech.sample_rate, fps, job.frame_count)
-        openings = mouth_opening_from_loudness(levels)
-        warp = MouthWarp(image, points, amplitude=job.options.expression_scale)
+        options = job.options
+        timeline = self.timeline(job)
+        mouth = MouthWarp(image, points, amplitude=options.expression_scale)
+        blinker = EyeBlinker(image.shape, points) if options.blink else None
+        mover = None
+        if options.expression_scale > 0:
+            chin = points[152] + mouth.face.down * 0.35 * mouth.face.height
+            motion = SUBTLE if options.still else LIVELY
+            mover = HeadMover((image.shape[1], image.shape[0]), chin, mouth.face.height, motion, options.expression_scale)
         out_h, out_w = image.shape[:2]
-        return FrameStream((out_w, out_h), job.frame_count, self._frames(warp, openings, progress))
+        frames = self._frames(mouth, blinker, mover, timeline, progress)
+        return FrameStream((out_w, out_h), job.frame_count, frames)
+
+    def timeline(self, job: EngineJob) -> Timeline:
+        """Mouth poses, blinks and head motion for every frame of the job."""
+        from .life import LIVELY, SUBTLE, blink_times, blink_track, head_motion
+
+        options, n, fps = job.options, job.frame_count, job.options.fps
+        track = job.mouth.get().poses
+        seed = options.seed if options.seed is not None else seed_from_audio(job.speech.samples)
+        rng = np.random.default_rng(seed)
+        blinks = blink_times(n / fps, rng)
+        blink = blink_track(blinks, fps, n) if options.blink else np.zeros(n, np.float32)
+        motion = SUBTLE if options.still else LIVELY
+        opening = track.effective_opening
+        head = head_motion(opening, fps, rng, motion, scale=options.expression_scale)
+        return Timeline(opening, track.column("width"), track.column("close"), blink, head)
 
     @staticmethod
-    def _frames(warp: "MouthWarp", openings: np.ndarray, progress: ProgressCallback) -> Iterator[np.ndarray]:
-        total = len(openings)
-        for index, opening in enumerate(openings):
-            yield warp.frame(float(opening))
+    def _frames(mouth: "MouthWarp", blinker: "EyeBlinker | None", mover: "HeadMover | None",
+                timeline: Timeline, progress: ProgressCallback) -> Iterator[np.ndarray]:
+        total = len(timeline.opening)
+        for index in range(total):
+            frame = mouth.frame(float(timeline.opening[index]), float(timeline.width[index]), float(timeline.close[index]))
+            if blinker is not None:
+                frame = blinker.apply(frame, float(timeline.blink[index]))
+            if mover is not None:
+                frame = mover.apply(frame, *(float(x) for x in timeline.head[index]))
+            yield frame
             progress("render", index + 1, total)

@@ -114,3 +114,52 @@ def smooth_loop(polygon: np.ndarray, iterations: int = 2) -> np.ndarray:
         following = np.roll(polygon, -1, axis=0)
         polygon = np.stack([0.75 * polygon + 0.25 * following, 0.25 * polygon + 0.75 * following], axis=1).reshape(-1, 2)
     return polygon
+
+
+def _lip_membership(points: np.ndarray, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, upper-lip mask, lower-lip mask) of every landmark."""
+    u, v = frame.local(points)
+    lip_loop = points[list(LIPS_OUTER)].astype(np.float32)
+    on_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
+    lower, upper = on_lips & (v > 0), on_lips & (v <= 0)
+    lower[list(LIPS_LOWER_INNER[1:-1] + LIPS_LOWER_OUTER[1:-1])] = True
+    upper[list(LIPS_UPPER_INNER[1:-1] + LIPS_UPPER_OUTER[1:-1])] = True
+    return u, v, upper, lower
+
+
+def lip_stretch_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Displacement (N, 2), in face heights, when the lip corners spread by one unit each (negative: rounding).
+
+    Lip points move sideways in proportion to how far out they sit; the cheeks beside the
+    corners follow with a fall-off, so the stretch reads as a smile-like spread, and its
+    negative as the narrowing of rounded lips.
+    """
+    u, v = frame.local(points)
+    corners = list(OUTER_MOUTH_CORNERS)
+    half_width = float(np.abs(u[corners]).max())
+    near_mouth = 1.0 - _smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, 0.18)
+    sideways = np.clip(u / half_width, -1.0, 1.0) * near_mouth
+    return sideways[:, None] * frame.right[None, :]
+
+
+def lip_press_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Displacement (N, 2), in face heights, that brings the portrait's own parted lips together.
+
+    Zero for a closed-mouth portrait; for one that shows teeth, the inner lips meet halfway
+    and the outer lips follow by half as much.
+    """
+    u, v, upper, lower = _lip_membership(points, frame)
+    gap = np.array([points[b] - points[a] for a, b in zip(LIPS_UPPER_INNER[1:-1], LIPS_LOWER_INNER[1:-1])])
+    gap_along_down = np.clip(gap @ frame.down / frame.height, 0.0, None)
+    corners = list(OUTER_MOUTH_CORNERS)
+    half_width = float(np.abs(u[corners]).max())
+    taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
+    half_gap = 0.5 * float(gap_along_down.max(initial=0.0))
+    amount = np.zeros(len(points))
+    amount[upper] = half_gap * taper[upper]
+    amount[lower] = -half_gap * taper[lower]
+    inner = list(LIPS_UPPER_INNER[1:-1] + LIPS_LOWER_INNER[1:-1])
+    outer_only = np.ones(len(points), bool)
+    outer_only[inner] = False
+    amount[outer_only] *= 0.5
+    return amount[:, None] * frame.down[None, :]

@@ -1,0 +1,95 @@
+"""Speech → the mouth track the warp engine animates: phonetic for English, acoustic otherwise."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+
+from ..errors import InputError, LipSyncError
+from .acoustic import acoustic_poses
+from .coarticulation import PoseTrack, TimedPhone, frame_poses
+from .cues import MouthCue, cues_from_phones, cues_from_poses
+
+if TYPE_CHECKING:
+    from ..media.audio import SpeechAudio
+
+log = logging.getLogger(__name__)
+
+VISEME_MODES = ("auto", "phonetic", "acoustic")
+PHONETIC_LANGUAGES = ("en",)
+
+
+@dataclass(frozen=True)
+class MouthTrack:
+    """Per-frame mouth poses, how they were found, and the timed phones when there were any."""
+
+    poses: PoseTrack
+    method: str
+    """'aligned' (transcript), 'recognized' (phone recognition) or 'acoustic'."""
+    phones: tuple[TimedPhone, ...] = ()
+    duration: float = 0.0
+
+    def cues(self) -> list[MouthCue]:
+        """Rhubarb-style mouth cues of this track."""
+        if self.phones:
+            return cues_from_phones(self.phones, self.duration)
+        return cues_from_poses(self.poses)
+
+
+def uses_phones(mode: str, language: str) -> bool:
+    """Whether `--visemes mode` with `--language language` asks for the phonetic path."""
+    if mode not in VISEME_MODES:
+        raise InputError(f"--visemes must be one of {', '.join(VISEME_MODES)}")
+    if mode == "auto":
+        return language.lower().split("-")[0] in PHONETIC_LANGUAGES
+    return mode == "phonetic"
+
+
+class SpeechAnalyzer:
+    """Owns the phone recognizer (loaded on first use) and turns speech into mouth tracks."""
+
+    def __init__(self) -> None:
+        self._recognizer: Any = None
+
+    @property
+    def recognizer(self) -> Any:
+        if self._recognizer is None:
+            from .phones import PhoneRecognizer
+
+            self._recognizer = PhoneRecognizer()
+        return self._recognizer
+
+    def phones(self, speech: "SpeechAudio", transcript: str | None) -> tuple[list[Any], str]:
+        """Timed phones: forced alignment when the words are known, else phone recognition."""
+        if transcript:
+            return self.recognizer.align(speech.samples, transcript, speech.sample_rate), "aligned"
+        return self.recognizer.recognize(speech.samples, speech.sample_rate), "recognized"
+
+    def track(self, speech: "SpeechAudio", fps: float, n_frames: int, *, mode: str = "auto",
+              language: str = "en", transcript: str | None = None,
+              phones: Sequence[TimedPhone] | None = None) -> MouthTrack:
+        """The mouth track for `speech`; `phones` given (e.g. from text-to-speech) are used as they are."""
+        if phones is not None:
+            return MouthTrack(frame_poses(phones, speech.duration, fps, n_frames), "given", tuple(phones), speech.duration)
+        if uses_phones(mode, language):
+            try:
+                found, method = self.phones(speech, transcript)
+            except InputError:
+                raise
+            except LipSyncError as exc:
+                if mode == "phonetic":
+                    raise
+                log.warning("phone recognition failed (%s); using the acoustic visemes", exc)
+            else:
+                if any(p.phone != "sil" for p in found) or speech.is_silent:
+                    log.info("visemes from %d %s phones", len(found), method)
+                    return MouthTrack(frame_poses(found, speech.duration, fps, n_frames), method, tuple(found), speech.duration)
+                log.info("no phones recognised; using the acoustic visemes")
+        elif transcript:
+            log.info("--transcript is only used by the phonetic visemes (English); ignoring it")
+        poses = acoustic_poses(speech.samples, speech.sample_rate, fps, n_frames)
+        return MouthTrack(poses, "acoustic", (), speech.duration)
+
+
