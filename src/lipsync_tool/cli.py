@@ -22,8 +22,18 @@ examples:
       livelier mouth, video kept at the portrait's own size
   lipsync-tool portrait.jpg speech.m4a out.mp4 --dry-run
       check the inputs and print what would run, without rendering
-  lipsync-tool portrait.jpg speech.wav out.mp4 --engine sadtalker --install-deps --resolution 512 --preprocess full
-      the SadTalker engine (downloads its models on first use)
+  lipsync-tool portrait.jpg speech.wav out.mp4 --transcript "Hello and welcome" --export-cues cues.json
+      words known: aligned visemes; the mouth cues also written for 2D animation
+  lipsync-tool portrait.jpg rede.wav out.mp4 --language de
+      another language: visemes from the sound itself
+  lipsync-tool cues speech.wav -o cues.tsv
+      only the mouth cues (Rhubarb Lip Sync shapes A-H, X), no video
+  lipsync-tool evaluate out.mp4 --portrait portrait.jpg --json report.json
+      measure sync, articulation and stability of any talking-head video
+
+subcommands:
+  cues AUDIO        mouth cues only (see lipsync-tool cues --help)
+  evaluate VIDEO    quality measurements (see lipsync-tool evaluate --help)
 
 environment:
   LIPSYNC_CACHE_DIR   where downloaded models are kept (default: the platform user cache dir)
@@ -175,14 +185,96 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+CUES_RATE = 100.0  # poses per second when cues come from the sound alone
+
+
+def build_cues_parser() -> argparse.ArgumentParser:
+    """`lipsync-tool cues AUDIO`: only the mouth cues, no portrait, no video."""
+    parser = _Parser(
+        prog="lipsync-tool cues",
+        description="Write the mouth cues of a speech recording in Rhubarb Lip Sync's format (shapes A-H and X).",
+    )
+    parser.add_argument("audio", metavar="AUDIO", type=Path, help="speech: any file ffmpeg decodes")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="write to this .json or .tsv file (default: JSON on stdout)")
+    parser.add_argument("--visemes", choices=("auto", "phonetic", "acoustic"), default="auto", help="phonetic (English) or acoustic (any language) (default: auto)")
+    parser.add_argument("--language", default="en", help="language of the speech (default: en)")
+    words = parser.add_mutually_exclusive_group()
+    words.add_argument("--transcript", default=None, metavar="TEXT", help="the words spoken, for forced alignment")
+    words.add_argument("--transcript-file", type=Path, default=None, metavar="PATH", help="the words spoken, from a text file")
+    parser.add_argument("--max-duration", type=float, default=600.0, metavar="SECONDS", help="longest audio accepted (default: 600)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="WARNING")
+    return parser
+
+
+def _run_cues(args: argparse.Namespace) -> int:
+    from .media.audio import decode_speech, frame_count
+    from .media.ffmpeg import find_ffmpeg
+    from .speech.cues import write_cues
+    from .speech.track import SpeechAnalyzer
+
+    if not args.audio.is_file():
+        raise InputError(f"AUDIO {args.audio} does not exist")
+    output = args.output
+    if output is not None and output.exists() and not args.overwrite:
+        raise InputError(f"{output} already exists; pass --overwrite to replace it")
+    speech = decode_speech(find_ffmpeg(), args.audio, max_duration=args.max_duration)
+    transcript = read_transcript(args.transcript, args.transcript_file)
+    track = SpeechAnalyzer().track(
+        speech, CUES_RATE, frame_count(speech.duration, CUES_RATE),
+        mode=args.visemes, language=args.language, transcript=transcript,
+    )
+    if output is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            temporary = Path(folder) / "cues.json"
+            write_cues(temporary, track.cues(), duration=speech.duration, sound_file=str(args.audio))
+            print(temporary.read_text(encoding="utf-8"), end="")
+    else:
+        write_cues(output, track.cues(), duration=speech.duration, sound_file=str(args.audio))
+        print(f"wrote {output} ({track.method} visemes)")
+    return 0
+
+
+def _build_evaluate_parser() -> argparse.ArgumentParser:
+    from .evaluate.command import build_evaluate_parser
+
+    parser = _Parser(prog="lipsync-tool evaluate", description="Measure the lip sync, articulation and stability of any talking-head video.")
+    build_evaluate_parser(parser)
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="WARNING")
+    return parser
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate.command import run_evaluate
+
+    return run_evaluate(args)
+
+
+SUBCOMMANDS = {
+    "cues": (build_cues_parser, _run_cues),
+    "evaluate": (_build_evaluate_parser, _run_evaluate),
+}
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        build, run = SUBCOMMANDS[argv[0]]
+        args = build().parse_args(argv[1:])
+        configure_logging(args.log_level)
+        return run(args)
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    return _run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lipsync-tool` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "DEBUG" in argv
     try:
-        args = build_parser().parse_args(argv)
-        configure_logging(args.log_level)
-        return _run(args)
+        return _dispatch(argv)
     except UsageError as exc:
         print(f"error: {exc} (see lipsync-tool --help)", file=sys.stderr)
         return 2

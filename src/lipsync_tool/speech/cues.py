@@ -30,14 +30,25 @@ class MouthCue:
     value: str
 
 
-def _merge(cues: list[MouthCue]) -> list[MouthCue]:
-    merged: list[MouthCue] = []
+def _join_runs(cues: list[MouthCue]) -> list[MouthCue]:
+    runs: list[MouthCue] = []
     for cue in cues:
-        if merged and (merged[-1].value == cue.value or cue.end - cue.start < MIN_CUE):
-            merged[-1] = MouthCue(merged[-1].start, cue.end, merged[-1].value)
+        if runs and runs[-1].value == cue.value:
+            runs[-1] = MouthCue(runs[-1].start, cue.end, cue.value)
         else:
-            merged.append(cue)
-    return merged
+            runs.append(cue)
+    return runs
+
+
+def _merge(cues: list[MouthCue]) -> list[MouthCue]:
+    """Join equal neighbours, then fold cues shorter than MIN_CUE into the cue before them."""
+    kept: list[MouthCue] = []
+    for cue in _join_runs(cues):
+        if kept and cue.end - cue.start < MIN_CUE:
+            kept[-1] = MouthCue(kept[-1].start, cue.end, kept[-1].value)
+        else:
+            kept.append(cue)
+    return _join_runs(kept)
 
 
 def cues_from_phones(phones: Sequence[TimedPhone], duration: float) -> list[MouthCue]:

@@ -39,6 +39,8 @@ class Timeline:
     opening: np.ndarray
     width: np.ndarray
     close: np.ndarray
+    tuck: np.ndarray
+    tongue: np.ndarray
     blink: np.ndarray
     head: np.ndarray  # (n, 3): roll degrees, dx, dy in face heights
 
@@ -94,14 +96,18 @@ class WarpEngine(Engine):
         motion = SUBTLE if options.still else LIVELY
         opening = track.effective_opening
         head = head_motion(opening, fps, rng, motion, scale=options.expression_scale)
-        return Timeline(opening, track.column("width"), track.column("close"), blink, head)
+        return Timeline(opening, track.column("width"), track.column("close"), track.column("tuck"),
+                        track.column("tongue"), blink, head)
 
     @staticmethod
     def _frames(mouth: "MouthWarp", blinker: "EyeBlinker | None", mover: "HeadMover | None",
                 timeline: Timeline, progress: ProgressCallback) -> Iterator[np.ndarray]:
         total = len(timeline.opening)
         for index in range(total):
-            frame = mouth.frame(float(timeline.opening[index]), float(timeline.width[index]), float(timeline.close[index]))
+            frame = mouth.frame(
+                float(timeline.opening[index]), float(timeline.width[index]), float(timeline.close[index]),
+                float(timeline.tuck[index]), float(timeline.tongue[index]),
+            )
             if blinker is not None:
                 frame = blinker.apply(frame, float(timeline.blink[index]))
             if mover is not None:

@@ -163,3 +163,16 @@ def lip_press_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     outer_only[inner] = False
     amount[outer_only] *= 0.5
     return amount[:, None] * frame.down[None, :]
+
+
+def lip_tuck_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Displacement (N, 2), in face heights, of the f/v shape at full tuck: the upper lip lifts off the
+    upper teeth and the lower lip rises to meet them."""
+    u, v, upper, lower = _lip_membership(points, frame)
+    corners = list(OUTER_MOUTH_CORNERS)
+    half_width = float(np.abs(u[corners]).max())
+    taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
+    amount = np.zeros(len(points))
+    amount[upper] = -0.022 * taper[upper]
+    amount[lower] = -0.010 * taper[lower]
+    return amount[:, None] * frame.down[None, :]

@@ -1,0 +1,175 @@
+"""What shows between parted lips: cavity, teeth and tongue, in colours taken from the portrait itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ...face.topology import LIPS_INNER, LIPS_LOWER_INNER, LIPS_OUTER, LIPS_UPPER_INNER
+from .geometry import smooth_loop
+from .region_warp import Roi
+
+UPPER_TEETH = 0.024  # visible height of the upper incisors, in face heights
+LOWER_TEETH = 0.015
+TEETH_SPAN = 0.64  # share of the mouth's inner width the front teeth cover
+TONGUE_HEIGHT = 0.5  # share of the opening a raised tongue tip fills
+OWN_MOUTH_GAP = 0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
+
+
+@dataclass(frozen=True)
+class InteriorPose:
+    """How much of each part shows, in [0, 1]."""
+
+    upper_teeth: float = 1.0
+    lower_teeth: float = 0.0
+    tongue: float = 0.0
+
+
+def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> np.ndarray:
+    """Off-white teeth lit like the face: tinted by the skin's colour cast, as bright as its lit skin allows."""
+    below_nose = points[2] + down * 0.04 * face_height  # the philtrum: skin, rarely in deep shadow
+    x, y = int(round(below_nose[0])), int(round(below_nose[1]))
+    r = max(2, int(0.03 * face_height))
+    patch = image[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3).astype(np.float32)
+    skin = np.median(patch, axis=0) if len(patch) else np.array([190.0, 150.0, 130.0], np.float32)
+    cast = skin / max(float(skin.mean()), 1.0)
+    brightness = min(225.0, float(skin.max()) * 1.08)
+    return np.clip(brightness * (0.8 + 0.2 * cast), 0, 245).astype(np.float32)
+
+
+def polygon_coverage(polygon: np.ndarray, box: Roi, supersample: int = 4) -> np.ndarray:
+    """Anti-aliased coverage (0..1 float32) of `polygon` on the pixels of `box`."""
+    width, height = box.size
+    big = np.zeros((height * supersample, width * supersample), np.uint8)
+    pts = np.round((polygon - (box.x0, box.y0)) * supersample + (supersample - 1) / 2).astype(np.int32)
+    cv2.fillPoly(big, [pts], 255, lineType=cv2.LINE_AA)
+    return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def _band(edge: np.ndarray, direction: np.ndarray, depth: float) -> np.ndarray:
+    """A crescent hanging off `edge` (ordered corner to corner) by up to `depth` px along `direction`."""
+    t = np.linspace(-1.0, 1.0, len(edge))
+    reach = depth * np.sqrt(np.clip(1.0 - (t / TEETH_SPAN) ** 2, 0.0, 1.0))
+    inner = edge + direction[None, :] * reach[:, None]
+    return np.vstack([edge, inner[::-1]])
+
+
+class MouthInterior:
+    """Fills the parted lips, in place: the portrait's own visible mouth (moved with the upper jaw) if it has one,
+    else synthesised teeth and tongue, over a shaded cavity."""
+
+    def __init__(self, image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> None:
+        lips = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(points[list(LIPS_OUTER)]).astype(np.int32)], 255)
+        pixels = image[lips > 0]
+        self.lip = (np.median(pixels, axis=0) if len(pixels) else np.array([150.0, 80.0, 80.0])).astype(np.float32)
+        self.teeth = _teeth_colour(image, points, face_height, down)
+        self.tongue_colour = np.clip(self.lip * np.array([0.95, 0.72, 0.74]), 0, 255).astype(np.float32)
+        self.image = image
+        self.face_height = face_height
+        self.down = down
+        polygon = points[list(LIPS_INNER)]
+        self.source_box = Roi.around(polygon, image.shape, margin=2)
+        coverage = polygon_coverage(polygon, self.source_box)
+        mouth_width = float(np.ptp(polygon @ np.array([down[1], -down[0]])))
+        mean_gap = coverage.sum() / max(mouth_width, 1.0)
+        self.source_mask = coverage if mean_gap > OWN_MOUTH_GAP * face_height else None
+
+    @property
+    def has_own_mouth(self) -> bool:
+        """True when the portrait already shows an open mouth (e.g. a smile with teeth)."""
+        return self.source_mask is not None
+
+    def paint(self, frame: np.ndarray, moved: np.ndarray, pose: InteriorPose, upper_shift: np.ndarray) -> None:
+        """Paint between the parted lips given the moved landmarks (N, 2)."""
+        polygon = smooth_loop(moved[list(LIPS_INNER)])
+        box = Roi.around(polygon, frame.shape, margin=2)
+        if min(box.size) < 2:
+            return
+        coverage = polygon_coverage(polygon, box)
+        if coverage.max() <= 0:
+            return
+        fill = self._cavity(coverage)
+        if self.source_mask is not None:
+            kept, kept_alpha = self._own_mouth(box, upper_shift)
+            fill = self._over(fill, kept, kept_alpha)
+        else:
+            fill = self._synthesise(fill, box, moved, pose)
+        patch = frame[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
+        blended = patch * (1 - coverage[..., None]) + fill * coverage[..., None]
+        frame[box.y0 : box.y1, box.x0 : box.x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _over(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        return base * (1 - alpha[..., None]) + layer * alpha[..., None]
+
+    def _synthesise(self, fill: np.ndarray, box: Roi, moved: np.ndarray, pose: InteriorPose) -> np.ndarray:
+        upper_edge = moved[list(LIPS_UPPER_INNER)]
+        lower_edge = moved[list(LIPS_LOWER_INNER)]
+        if pose.lower_teeth > 0.01:
+            band = _band(lower_edge, -self.down, LOWER_TEETH * self.face_height)
+            fill = self._over(fill, self._shaded_teeth(fill.shape, box, lower_edge, 0.8), self._soft(band, box) * pose.lower_teeth)
+        if pose.upper_teeth > 0.01:
+            band = _band(upper_edge, self.down, UPPER_TEETH * self.face_height)
+            fill = self._over(fill, self._shaded_teeth(fill.shape, box, upper_edge, 1.0), self._soft(band, box) * pose.upper_teeth)
+        if pose.tongue > 0.01:
+            tongue = self._tongue_mask(box, upper_edge, lower_edge)
+            lit = np.clip(tongue * 1.6, 0.0, 1.0)[..., None]  # darker towards its rim
+            colour = self.tongue_colour * (0.55 + 0.45 * lit)
+            fill = self._over(fill, colour, np.clip(tongue * 2.0, 0.0, 1.0) * pose.tongue)
+        return fill
+
+    def _soft(self, polygon: np.ndarray, box: Roi) -> np.ndarray:
+        return cv2.GaussianBlur(polygon_coverage(polygon, box), (0, 0), max(0.5, 0.003 * self.face_height))
+
+    def _shaded_teeth(self, shape: tuple[int, ...], box: Roi, edge: np.ndarray, brightness: float) -> np.ndarray:
+        """Teeth colour, shaded: dimmer towards the corners (cheeks) and next to the lip that overhangs them."""
+        rows, cols = shape[:2]
+        xs = np.arange(cols) + box.x0
+        left, right = float(edge[:, 0].min()), float(edge[:, 0].max())
+        across = np.clip(np.abs((xs - (left + right) / 2) / max((right - left) / 2, 1.0)), 0.0, 1.0)
+        lip_y = np.interp(xs, edge[:, 0], edge[:, 1]) if np.all(np.diff(edge[:, 0]) > 0) else np.full(cols, edge[:, 1].mean())
+        ys = np.arange(rows)[:, None] + box.y0
+        distance = np.abs(ys - lip_y[None, :]) / max(UPPER_TEETH * self.face_height, 1.0)
+        shade = (1.0 - 0.4 * across[None, :] ** 2) * (0.86 + 0.14 * np.clip(distance, 0.0, 1.0)) * brightness
+        return self.teeth[None, None, :] * shade[..., None]
+
+    def _tongue_mask(self, box: Roi, upper_edge: np.ndarray, lower_edge: np.ndarray) -> np.ndarray:
+        """A rounded tongue tip rising from the lower lip towards the upper teeth."""
+        mid_low = lower_edge[len(lower_edge) // 2]
+        mid_up = upper_edge[len(upper_edge) // 2]
+        gap = float(np.linalg.norm(mid_low - mid_up))
+        span = float(np.linalg.norm(lower_edge[-1] - lower_edge[0]))
+        centre = mid_low - self.down * gap * 0.1
+        axes = (max(span * 0.24, 1.0), max(gap * TONGUE_HEIGHT, 1.0))
+        angle = float(np.degrees(np.arctan2(self.down[0], -self.down[1]) * -1))
+        width, height = box.size
+        mask = np.zeros((height, width), np.float32)
+        c = (int(round(centre[0] - box.x0)), int(round(centre[1] - box.y0)))
+        cv2.ellipse(mask, c, (int(round(axes[0])), int(round(axes[1]))), angle, 0, 360, 1.0, -1, cv2.LINE_AA)
+        return cv2.GaussianBlur(mask, (0, 0), max(1.0, axes[1] * 0.5))
+
+    def _cavity(self, coverage: np.ndarray) -> np.ndarray:
+        """Dark oral cavity: darkest under the upper lip, warmer towards the tongue, lighter at the lips."""
+        inside = (coverage > 0.5).astype(np.uint8)
+        depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+        edge_glow = 1.0 - np.clip(depth / 2.0, 0.0, 1.0)
+        rows = np.nonzero(inside.any(axis=1))[0]
+        top, bottom = (rows[0], rows[-1]) if len(rows) else (0, coverage.shape[0] - 1)
+        y = np.clip((np.arange(coverage.shape[0]) - top) / max(bottom - top, 1), 0, 1)[:, None, None]
+        deep = self.lip * 0.10
+        base = deep * (1 - y * 0.6) + self.tongue_colour * 0.30 * (y**2)
+        return base * (1 - edge_glow[..., None] * 0.7) + self.lip * 0.75 * edge_glow[..., None]
+
+    def _own_mouth(self, box: Roi, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The portrait's visible mouth interior, moved by `shift`, on the pixels of `box`."""
+        src = self.source_box
+        matrix = np.float32([[1, 0, src.x0 + shift[0] - box.x0], [0, 1, src.y0 + shift[1] - box.y0]])
+        patch = self.image[src.y0 : src.y1, src.x0 : src.x1].astype(np.float32)
+        size = box.size
+        moved = cv2.warpAffine(patch, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        assert self.source_mask is not None
+        mask = cv2.warpAffine(self.source_mask, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return moved, mask
