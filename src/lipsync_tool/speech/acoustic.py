@@ -10,19 +10,22 @@ from .visemes import POSE_PARAMETERS
 WINDOW = 0.025  # s
 SILENCE_BELOW_PEAK_DB = 35.0  # frames this far under the speech peaks are silence
 OPEN_RANGE_DB = 24.0
+ABSOLUTE_GATE_DB = -55.0  # dBFS: quieter than this is silence whatever the recording's level
 
 
-def _spectra(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Power spectra on the TRACK_RATE grid (rows) and their bin frequencies."""
+def _spectra(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Power spectra on the TRACK_RATE grid (rows), their bin frequencies, and each row's level in dBFS."""
     hop = sample_rate / TRACK_RATE
     size = int(WINDOW * sample_rate)
     n_fft = 1 << (size - 1).bit_length()
     count = int(np.ceil(len(samples) / hop)) + 1
     padded = np.pad(samples.astype(np.float64), (size // 2, size + n_fft))
     starts = np.round(np.arange(count) * hop).astype(np.int64)
-    frames = padded[starts[:, None] + np.arange(size)[None, :]] * np.hanning(size)[None, :]
+    window = np.hanning(size)
+    frames = padded[starts[:, None] + np.arange(size)[None, :]] * window[None, :]
     power = np.abs(np.fft.rfft(frames, n_fft, axis=1)) ** 2
-    return power, np.fft.rfftfreq(n_fft, 1 / sample_rate)
+    level_db = 10 * np.log10((frames**2).mean(axis=1) / (window**2).mean() + 1e-12)
+    return power, np.fft.rfftfreq(n_fft, 1 / sample_rate), level_db
 
 
 def _band(power: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -37,10 +40,10 @@ def acoustic_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     second formant, spreads (front vowels, ee) or rounds (back vowels, oo) the lips; a short dip
     in loudness between two voiced stretches (a stop) closes them.
     """
-    power, freqs = _spectra(samples, sample_rate)
+    power, freqs, level_db = _spectra(samples, sample_rate)
     total_db = 10 * np.log10(_band(power, freqs, 80, 7600))
     peak = float(np.percentile(total_db, 98)) if len(total_db) else -120.0
-    voiced = total_db > peak - SILENCE_BELOW_PEAK_DB
+    voiced = (total_db > peak - SILENCE_BELOW_PEAK_DB) & (level_db > ABSOLUTE_GATE_DB)
     opening = np.clip((total_db - (peak - OPEN_RANGE_DB)) / (OPEN_RANGE_DB - 3.0), 0.0, 1.0) * voiced
     hiss = _band(power, freqs, 4000, 7600) / _band(power, freqs, 80, 7600)
     fricative = np.clip((hiss - 0.25) / 0.35, 0.0, 1.0) * voiced
