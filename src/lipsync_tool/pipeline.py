@@ -159,7 +159,8 @@ class LipSyncPipeline:
                 work_dir=work_dir,
                 mouth=MouthTrackSource(self.speech_analyzer, speech, self.options, frames),
             )
-            rendered = self.engine.render(job, self.progress)
+            with clock.stage("prepare"):  # the engine's own set-up: speech analysis, models, warps
+                rendered = self.engine.render(job, self.progress)
             settings = self._encode_settings(target, speech.source)
             render_size = self._encode(rendered, settings, partial, clock)
             with clock.stage("finish"):

@@ -59,7 +59,7 @@ class WarpEngine(Engine):
         import cv2
 
         from .eyes import EyeBlinker
-        from .life import LIVELY, SUBTLE, HeadMover
+        from .life import HeadMover
         from .mouth_warp import MouthWarp
 
         height, width = job.portrait.shape[:2]
@@ -76,9 +76,8 @@ class WarpEngine(Engine):
         blinker = EyeBlinker(image.shape, points) if options.blink else None
         mover = None
         if options.expression_scale > 0:
-            chin = points[152] + mouth.face.down * 0.35 * mouth.face.height
-            motion = SUBTLE if options.still else LIVELY
-            mover = HeadMover((image.shape[1], image.shape[0]), chin, mouth.face.height, motion, options.expression_scale)
+            pivot = points[152] + mouth.face.down * 0.35 * mouth.face.height
+            mover = HeadMover(image.shape, points, pivot, mouth.face.height)
         out_h, out_w = image.shape[:2]
         frames = self._frames(mouth, blinker, mover, timeline, progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)

@@ -90,19 +90,35 @@ def head_motion(activity: np.ndarray, fps: float, rng: np.random.Generator, moti
 
 
 class HeadMover:
-    """Applies a small roll and shift to the whole frame about a pivot under the chin, hiding the borders."""
+    """Rolls and shifts the head about a point under the chin; the motion fades out over a soft band
+    around the head, so body and background stay put (and the encoder has far fewer pixels to track)."""
 
-    def __init__(self, frame_size: tuple[int, int], pivot: np.ndarray, face_height: float, motion: HeadMotionRange, scale: float) -> None:
-        width, height = frame_size
-        self.size = frame_size
+    def __init__(self, image_shape: tuple[int, ...], points: np.ndarray, pivot: np.ndarray, face_height: float) -> None:
+        from ...face.topology import FACE_OVAL
+        from .region_warp import Roi, feather_mask
+
+        oval = points[list(FACE_OVAL)]
+        centre = oval.mean(axis=0)
+        head = centre + (oval - centre) * 1.45
+        sigma = 0.08 * face_height
+        self.roi = Roi.around(head, image_shape, margin=int(3 * sigma))
+        self.mask = feather_mask(head, self.roi, sigma)[..., None]
+        width, height = self.roi.size
+        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32) + self.roi.x0, np.arange(height, dtype=np.float32) + self.roi.y0)
+        self.grid = np.stack([xs, ys], axis=-1)
         self.pivot = (float(pivot[0]), float(pivot[1]))
         self.face_height = face_height
-        reach = np.hypot(width, height) / 2
-        margin = reach * np.radians(motion.roll * scale) + motion.shift * scale * face_height * 1.6 + 1.0
-        self.zoom = 1.0 + 2.0 * margin / min(width, height)
 
     def apply(self, frame: np.ndarray, roll: float, dx: float, dy: float) -> np.ndarray:
-        matrix = cv2.getRotationMatrix2D(self.pivot, roll, self.zoom)
-        matrix[0, 2] += dx * self.face_height
-        matrix[1, 2] += dy * self.face_height
-        return cv2.warpAffine(frame, matrix, self.size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        """`frame` with the head moved (a new array when anything moved)."""
+        if abs(roll) < 1e-4 and abs(dx) < 1e-6 and abs(dy) < 1e-6:
+            return frame
+        forward = cv2.getRotationMatrix2D(self.pivot, roll, 1.0)
+        forward[:, 2] += (dx * self.face_height, dy * self.face_height)
+        inverse = cv2.invertAffineTransform(forward)
+        source = self.grid @ inverse[:, :2].T.astype(np.float32) + inverse[:, 2].astype(np.float32)
+        mapped = self.grid + self.mask * (source - self.grid)
+        out = frame.copy()
+        roi = self.roi
+        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(frame, mapped[..., 0], mapped[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        return out
