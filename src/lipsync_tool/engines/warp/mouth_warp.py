@@ -20,6 +20,7 @@ from .region_warp import RegionWarp
 
 JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
+OWN_MOUTH_TUCK_CLOSE = 0.75  # how far f/v closes a portrait's own open mouth
 
 
 class MouthWarp:
@@ -52,6 +53,8 @@ class MouthWarp:
         """The portrait with the jaw opened by `opening` in [0, 1], the lips spread by `width`
         in [-1, 1] (negative: rounded), the portrait's own parted lips pressed shut by `close`,
         the lower lip tucked under the upper teeth by `tuck` and the tongue tip shown by `tongue`."""
+        if self.interior.has_own_mouth:  # f/v on a mouth already open: the lower lip comes up to the teeth
+            close = max(close, OWN_MOUTH_TUCK_CLOSE * tuck)
         weights = self._weights(opening, width, close, tuck)
         out = self.image.copy()
         if not self.warp.apply(self.image, out, weights):
