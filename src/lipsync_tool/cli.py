@@ -26,6 +26,8 @@ examples:
       words known: aligned visemes; the mouth cues also written for 2D animation
   lipsync-tool portrait.jpg rede.wav out.mp4 --language de
       another language: visemes from the sound itself
+  lipsync-tool portrait.jpg out.mp4 --text "Guten Tag!" --voice de --save-audio gruss.wav
+      no recording: the text is spoken offline by eSpeak NG, its phoneme timings drive the mouth
   lipsync-tool cues speech.wav -o cues.tsv
       only the mouth cues (Rhubarb Lip Sync shapes A-H, X), no video
   lipsync-tool evaluate out.mp4 --portrait portrait.jpg --json report.json
@@ -38,6 +40,12 @@ subcommands:
 environment:
   LIPSYNC_CACHE_DIR   where downloaded models are kept (default: the platform user cache dir)
 """
+
+
+USAGE = """lipsync-tool PORTRAIT AUDIO OUTPUT [options]
+       lipsync-tool PORTRAIT OUTPUT --text TEXT [options]
+       lipsync-tool cues AUDIO [options]
+       lipsync-tool evaluate VIDEO [options]"""
 
 
 class UsageError(Exception):
@@ -60,13 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `lipsync-tool PORTRAIT AUDIO OUTPUT`."""
     parser = _Parser(
         prog="lipsync-tool",
+        usage=USAGE,
         description="Turn a still portrait and a speech recording into a lip-synced talking video in full HD.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("portrait", metavar="PORTRAIT", type=Path, help="photo of a face (jpg, png, webp, bmp, tiff)")
-    parser.add_argument("audio", metavar="AUDIO", type=Path, help="speech: any file ffmpeg decodes (wav, mp3, m4a, ogg, flac, video with sound)")
-    parser.add_argument("output", metavar="OUTPUT", type=Path, help="video to write (.mp4, .mov, .mkv or .webm)")
+    parser.add_argument(
+        "paths", metavar="AUDIO OUTPUT", type=Path, nargs="+",
+        help="AUDIO: speech, any file ffmpeg decodes (wav, mp3, m4a, ogg, flac, video with sound); left out with --text. "
+        "OUTPUT: the video to write (.mp4, .mov, .mkv or .webm)",
+    )
+    parser.add_argument("--list-voices", action="store_true", help="list the eSpeak NG voices for --voice and exit")
     parser.add_argument("--version", action="version", version=f"lipsync-tool {__version__}")
     engines, engine_help = _engine_help()
     general = parser.add_argument_group("general")
@@ -95,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     neural.add_argument("--resolution", type=int, choices=RESOLUTION_CHOICES, default=256, help="face render size (default: 256)")
     neural.add_argument("--preprocess", choices=PREPROCESS_CHOICES, default="crop", help="how the portrait is cropped (default: crop; extreme_crop = extcrop)")
     neural.add_argument("--enhancer", choices=ENHANCER_CHOICES, default=None, help="face enhancer (default: none)")
+    tts = parser.add_argument_group("text to speech (eSpeak NG, offline)")
+    text = tts.add_mutually_exclusive_group()
+    text.add_argument("--text", default=None, metavar="TEXT", help="speak this text instead of reading AUDIO")
+    text.add_argument("--text-file", type=Path, default=None, metavar="PATH", help="speak the text of this UTF-8 file")
+    tts.add_argument("--voice", default="en-us", help="eSpeak NG voice, e.g. en-us, en-gb, de, es, fr (default: en-us; see --list-voices)")
+    tts.add_argument("--rate", type=int, default=160, help="speaking rate in words per minute, 80-450 (default: 160)")
+    tts.add_argument("--pitch", type=int, default=50, help="voice pitch, 0-99 (default: 50)")
+    tts.add_argument("--save-audio", type=Path, default=None, metavar="PATH", help="also write the synthesised speech as WAV")
     w2l = parser.add_argument_group("wav2lip engine")
     w2l.add_argument("--wav2lip-pads", type=int, nargs=4, metavar=("T", "B", "L", "R"), default=[0, 10, 0, 0], help="padding of the face box in pixels (default: 0 10 0 0)")
     static = w2l.add_mutually_exclusive_group()
@@ -139,18 +160,43 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         blink=not args.no_blink,
         seed=args.seed,
         export_cues=args.export_cues,
+        text=read_text(args.text, args.text_file),
+        voice=args.voice,
+        rate=args.rate,
+        pitch=args.pitch,
+        save_audio=args.save_audio,
         wav2lip=wav2lip,
     )
 
 
-def read_transcript(text: str | None, path: Path | None) -> str | None:
-    """The transcript from --transcript or --transcript-file."""
+def _read_text_file(text: str | None, path: Path | None, flag: str) -> str | None:
     if path is None:
         return text
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read --transcript-file {path}: {exc}") from exc
+        raise InputError(f"cannot read {flag} {path}: {exc}") from exc
+
+
+def read_transcript(text: str | None, path: Path | None) -> str | None:
+    """The transcript from --transcript or --transcript-file."""
+    return _read_text_file(text, path, "--transcript-file")
+
+
+def read_text(text: str | None, path: Path | None) -> str | None:
+    """The text to speak from --text or --text-file."""
+    return _read_text_file(text, path, "--text-file")
+
+
+def split_paths(paths: list[Path], speaking_text: bool) -> tuple[Path | None, Path]:
+    """(AUDIO, OUTPUT) from the positional paths after PORTRAIT."""
+    if speaking_text:
+        if len(paths) != 1:
+            raise UsageError("with --text/--text-file give PORTRAIT OUTPUT, without AUDIO")
+        return None, paths[0]
+    if len(paths) != 2:
+        raise UsageError("give PORTRAIT AUDIO OUTPUT (or PORTRAIT OUTPUT with --text)")
+    return paths[0], paths[1]
 
 
 def configure_logging(level: str) -> None:
@@ -167,14 +213,15 @@ def _run(args: argparse.Namespace) -> int:
     from .pipeline import LipSyncPipeline
     from .progress import ProgressReporter
 
+    audio, output = split_paths(args.paths, args.text is not None or args.text_file is not None)
     options = options_from_args(args)
     reporter = ProgressReporter(enabled=args.log_level in ("DEBUG", "INFO"))
     try:
         pipeline = LipSyncPipeline(options, progress=reporter)
         if args.dry_run:
-            print(pipeline.plan(args.portrait, args.audio, args.output).describe())
+            print(pipeline.plan(args.portrait, audio, output).describe())
             return 0
-        result = pipeline.render(args.portrait, args.audio, args.output)
+        result = pipeline.render(args.portrait, audio, output)
     finally:
         reporter.close()
     width, height = result.frame_size
@@ -259,6 +306,11 @@ SUBCOMMANDS = {
 
 
 def _dispatch(argv: list[str]) -> int:
+    if "--list-voices" in argv and "-h" not in argv and "--help" not in argv:
+        from .speech.tts import voice_table
+
+        print(voice_table())
+        return 0
     if argv and argv[0] in SUBCOMMANDS:
         build, run = SUBCOMMANDS[argv[0]]
         args = build().parse_args(argv[1:])
@@ -281,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # our stdout was closed early (e.g. `| head`): not an error of ours
+        sys.stdout = None  # type: ignore[assignment]  # keep the interpreter from failing to flush it at exit
+        return 0
     except LipSyncError as exc:
         if debug:
             log.exception("failed")

@@ -90,6 +90,16 @@ class RenderOptions:
     """Seed of blinks and head motion; None: derived from the audio, so a render is repeatable."""
     export_cues: Path | None = None
     """Also write the mouth cues (Rhubarb Lip Sync format; .json or .tsv)."""
+    text: str | None = None
+    """Speak this text with eSpeak NG instead of reading AUDIO (the phoneme timings drive the mouth exactly)."""
+    voice: str = "en-us"
+    """eSpeak NG voice for `text` (en-us, de, es, fr, …; `--list-voices`)."""
+    rate: int = 160
+    """Speaking rate for `text`, words per minute (80–450)."""
+    pitch: int = 50
+    """Voice pitch for `text` (0–99)."""
+    save_audio: Path | None = None
+    """Also write the synthesised speech (WAV) here."""
     wav2lip: Wav2LipOptions = field(default_factory=Wav2LipOptions)
     """Options of the wav2lip engine."""
 
@@ -110,6 +120,14 @@ class RenderOptions:
             raise InputError(f"--visemes must be one of {', '.join(VISEMES_CHOICES)}")
         if self.transcript is not None and not self.transcript.strip():
             raise InputError("--transcript is empty; give the words spoken, or leave it out")
+        if self.text is not None and not self.text.strip():
+            raise InputError("--text is empty; give the words to speak")
+        if not 80 <= self.rate <= 450:
+            raise InputError(f"--rate must be between 80 and 450 words per minute, not {self.rate}")
+        if not 0 <= self.pitch <= 99:
+            raise InputError(f"--pitch must be between 0 and 99, not {self.pitch}")
+        if self.save_audio is not None and self.text is None:
+            raise InputError("--save-audio writes synthesised speech: use it with --text or --text-file")
         if self.export_cues is not None and Path(self.export_cues).suffix.lower() not in (".json", ".tsv"):
             raise InputError(f"--export-cues {self.export_cues}: use a .json or .tsv file name")
 
@@ -133,4 +151,5 @@ class RenderOptions:
         data = dataclasses.asdict(self)
         data["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
         data["export_cues"] = str(self.export_cues) if self.export_cues else None
+        data["save_audio"] = str(self.save_audio) if self.save_audio else None
         return data

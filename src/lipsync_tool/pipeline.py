@@ -16,7 +16,7 @@ from .cache import resolve_cache_dir
 from .engines.base import EngineJob, FrameStream, MouthTrackSource, ProgressCallback, RenderedClip, no_progress
 from .engines.registry import create_engine
 from .errors import EngineError, InputError
-from .media.audio import decode_speech, frame_count
+from .media.audio import frame_count
 from .media.encode import EncodeSettings, clip_command, frames_command
 from .media.ffmpeg import FrameWriter, find_ffmpeg, run_ffmpeg
 from .media.image import load_portrait
@@ -24,6 +24,7 @@ from .media.output import OutputTarget, resolve_output
 from .media.probe import probe
 from .options import RenderOptions, Wav2LipOptions
 from .plan import RenderPlan, ignored_flags
+from .speech_input import PreparedSpeech, check_save_audio, check_speech_arguments, keep_copy, prepare_speech
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,18 @@ class RenderResult:
         return data
 
 
+@dataclass(frozen=True)
+class ValidatedInputs:
+    """Everything checked before a render starts."""
+
+    portrait_path: Path
+    target: OutputTarget
+    image: Any
+    face: Any
+    prepared: PreparedSpeech
+    save_audio: Path | None
+
+
 class StageClock:
     """Accumulates wall-clock seconds per named stage."""
 
@@ -78,7 +91,7 @@ class StageClock:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
-def _existing_file(path: Path, role: str) -> Path:
+def _existing_file(path: Path | str, role: str) -> Path:
     path = Path(path).expanduser()
     if not path.exists():
         raise InputError(f"{role} {path} does not exist")
@@ -117,13 +130,16 @@ class LipSyncPipeline:
             self._speech_analyzer = SpeechAnalyzer()
         return self._speech_analyzer
 
-    def plan(self, portrait: Path, audio: Path, output: Path) -> RenderPlan:
+    def plan(self, portrait: Path, audio: Path | None, output: Path) -> RenderPlan:
         """Validate the inputs and describe the render without doing it (--dry-run)."""
-        clock = StageClock()
-        job_inputs = self._validate(portrait, audio, output, clock)
-        target, image, face, speech = job_inputs
+        work_dir = Path(tempfile.mkdtemp(prefix="lipsync-"))
+        try:
+            inputs = self._validate(portrait, audio, output, StageClock(), work_dir)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        target, image, face, speech = inputs.target, inputs.image, inputs.face, inputs.prepared.speech
         engine_plan = self.engine.plan()
-        settings = self._encode_settings(target, speech.source)
+        settings = self._encode_settings(target, inputs.prepared.mux_audio)
         encode = frames_command(self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path())
         return RenderPlan(
             engine=self.engine.name,
@@ -138,38 +154,29 @@ class LipSyncPipeline:
             options=self.options.to_dict(),
         )
 
-    def render(self, portrait: Path, audio: Path, output: Path) -> RenderResult:
-        """Render PORTRAIT speaking AUDIO into OUTPUT; nothing is left behind on failure."""
+    def render(self, portrait: Path, audio: Path | None, output: Path) -> RenderResult:
+        """Render PORTRAIT speaking AUDIO (or --text) into OUTPUT; nothing is left behind on failure."""
         for flag in ignored_flags(self.options, self.engine):
             log.info("%s is ignored by the %s engine", flag, self.engine.name)
         clock = StageClock()
-        target, image, face, speech = self._validate(portrait, audio, output, clock)
         work_dir = Path(tempfile.mkdtemp(prefix="lipsync-"))
-        partial = target.partial_path()
+        partial: Path | None = None
         try:
-            frames = frame_count(speech.duration, self.options.fps)
-            job = EngineJob(
-                portrait_path=Path(portrait).absolute(),
-                portrait=image,
-                face=face,
-                audio_path=speech.source,
-                speech=speech,
-                frame_count=frames,
-                options=self.options,
-                work_dir=work_dir,
-                mouth=MouthTrackSource(self.speech_analyzer, speech, self.options, frames),
-            )
+            inputs = self._validate(portrait, audio, output, clock, work_dir)
+            target, speech = inputs.target, inputs.prepared.speech
+            partial = target.partial_path()
+            job = self._job(inputs, work_dir)
             with clock.stage("prepare"):  # the engine's own set-up: speech analysis, models, warps
                 rendered = self.engine.render(job, self.progress)
-            settings = self._encode_settings(target, speech.source)
+            settings = self._encode_settings(target, inputs.prepared.mux_audio)
             render_size = self._encode(rendered, settings, partial, clock)
             with clock.stage("finish"):
                 info = probe(self.ffmpeg, partial)
-                if self.options.export_cues:
-                    self._export_cues(job)
+                self._write_extras(job, inputs)
                 target.commit(partial)
         finally:
-            partial.unlink(missing_ok=True)
+            if partial is not None:
+                partial.unlink(missing_ok=True)
             if self.options.keep_temp:
                 log.warning("temporary files kept in %s", work_dir)
             else:
@@ -186,27 +193,59 @@ class LipSyncPipeline:
             frames=job.frame_count,
             frame_size=frame_size,
             render_size=render_size,
-            faces_seen=face.faces_seen,
+            faces_seen=inputs.face.faces_seen,
             stage_seconds={k: round(v, 4) for k, v in clock.seconds.items()},
             temp_dir=work_dir if self.options.keep_temp else None,
         )
 
-    def _validate(self, portrait: Path, audio: Path, output: Path, clock: StageClock) -> tuple[OutputTarget, Any, Any, Any]:
+    def _job(self, inputs: "ValidatedInputs", work_dir: Path) -> EngineJob:
+        prepared = inputs.prepared
+        frames = frame_count(prepared.speech.duration, self.options.fps)
+        return EngineJob(
+            portrait_path=inputs.portrait_path,
+            portrait=inputs.image,
+            face=inputs.face,
+            audio_path=prepared.mux_audio,
+            speech=prepared.speech,
+            frame_count=frames,
+            options=self.options,
+            work_dir=work_dir,
+            mouth=MouthTrackSource(self.speech_analyzer, prepared.speech, self.options, frames, prepared.phones),
+        )
+
+    def _write_extras(self, job: EngineJob, inputs: "ValidatedInputs") -> None:
+        """The files written beside the video: mouth cues, the synthesised speech."""
+        if self.options.export_cues:
+            self._export_cues(job)
+        synthesized = inputs.prepared.synthesized
+        if synthesized is not None and inputs.save_audio is not None:
+            keep_copy(synthesized, inputs.save_audio)
+            log.info("synthesised speech written to %s", inputs.save_audio)
+        if synthesized is not None and self.options.keep_temp:
+            beside = inputs.target.path.with_suffix(".speech.wav")
+            if not beside.exists() or self.options.overwrite:
+                keep_copy(synthesized, beside)
+                log.warning("synthesised speech kept beside the video: %s", beside)
+
+    def _validate(self, portrait: Path, audio: Path | None, output: Path, clock: StageClock, work_dir: Path) -> "ValidatedInputs":
         with clock.stage("validate"):
+            check_speech_arguments(audio, self.options)
             portrait_path = _existing_file(portrait, "PORTRAIT")
-            audio_path = _existing_file(audio, "AUDIO")
-            target = resolve_output(Path(output), [portrait_path, audio_path], overwrite=self.options.overwrite)
-            self._check_cues_path(target, [portrait_path, audio_path])
+            audio_path = _existing_file(audio, "AUDIO") if audio is not None else None
+            inputs = [p for p in (portrait_path, audio_path) if p is not None]
+            target = resolve_output(Path(output), inputs, overwrite=self.options.overwrite)
+            self._check_cues_path(target, inputs)
+            save_audio = check_save_audio(self.options, [*inputs, target.path])
             image = load_portrait(portrait_path)
         with clock.stage("analysis"):
-            speech = decode_speech(self.ffmpeg, audio_path, max_duration=self.options.max_duration)
+            prepared = prepare_speech(self.ffmpeg, audio_path, self.options, work_dir)
             face = self._find_face(image, portrait_path)
         # Warnings only once every input has passed, so a failing run prints its error alone.
         if face.faces_seen > 1:
             log.warning("%d faces found in PORTRAIT; animating the largest", face.faces_seen)
-        if speech.is_silent:
+        if prepared.speech.is_silent:
             log.warning("AUDIO %s is silent: the mouth will stay closed", audio_path)
-        return target, image, face, speech
+        return ValidatedInputs(portrait_path, target, image, face, prepared, save_audio)
 
     def _check_cues_path(self, target: OutputTarget, inputs: list[Path]) -> None:
         if self.options.export_cues is None:
@@ -263,7 +302,7 @@ class LipSyncPipeline:
         return rendered.size
 
 
-def render(portrait: str | Path, audio: str | Path, output: str | Path, engine: str = "warp", *,
+def render(portrait: str | Path, audio: str | Path | None, output: str | Path, engine: str = "warp", *,
            progress: ProgressCallback = no_progress, **options: Any) -> RenderResult:
     """Render PORTRAIT speaking AUDIO into OUTPUT. `options` are RenderOptions fields (wav2lip: a dict or Wav2LipOptions)."""
     wav2lip = options.pop("wav2lip", None)
@@ -271,11 +310,12 @@ def render(portrait: str | Path, audio: str | Path, output: str | Path, engine: 
         wav2lip = Wav2LipOptions(**wav2lip)
     if wav2lip is not None:
         options["wav2lip"] = wav2lip
-    if "cache_dir" in options and options["cache_dir"] is not None:
-        options["cache_dir"] = Path(options["cache_dir"])
+    for name in ("cache_dir", "export_cues", "save_audio"):
+        if options.get(name) is not None:
+            options[name] = Path(options[name])
     try:
         render_options = RenderOptions(engine=engine, **options)
     except TypeError as exc:
         raise InputError(f"unknown render option: {exc}") from exc
     pipeline = LipSyncPipeline(render_options, progress=progress)
-    return pipeline.render(Path(portrait), Path(audio), Path(output))
+    return pipeline.render(Path(portrait), Path(audio) if audio is not None else None, Path(output))

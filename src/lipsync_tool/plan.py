@@ -13,7 +13,10 @@ from .options import RenderOptions, Wav2LipOptions
 if TYPE_CHECKING:
     from .engines.base import Engine
 
-GENERAL_OPTIONS = frozenset({"engine", "cache_dir", "upscale", "keep_temp", "overwrite", "max_duration", "export_cues"})
+GENERAL_OPTIONS = frozenset({
+    "engine", "cache_dir", "upscale", "keep_temp", "overwrite", "max_duration", "export_cues",
+    "text", "voice", "rate", "pitch", "save_audio",
+})
 FLAG_NAMES = {"still": "--no-still", "upscale": "--no-upscale", "blink": "--no-blink"}
 
 

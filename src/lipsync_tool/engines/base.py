@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 class MouthTrackSource:
     """The job's mouth track, computed on first request and kept (the engine and --export-cues share it)."""
 
-    def __init__(self, analyzer: "SpeechAnalyzer", speech: SpeechAudio, options: RenderOptions, frame_count: int) -> None:
+    def __init__(self, analyzer: "SpeechAnalyzer", speech: SpeechAudio, options: RenderOptions, frame_count: int,
+                 phones: "tuple[object, ...] | None" = None) -> None:
         self._analyzer, self._speech, self._options, self._frames = analyzer, speech, options, frame_count
+        self._phones = phones
         self._track: "MouthTrack | None" = None
 
     def get(self) -> "MouthTrack":
@@ -31,6 +33,7 @@ class MouthTrackSource:
             self._track = self._analyzer.track(
                 self._speech, options.fps, self._frames,
                 mode=options.visemes, language=options.language, transcript=options.transcript,
+                phones=self._phones,  # type: ignore[arg-type]
             )
         return self._track
 

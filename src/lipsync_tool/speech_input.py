@@ -1,0 +1,75 @@
+"""The speech a render uses: AUDIO decoded, or --text synthesised; what is analysed and what is muxed."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .media.audio import SpeechAudio, decode_speech
+from .options import RenderOptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreparedSpeech:
+    """Speech ready for a render."""
+
+    speech: SpeechAudio
+    """16 kHz mono samples for analysis."""
+    mux_audio: Path
+    """The file whose audio goes into the video."""
+    phones: tuple[Any, ...] | None = None
+    """Exact timed phones when the speech was synthesised."""
+    synthesized: Path | None = None
+    """The synthesised WAV, with --text."""
+
+
+def check_speech_arguments(audio: Path | None, options: RenderOptions) -> None:
+    """Exactly one of AUDIO and --text."""
+    if audio is not None and options.text is not None:
+        raise InputError("give either AUDIO or --text/--text-file, not both")
+    if audio is None and options.text is None:
+        raise InputError("no speech given: pass an AUDIO file, or --text/--text-file to synthesise it")
+
+
+def prepare_speech(ffmpeg: str, audio: Path | None, options: RenderOptions, work_dir: Path) -> PreparedSpeech:
+    """Decode AUDIO, or synthesise --text into `work_dir`; raise InputError when unusable."""
+    check_speech_arguments(audio, options)
+    if options.text is not None:
+        from .speech.tts import synthesize_to_wav
+
+        synthesized = synthesize_to_wav(options.text, work_dir / "speech.wav", voice=options.voice, rate=options.rate, pitch=options.pitch)
+        speech = decode_speech(ffmpeg, synthesized.wav, max_duration=options.max_duration)
+        log.info("synthesised %.2f s of speech with the eSpeak NG voice %s", synthesized.duration, options.voice)
+        return PreparedSpeech(speech, synthesized.wav, synthesized.phones, synthesized.wav)
+    assert audio is not None
+    speech = decode_speech(ffmpeg, audio, max_duration=options.max_duration)
+    return PreparedSpeech(speech, audio)
+
+
+def check_save_audio(options: RenderOptions, taken: list[Path]) -> Path | None:
+    """Where --save-audio writes, checked before any work."""
+    if options.save_audio is None:
+        return None
+    path = Path(options.save_audio).expanduser().absolute()
+    if path.suffix.lower() != ".wav":
+        raise InputError(f"--save-audio {path}: the synthesised speech is written as WAV; use a .wav name")
+    if not path.parent.is_dir():
+        raise InputError(f"the folder of --save-audio does not exist: {path.parent}")
+    if any(path == other for other in taken):
+        raise InputError(f"--save-audio {path} would overwrite another file of this render; choose another name")
+    if path.exists() and not options.overwrite:
+        raise InputError(f"--save-audio {path} already exists; pass --overwrite to replace it")
+    return path
+
+
+def keep_copy(source: Path, target: Path) -> None:
+    """Copy `source` to `target` through a temporary name, so `target` is whole or absent."""
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copyfile(source, partial)
+    partial.replace(target)
