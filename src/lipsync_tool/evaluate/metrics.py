@@ -24,17 +24,24 @@ Articulation (given true phone timings)
       width over speech frames (3 %, about ten times the mesh's width noise, so a mouth whose
       width never changes scores near 0, not near 50 %).
 Identity
-    Each frame is aligned to the portrait by the least-squares similarity transform between
-    stable landmarks (eye corners, nose bridge, forehead); grayscale SSIM (Gaussian window
-    sigma 1.5, 11x11, the usual constants) is averaged over the upper face: inside the face
-    oval and above the nose tip. An eye less than ``BLINK_RATIO`` as open as in the portrait
-    is masked out in that frame (its contour dilated by a third of its width).
+    Each frame is aligned to the portrait by the least-squares similarity between stable
+    landmarks (eye corners, nose bridge, forehead), refined by ECC image registration (affine,
+    on the upper face outside the eyes): the mesh's own 1-2 px noise would otherwise read as a
+    change of the face. Grayscale SSIM (Gaussian window sigma 1.5, 11x11, the usual
+    constants) is averaged over the upper face: inside the face oval, above the nose tip.
+    The portrait is scaled to the video's face size (area down, cubic up). In a
+    blink an eye region (its contour dilated by a third of its width) is left out: when the
+    mesh sees the eye less than ``BLINK_RATIO`` as open as in the portrait, or when the eye
+    region's SSIM dips ``BLINK_SSIM_DROP`` under the clip's median for at most
+    ``MAX_BLINK_SECONDS`` (the mesh barely sees rendered blinks).
 Stability
-    Silent frames: loudness under ``SILENT_DB`` in runs of at least ``MIN_SILENT_RUN`` frames.
-    Jitter: the RMS 2-D distance of stable landmarks (nose tip, eye corners, chin) from their
-    centred 5-frame moving average, over the frames whose whole window lies in one run,
-    divided by sqrt(4/5) so that white noise of RMS displacement d reads d. A linear drift
-    equals its own moving average and reads 0; slow curved motion reads its curvature only.
+    Silent frames: loudness under ``SILENT_DB`` in runs of at least ``MIN_SILENT_RUN`` frames
+    once ``SILENCE_GUARD_SECONDS`` are dropped at each end touching speech, where the mouth
+    and the mesh are still settling. Jitter: the RMS 2-D distance of stable landmarks (nose
+    tip, eye corners, chin) from their centred 5-frame moving average, over the frames whose
+    whole window lies in one run, divided by sqrt(4/5) so that white noise of RMS displacement
+    d reads d. A linear drift equals its own moving average and reads 0; slow curved motion
+    reads only its curvature. The mesh's own floor on a still video is about 0.1 px.
 """
 
 from __future__ import annotations
@@ -48,20 +55,27 @@ import numpy as np
 
 from ..face import topology
 from ..speech.visemes import BILABIALS, OPEN_VOWELS, ROUNDED
-from .report import ArticulationMetrics, IntervalResult, ShareResult, StabilityMetrics, SyncMetrics
+from .report import (
+    ArticulationMetrics, IdentityMetrics, IntervalResult, ShareResult, StabilityMetrics, SyncMetrics,
+)
 
 FLOOR_DB = -60.0
 SILENT_DB = -45.0
 MIN_SILENT_RUN = 5
+SILENCE_GUARD_SECONDS = 0.2
 CLOSED_OPENING = 0.012
 OPEN_FRACTION = 0.5
 OPEN_MARGIN = 0.015
 ROUND_MARGIN = 0.03
 BLINK_RATIO = 0.6
+BLINK_SSIM_DROP = 0.15
+MAX_BLINK_SECONDS = 0.5
 JITTER_WINDOW = 5
 JITTER_POINTS = (topology.NOSE_TIP, *topology.EYE_CORNERS, topology.CHIN)
 ALIGN_POINTS = (*topology.EYE_CORNERS, 168, 6, 197, 9, 151)
 """Eye corners, nose bridge (168, 6, 197) and forehead (9, 151): still while talking."""
+ECC_ITERATIONS = 20
+ECC_EPS = 1e-3
 SSIM_SIGMA = 1.5
 SSIM_WINDOW = 11
 _C1 = (0.01 * 255) ** 2
@@ -87,9 +101,11 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson r of two equally long arrays, ignoring pairs with a NaN; NaN if undefined."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     keep = np.isfinite(a) & np.isfinite(b)
-    a, b = a[keep] - a[keep].mean() if keep.any() else a[keep], b[keep] - b[keep].mean() if keep.any() else b[keep]
+    if keep.sum() < 3:
+        return float("nan")
+    a, b = a[keep] - a[keep].mean(), b[keep] - b[keep].mean()
     denominator = math.sqrt(float(a @ a) * float(b @ b))
-    if len(a) < 3 or denominator <= 1e-12:
+    if denominator <= 1e-12:
         return float("nan")
     return float(a @ b) / denominator
 
@@ -173,7 +189,7 @@ def _share(
         if len(picked) == 0 or not np.isfinite(picked).any():
             continue
         value = float(getattr(np, f"nan{reduce}")(picked))
-        passed = value <= threshold if below else value >= threshold
+        passed = bool(value <= threshold if below else value >= threshold)
         results.append(IntervalResult(phone.label, phone.start, phone.end, window.start, window.stop - 1, value, passed))
     return ShareResult(sum(r.passed for r in results), len(results), float(threshold), tuple(results))
 
@@ -201,11 +217,20 @@ def articulation_metrics(
     )
 
 
-def silent_runs(loudness_db: np.ndarray, threshold: float = SILENT_DB, min_run: int = MIN_SILENT_RUN) -> list[range]:
-    """Runs of at least ``min_run`` consecutive frames quieter than ``threshold`` dBFS."""
-    quiet = np.concatenate([[False], np.asarray(loudness_db) < threshold, [False]])
+def silent_runs(
+    loudness_db: np.ndarray, threshold: float = SILENT_DB, min_run: int = MIN_SILENT_RUN, guard: int = 0
+) -> list[range]:
+    """Runs of frames quieter than ``threshold`` dBFS, less ``guard`` frames at each end that
+    touches speech (the mouth still settles there), kept when ``min_run`` frames remain."""
+    level = np.asarray(loudness_db, dtype=np.float64)
+    quiet = np.concatenate([[False], level < threshold, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    return [range(a, b) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_run]
+    runs = []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        start, stop = int(start) + (guard if start > 0 else 0), int(stop) - (guard if stop < len(level) else 0)
+        if stop - start >= min_run:
+            runs.append(range(start, stop))
+    return runs
 
 
 def silent_jitter(landmarks: np.ndarray, runs: Sequence[range], points: Sequence[int] = JITTER_POINTS) -> StabilityMetrics:
@@ -264,3 +289,176 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Mean SSIM of two grayscale images, over ``mask`` (bool) when given."""
     values = ssim_map(a, b)
     return float(values[mask].mean() if mask is not None else values.mean())
+
+
+def blink_mask(eye_ratio: np.ndarray, eye_ssim: np.ndarray, fps: float) -> np.ndarray:
+    """(N, 2) bool: each eye (subject's right, left) is blinking in the frame.
+
+    An eye blinks when the mesh sees it less than ``BLINK_RATIO`` as open as in the portrait
+    (``eye_ratio``), or when its own SSIM falls ``BLINK_SSIM_DROP`` below the clip's median
+    for at most ``MAX_BLINK_SECONDS`` (the mesh often misses rendered blinks; a longer or
+    permanent change of the eye is not a blink and stays counted).
+    """
+    ratio = np.asarray(eye_ratio, dtype=np.float64)
+    values = np.asarray(eye_ssim, dtype=np.float64)
+    blinks = ratio < BLINK_RATIO
+    longest = max(1, round(MAX_BLINK_SECONDS * fps))
+    for eye in range(2):
+        finite = values[:, eye][np.isfinite(values[:, eye])]
+        if not len(finite):
+            continue
+        dips = np.concatenate([[False], values[:, eye] < np.median(finite) - BLINK_SSIM_DROP, [False]])
+        edges = np.flatnonzero(np.diff(dips.astype(np.int8)))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if stop - start <= longest:
+                blinks[start:stop, eye] = True
+    return blinks
+
+
+@dataclass(frozen=True)
+class SsimParts:
+    """Mean SSIM of one frame over the parts of the upper face."""
+
+    rest: float
+    """Over the upper face outside both eye regions."""
+    eyes: tuple[float, float]
+    """Over the subject's right and left eye region."""
+    sizes: tuple[int, int, int]
+    """Pixel counts of the rest, the right eye region and the left eye region."""
+
+    def combined(self, masked: tuple[bool, bool] = (False, False)) -> float:
+        """Mean SSIM over the upper face, the eye regions in ``masked`` left out."""
+        total, count = self.rest * self.sizes[0], self.sizes[0]
+        for value, size, skip in zip(self.eyes, self.sizes[1:], masked):
+            if not skip and size:
+                total, count = total + value * size, count + size
+        return total / count if count else float("nan")
+
+
+def identity_metrics(parts: Sequence[SsimParts], eye_ratio: np.ndarray, fps: float) -> IdentityMetrics:
+    """Upper-face SSIM over the frames, blinking eyes masked (``blink_mask``)."""
+    if not parts:
+        nan = float("nan")
+        return IdentityMetrics(nan, nan, nan, nan, nan, 0, 0)
+    eyes = np.array([p.eyes for p in parts], dtype=np.float64)
+    blinks = blink_mask(eye_ratio, eyes, fps)
+    scores = np.array([p.combined((bool(b[0]), bool(b[1]))) for p, b in zip(parts, blinks)])
+    calm = ~blinks.any(axis=1)
+    return IdentityMetrics(
+        ssim_mean=float(np.mean(scores)),
+        ssim_outside_blinks=float(np.mean(scores[calm])) if calm.any() else float("nan"),
+        ssim_p05=float(np.percentile(scores, 5)),
+        ssim_min=float(np.min(scores)),
+        eyes_ssim=float(np.mean(eyes[calm])) if calm.any() else float("nan"),
+        frames=len(parts),
+        blink_frames=int((~calm).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class UpperFaceReference:
+    """The portrait's upper face, prepared once for comparing every frame with it."""
+
+    gray: np.ndarray
+    """Grayscale canvas: the portrait around the face, scaled to the video's face size."""
+    points: np.ndarray
+    """(468, 2) portrait landmarks in canvas pixels."""
+    region: np.ndarray
+    """Bool mask of the upper face: inside the face oval, above the nose tip."""
+    eye_masks: tuple[np.ndarray, np.ndarray]
+    """Bool masks of the subject's right and left eye (dilated contours)."""
+    eye_openness: tuple[float, float]
+    """Openness of the right and left eye in the portrait."""
+
+    @classmethod
+    def build(cls, portrait: np.ndarray, landmarks: np.ndarray, face_height_px: float | None = None) -> UpperFaceReference:
+        """Prepare PORTRAIT (RGB) with its (468, 2+) landmarks, scaled to a face height of
+        ``face_height_px`` (the video's as analysed; None: the portrait's own)."""
+        from ..face.measure import eye_openness, face_height
+
+        xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        k = 1.0 if face_height_px is None else face_height_px / max(face_height(xy), 1e-9)
+        if abs(k - 1.0) < 0.02:
+            k, image = 1.0, portrait
+        else:
+            interpolation = cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC
+            image = cv2.resize(portrait, None, fx=k, fy=k, interpolation=interpolation)
+        scaled = xy * k
+        oval = scaled[list(topology.FACE_OVAL)]
+        x0, y0 = np.maximum(np.floor(oval.min(axis=0)) - SSIM_WINDOW, 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(oval.max(axis=0)) + SSIM_WINDOW, image.shape[1::-1]).astype(int)
+        gray = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+        points = scaled - (x0, y0)
+        eyes = (eye_openness(points, "right"), eye_openness(points, "left"))
+        masks = (_eye_mask(gray.shape, points, topology.RIGHT_EYE), _eye_mask(gray.shape, points, topology.LEFT_EYE))
+        return cls(gray, points, _upper_face_region(gray.shape, points), masks, eyes)
+
+
+def _polygon_mask(shape: tuple[int, ...], polygon: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon - 0.5).astype(np.int32)], 1)
+    return mask
+
+
+def _upper_face_region(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    """Inside the face oval and above the line through the nose tip across the face."""
+    inside = _polygon_mask(shape, points[list(topology.FACE_OVAL)]).astype(bool)
+    down = points[topology.CHIN] - points[topology.FOREHEAD_TOP]
+    down /= max(float(np.linalg.norm(down)), 1e-9)
+    ys, xs = np.mgrid[: shape[0], : shape[1]]
+    centres = np.stack([xs + 0.5, ys + 0.5], axis=-1)
+    return inside & ((centres - points[topology.NOSE_TIP]) @ down < 0)
+
+
+def _eye_mask(shape: tuple[int, ...], points: np.ndarray, contour: tuple[int, ...]) -> np.ndarray:
+    """The eye's contour dilated by a third of its width (lids and lashes move in a blink)."""
+    eye = points[list(contour)]
+    radius = max(1, int(round(np.ptp(eye[:, 0]) / 3)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(_polygon_mask(shape, eye), kernel).astype(bool)
+
+
+def upper_face_ssim(frame: np.ndarray, landmarks: np.ndarray, reference: UpperFaceReference) -> SsimParts:
+    """SSIM of an RGB frame's upper face against the portrait's, by part (rest, each eye).
+
+    ``landmarks`` are the frame's (468, 2) in the pixels of ``frame``.
+    """
+    gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+    values = ssim_map(align_to_reference(gray, landmarks, reference), reference.gray)
+    right, left = reference.eye_masks
+    masks = (reference.region & ~right & ~left, reference.region & right, reference.region & left & ~right)
+    means = [float(values[m].mean()) if m.any() else float("nan") for m in masks]
+    return SsimParts(means[0], (means[1], means[2]), tuple(int(m.sum()) for m in masks))  # type: ignore[arg-type]
+
+
+def align_to_reference(gray: np.ndarray, landmarks: np.ndarray, reference: UpperFaceReference) -> np.ndarray:
+    """The frame warped onto the reference canvas: a similarity from the stable landmarks,
+    refined by ECC image registration (affine) on the upper face outside the eyes (which
+    move in a blink).
+
+    The refinement removes the mesh's own 1-2 px noise, which SSIM would otherwise read as a
+    change of the face; it only moves the frame as a whole, so local changes still count.
+    """
+    align = list(ALIGN_POINTS)
+    points = np.asarray(landmarks, dtype=np.float64)[align, :2]
+    to_canvas = similarity_transform(points, reference.points[align])
+    to_canvas[:, 2] += to_canvas[:, :2].sum(axis=1) * 0.5 - 0.5  # continuous coordinates -> pixel indices
+    height, width = reference.gray.shape
+    coarse = cv2.warpAffine(gray, to_canvas, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPS)
+    try:
+        _, refine = cv2.findTransformECC(
+            reference.gray, coarse, np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE, criteria,
+            (reference.region & ~reference.eye_masks[0] & ~reference.eye_masks[1]).astype(np.uint8), 5,
+        )
+    except cv2.error:  # no convergence: keep the landmark alignment
+        return coarse
+    # canvas -> coarse canvas (refine), then coarse canvas -> frame: one resampling of the frame
+    to_frame = _affine3(cv2.invertAffineTransform(to_canvas)) @ _affine3(refine)
+    return cv2.warpAffine(gray, to_frame[:2], (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _affine3(matrix: np.ndarray) -> np.ndarray:
+    """A 2x3 affine as a 3x3 matrix."""
+    return np.vstack([np.asarray(matrix, dtype=np.float64), [0.0, 0.0, 1.0]])

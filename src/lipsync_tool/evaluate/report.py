@@ -94,16 +94,21 @@ class ArticulationMetrics:
 
 @dataclass(frozen=True)
 class IdentityMetrics:
-    """Upper-face SSIM of each frame against the portrait."""
+    """Upper-face SSIM of each frame against the portrait (blinking eyes masked)."""
 
     ssim_mean: float
+    """Mean over the frames with a face."""
+    ssim_outside_blinks: float
+    """Mean over the frames in which neither eye blinks."""
     ssim_p05: float
     """5th percentile over frames: the worst stretches."""
     ssim_min: float
+    eyes_ssim: float
+    """Mean SSIM of the eye regions outside blinks: a lasting change of the eyes shows here."""
     frames: int
     """Frames compared (those with a face)."""
     blink_frames: int
-    """Frames in which at least one eye was masked as closing."""
+    """Frames in which at least one eye was masked as blinking."""
 
 
 @dataclass(frozen=True)
@@ -162,11 +167,11 @@ class EvaluationReport:
         lines = [
             f"{self.video}: {self.frames} frames at {self.fps:g} fps, {width}x{height}, "
             f"face in {self.faces_found}, median face height {self.face_height_px:.0f} px",
-            f"{'metric':<38}{'value':>16}  {'target':<10}",
+            f"{'metric':<42}{'value':>16}  {'target':<10}",
         ]
         for label, value, target, ok in self._rows():
             mark = "" if ok is None else ("ok" if ok else "MISS")
-            lines.append(f"{label:<38}{value:>16}  {target:<10}{mark}")
+            lines.append(f"{label:<42}{value:>16}  {target:<10}{mark}")
         lines.append(f"evaluated in {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -191,8 +196,10 @@ class EvaluationReport:
             rows += [
                 ("upper-face SSIM, mean", _num(ident.ssim_mean), f">= {TARGET_SSIM}",
                  _check(ident.ssim_mean, lambda v: v >= TARGET_SSIM)),
+                ("upper-face SSIM outside blinks", _num(ident.ssim_outside_blinks), "", None),
                 ("upper-face SSIM, 5th percentile / min", f"{_num(ident.ssim_p05)} / {_num(ident.ssim_min)}", "", None),
-                ("frames with eyes masked (blinks)", str(ident.blink_frames), "", None),
+                ("eye-region SSIM outside blinks", _num(ident.eyes_ssim), "", None),
+                ("frames with a blink (eyes masked)", str(ident.blink_frames), "", None),
             ]
         stab = self.stability
         rows.append((f"silent jitter (px RMS, {stab.frames_measured} frames)", _num(stab.jitter_px, 2),
@@ -224,6 +231,8 @@ def _json_ready(value: Any) -> Any:
         return {key: _json_ready(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_ready(item) for item in value]
+    if hasattr(value, "dtype") and hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
