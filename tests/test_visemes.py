@@ -92,8 +92,9 @@ def test_the_mouth_anticipates_the_sound() -> None:
     """An open vowel starting at 1.0 s has the mouth moving before it is heard."""
     track = frame_poses([Phone("sil", 0, 1.0), Phone("aa", 1.0, 1.5), Phone("sil", 1.5, 2.0)], 2.0, 100, 200)
     opening = track.column("open")
-    assert opening[int((1.0 - ANTICIPATION / 2) * 100)] > 0.2
-    assert opening[int((1.0 - ANTICIPATION * 2) * 100)] < 0.05
+    assert opening[int(round((1.0 - 0.05) * 100))] > 0.02, "the movement starts 50 ms or more ahead"
+    assert 0.35 < opening[int(round((1.0 - ANTICIPATION) * 100))] < 0.65, "halfway there ANTICIPATION ahead"
+    assert opening[int(round((1.0 - 0.12) * 100))] < 0.01, "but not absurdly early"
 
 
 def test_silence_gives_a_closed_mouth() -> None:

@@ -72,6 +72,16 @@ PHONES: dict[str, tuple[Viseme, str]] = {
     "oy": (Viseme.ROUND, "E"), "ao": (Viseme.ROUND, "E"), "r": (Viseme.ROUND, "E"),
 }
 
+# Jaw opening per phone (vowel height; consonants nearly closed), which refines its viseme's pose:
+# the shape (width, closure, tuck, tongue) comes from the viseme, the opening from the phone.
+JAW_OPENING: dict[str, float] = {
+    "aa": 1.0, "ae": 0.9, "ay": 0.9, "aw": 0.9, "ao": 0.8, "ah": 0.75, "eh": 0.65, "oy": 0.6, "ey": 0.55,
+    "ow": 0.55, "er": 0.45, "ih": 0.4, "uh": 0.4, "iy": 0.3, "uw": 0.3, "hh": 0.45,
+    "m": 0.0, "b": 0.0, "p": 0.0, "f": 0.1, "v": 0.1, "th": 0.25, "dh": 0.25, "l": 0.3,
+    "s": 0.12, "z": 0.12, "sh": 0.15, "zh": 0.15, "ch": 0.15, "jh": 0.15, "t": 0.18, "d": 0.18, "n": 0.18,
+    "k": 0.25, "g": 0.25, "ng": 0.25, "y": 0.2, "w": 0.15, "r": 0.25, "sil": 0.0,
+}
+
 OPEN_VOWELS = frozenset({"aa", "ae", "ah", "ay", "aw"})
 ROUNDED = frozenset({"uw", "w", "ow"})
 BILABIALS = frozenset({"m", "b", "p"})
@@ -81,6 +91,16 @@ def viseme_of(phone: str) -> Viseme:
     """The viseme of an ARPAbet phone (stress digits ignored); unknown phones are a neutral mid shape."""
     key = phone.lower().rstrip("012")
     return PHONES.get(key, (Viseme.MID, "B"))[0]
+
+
+def pose_of(phone: str) -> MouthPose:
+    """The mouth pose of one phone: its viseme's shape with the phone's own jaw opening."""
+    key = phone.lower().rstrip("012")
+    base = VISEME_POSES[viseme_of(key)]
+    opening = JAW_OPENING.get(key)
+    if opening is None:
+        return base
+    return MouthPose(open=opening, width=base.width, close=base.close, tuck=base.tuck, tongue=base.tongue)
 
 
 def rhubarb_shape_of(phone: str) -> str:

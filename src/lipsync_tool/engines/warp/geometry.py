@@ -145,24 +145,24 @@ def lip_stretch_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarra
 def lip_press_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     """Displacement (N, 2), in face heights, that brings the portrait's own parted lips together.
 
-    Zero for a closed-mouth portrait; for one that shows teeth, the inner lips meet halfway
-    and the outer lips follow by half as much.
+    Zero for a closed-mouth portrait. For one that shows teeth, each inner upper-lip point and its
+    partner on the lower lip meet halfway; the rest of each lip follows with what its nearest inner
+    point does, fading with distance, so the lips keep their shape.
     """
     u, v, upper, lower = _lip_membership(points, frame)
-    gap = np.array([points[b] - points[a] for a, b in zip(LIPS_UPPER_INNER[1:-1], LIPS_LOWER_INNER[1:-1])])
-    gap_along_down = np.clip(gap @ frame.down / frame.height, 0.0, None)
-    corners = list(OUTER_MOUTH_CORNERS)
-    half_width = float(np.abs(u[corners]).max())
-    taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
-    half_gap = 0.5 * float(gap_along_down.max(initial=0.0))
-    amount = np.zeros(len(points))
-    amount[upper] = half_gap * taper[upper]
-    amount[lower] = -half_gap * taper[lower]
-    inner = list(LIPS_UPPER_INNER[1:-1] + LIPS_LOWER_INNER[1:-1])
-    outer_only = np.ones(len(points), bool)
-    outer_only[inner] = False
-    amount[outer_only] *= 0.5
-    return amount[:, None] * frame.down[None, :]
+    pairs = list(zip(LIPS_UPPER_INNER[1:-1], LIPS_LOWER_INNER[1:-1]))
+    shift = np.zeros(len(points))
+    for top, bottom in pairs:
+        half_gap = max(float((points[bottom] - points[top]) @ frame.down), 0.0) / 2 / frame.height
+        shift[top], shift[bottom] = half_gap, -half_gap
+    inner = [i for pair in pairs for i in pair]
+    for index in np.nonzero(upper | lower)[0]:
+        if index in inner:
+            continue
+        candidates = [i for i in inner if (i in dict(pairs)) == bool(upper[index])]
+        nearest = candidates[int(np.argmin(np.abs(u[candidates] - u[index])))]
+        shift[index] = shift[nearest] * 0.6
+    return shift[:, None] * frame.down[None, :]
 
 
 def lip_tuck_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:

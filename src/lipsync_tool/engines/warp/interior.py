@@ -25,6 +25,8 @@ class InteriorPose:
     upper_teeth: float = 1.0
     lower_teeth: float = 0.0
     tongue: float = 0.0
+    closed: float = 0.0
+    """How far the lips are pressed together: what is left of the gap darkens to the lip seam."""
 
 
 def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> np.ndarray:
@@ -76,6 +78,24 @@ class MouthInterior:
         mouth_width = float(np.ptp(polygon @ np.array([down[1], -down[0]])))
         mean_gap = coverage.sum() / max(mouth_width, 1.0)
         self.source_mask = coverage if mean_gap > OWN_MOUTH_GAP * face_height else None
+        self._full_mask: np.ndarray | None = None
+
+    @property
+    def full_mask(self) -> np.ndarray:
+        """The portrait's own mouth opening as a full-size coverage mask (zeros if it has none)."""
+        if self._full_mask is None:
+            self._full_mask = np.zeros(self.image.shape[:2], np.float32)
+            if self.source_mask is not None:
+                box = self.source_box
+                self._full_mask[box.y0 : box.y1, box.x0 : box.x1] = self.source_mask
+        return self._full_mask
+
+    def cover_squeezed_mouth(self, frame: np.ndarray, warped_mask: np.ndarray, roi: Roi, closed: float) -> None:
+        """Pressing lips squeeze the portrait's own teeth into a thin strip; cover it with lip as the lips meet."""
+        alpha = np.clip(warped_mask * min(closed, 1.0) * 1.5, 0.0, 1.0)[..., None]
+        patch = frame[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
+        seam = self.lip * (0.55 + 0.3 * (1.0 - np.clip(warped_mask, 0.0, 1.0)))[..., None]  # darkest where the lips meet
+        frame[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(patch * (1 - alpha) + seam * alpha + 0.5, 0, 255).astype(np.uint8)
 
     @property
     def has_own_mouth(self) -> bool:
@@ -97,6 +117,9 @@ class MouthInterior:
             fill = self._over(fill, kept, kept_alpha)
         else:
             fill = self._synthesise(fill, box, moved, pose)
+        if pose.closed > 0.01:
+            seam = np.broadcast_to(self.lip * 0.7, fill.shape)
+            fill = self._over(fill, seam, np.full(fill.shape[:2], min(pose.closed, 1.0), np.float32))
         patch = frame[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         blended = patch * (1 - coverage[..., None]) + fill * coverage[..., None]
         frame[box.y0 : box.y1, box.x0 : box.x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)

@@ -57,14 +57,18 @@ class MouthWarp:
             close = max(close, OWN_MOUTH_TUCK_CLOSE * tuck)
         weights = self._weights(opening, width, close, tuck)
         out = self.image.copy()
-        if not self.warp.apply(self.image, out, weights):
+        maps = self.warp.apply(self.image, out, weights)
+        if maps is None:
             return self.image
+        if close > 0.01 and self.interior.has_own_mouth:
+            self.interior.cover_squeezed_mouth(out, self.warp.remap(self.interior.full_mask, maps), self.roi, close)
         moved = self.warp.moved(self.points, weights)
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
             upper_teeth=float(np.clip(1.0 + min(width, 0.0) * 0.8, 0.0, 1.0)),
             lower_teeth=float(np.clip(width, 0.0, 1.0)),
             tongue=float(np.clip(tongue, 0.0, 1.0)),
+            closed=float(np.clip(close, 0.0, 1.0)),
         )
         self.interior.paint(out, moved, pose, upper_shift)
         return out

@@ -120,14 +120,17 @@ class RegionWarp:
         base_x, base_y = self._pixel_grid
         return base_x + shift_x[:height, :width], base_y + shift_y[:height, :width]
 
-    def apply(self, source: np.ndarray, target: np.ndarray, weights: Mapping[str, float]) -> bool:
-        """Write the warped ROI of `source` into `target` (same shape); False if nothing moves."""
+    def apply(self, source: np.ndarray, target: np.ndarray, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Write the warped ROI of `source` into `target` (same shape); returns the maps used, None if nothing moves."""
         weights = self.active(weights)
         if not weights:
-            return False
-        map_x, map_y = self.source_map(weights)
+            return None
+        maps = self.source_map(weights)
         roi = self.roi
-        target[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(
-            source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-        return True
+        target[roi.y0 : roi.y1, roi.x0 : roi.x1] = self.remap(source, maps)
+        return maps
+
+    @staticmethod
+    def remap(source: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The ROI of any full-size `source` image (or mask) through `maps`."""
+        return cv2.remap(source, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
