@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     neural.add_argument("--resolution", type=int, choices=RESOLUTION_CHOICES, default=256, help="face render size (default: 256)")
     neural.add_argument("--preprocess", choices=PREPROCESS_CHOICES, default="crop", help="how the portrait is cropped (default: crop; extreme_crop = extcrop)")
     neural.add_argument("--enhancer", choices=ENHANCER_CHOICES, default=None, help="face enhancer (default: none)")
+    sound = parser.add_argument_group("speech clean-up")
+    sound.add_argument("--trim-silence", action="store_true", help="cut leading/trailing silence and shorten long pauses before rendering")
+    sound.add_argument("--max-pause", type=float, default=0.6, metavar="SECONDS", help="with --trim-silence: longest pause kept (default: 0.6)")
+    sound.add_argument("--normalize-loudness", type=float, nargs="?", const=-16.0, default=None, metavar="LUFS", help="level the speech to this EBU R128 loudness (default when given: -16 LUFS)")
     tts = parser.add_argument_group("text to speech (eSpeak NG, offline)")
     text = tts.add_mutually_exclusive_group()
     text.add_argument("--text", default=None, metavar="TEXT", help="speak this text instead of reading AUDIO")
@@ -165,6 +169,9 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         rate=args.rate,
         pitch=args.pitch,
         save_audio=args.save_audio,
+        trim_silence=args.trim_silence,
+        max_pause=args.max_pause,
+        normalize_loudness=args.normalize_loudness,
         wav2lip=wav2lip,
     )
 

@@ -100,6 +100,12 @@ class RenderOptions:
     """Voice pitch for `text` (0–99)."""
     save_audio: Path | None = None
     """Also write the synthesised speech (WAV) here."""
+    trim_silence: bool = False
+    """Cut leading and trailing silence and shorten long pauses before rendering."""
+    max_pause: float = 0.6
+    """With trim_silence: pauses longer than this (seconds) are shortened to it."""
+    normalize_loudness: float | None = None
+    """Level the muxed speech to this integrated loudness (LUFS, EBU R128), e.g. -16; None: keep it."""
     wav2lip: Wav2LipOptions = field(default_factory=Wav2LipOptions)
     """Options of the wav2lip engine."""
 
@@ -128,6 +134,10 @@ class RenderOptions:
             raise InputError(f"--pitch must be between 0 and 99, not {self.pitch}")
         if self.save_audio is not None and self.text is None:
             raise InputError("--save-audio writes synthesised speech: use it with --text or --text-file")
+        if self.max_pause < 0.05:
+            raise InputError(f"--max-pause must be at least 0.05 s, not {self.max_pause:g}")
+        if self.normalize_loudness is not None and not -70 <= self.normalize_loudness <= -5:
+            raise InputError(f"--normalize-loudness must be between -70 and -5 LUFS, not {self.normalize_loudness:g}")
         if self.export_cues is not None and Path(self.export_cues).suffix.lower() not in (".json", ".tsv"):
             raise InputError(f"--export-cues {self.export_cues}: use a .json or .tsv file name")
 

@@ -275,7 +275,14 @@ class LipSyncPipeline:
             ) from exc
 
     def _encode_settings(self, target: OutputTarget, audio: Path) -> EncodeSettings:
-        return EncodeSettings(fps=self.options.fps, upscale=self.options.upscale, container=target.container, audio=audio)
+        audio_filter = None
+        if self.options.normalize_loudness is not None:
+            from .media.loudness import loudness_filter
+
+            audio_filter = loudness_filter(self.ffmpeg, audio, target_lufs=self.options.normalize_loudness)
+        return EncodeSettings(
+            fps=self.options.fps, upscale=self.options.upscale, container=target.container, audio=audio, audio_filter=audio_filter
+        )
 
     def _encode(self, rendered: FrameStream | RenderedClip, settings: EncodeSettings, partial: Path, clock: StageClock) -> tuple[int, int]:
         if isinstance(rendered, RenderedClip):

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 GENERAL_OPTIONS = frozenset({
     "engine", "cache_dir", "upscale", "keep_temp", "overwrite", "max_duration", "export_cues",
-    "text", "voice", "rate", "pitch", "save_audio",
+    "text", "voice", "rate", "pitch", "save_audio", "trim_silence", "max_pause", "normalize_loudness",
 })
 FLAG_NAMES = {"still": "--no-still", "upscale": "--no-upscale", "blink": "--no-blink"}
 

@@ -46,10 +46,33 @@ def prepare_speech(ffmpeg: str, audio: Path | None, options: RenderOptions, work
         synthesized = synthesize_to_wav(options.text, work_dir / "speech.wav", voice=options.voice, rate=options.rate, pitch=options.pitch)
         speech = decode_speech(ffmpeg, synthesized.wav, max_duration=options.max_duration)
         log.info("synthesised %.2f s of speech with the eSpeak NG voice %s", synthesized.duration, options.voice)
-        return PreparedSpeech(speech, synthesized.wav, synthesized.phones, synthesized.wav)
-    assert audio is not None
-    speech = decode_speech(ffmpeg, audio, max_duration=options.max_duration)
-    return PreparedSpeech(speech, audio)
+        prepared = PreparedSpeech(speech, synthesized.wav, synthesized.phones, synthesized.wav)
+    else:
+        assert audio is not None
+        prepared = PreparedSpeech(decode_speech(ffmpeg, audio, max_duration=options.max_duration), audio)
+    if options.trim_silence:
+        prepared = trim_silence(ffmpeg, prepared, options.max_pause, work_dir)
+    return prepared
+
+
+def trim_silence(ffmpeg: str, prepared: PreparedSpeech, max_pause: float, work_dir: Path) -> PreparedSpeech:
+    """Cut silence from both the analysis samples and the muxed audio, the same cuts in each, so sync holds."""
+    from .speech.trim import apply_trim, plan_trim, speech_spans, trim_file
+
+    speech = prepared.speech
+    plan = plan_trim(speech_spans(speech.samples, speech.sample_rate), speech.duration, max_pause=max_pause)
+    if abs(plan.duration - speech.duration) < 1e-3:
+        log.info("--trim-silence: nothing to trim")
+        return prepared
+    trimmed_file = work_dir / "trimmed.wav"
+    trim_file(ffmpeg, prepared.mux_audio, trimmed_file, plan)
+    samples = apply_trim(speech.samples, speech.sample_rate, plan)
+    phones = None
+    if prepared.phones is not None:
+        moved = ((p, plan.output_time(p.start), plan.output_time(p.end)) for p in prepared.phones)
+        phones = tuple(type(p)(p.phone, start, end) for p, start, end in moved if end > start)
+    log.info("--trim-silence: %.2f s -> %.2f s", speech.duration, plan.duration)
+    return PreparedSpeech(SpeechAudio(samples, speech.sample_rate, trimmed_file), trimmed_file, phones, prepared.synthesized)
 
 
 def check_save_audio(options: RenderOptions, taken: list[Path]) -> Path | None:

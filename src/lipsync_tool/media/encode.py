@@ -19,6 +19,8 @@ class EncodeSettings:
     upscale: bool
     container: str
     audio: Path
+    audio_filter: str | None = None
+    """An ffmpeg audio filter for the muxed speech (loudness normalisation)."""
 
 
 def scale_filter(upscale: bool) -> str:
@@ -39,6 +41,7 @@ def _output_args(settings: EncodeSettings, output: Path) -> list[str]:
     args = [
         "-map", "0:v:0", "-map", "1:a:0",
         "-vf", scale_filter(settings.upscale),
+        *(["-af", settings.audio_filter] if settings.audio_filter else []),
         *_codec_args(settings.container),
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
     ]

@@ -1,0 +1,100 @@
+"""Loudness: measure it (EBU R128 / ITU-R BS.1770) and build the filter that normalises it.
+
+Normalisation is two-pass ``loudnorm``: the first pass measures the file here; the second pass
+is a filter string the caller puts in the final encode (``-af``), so the muxed audio is
+normalised in the same ffmpeg run that writes the video. With ``linear=true`` loudnorm applies
+one fixed gain when that gain keeps the true peak under ``true_peak`` and the file's loudness
+range is within ``lra`` (and not 0, as for a steady tone); otherwise it falls back to its dynamic mode (still on target, but with
+gain riding). It resamples to 192 kHz internally, so the filter ends with an ``aresample`` back to
+the file's own rate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from pathlib import Path
+
+from ..errors import InputError, MediaError
+from .ffmpeg import run_ffmpeg
+from .probe import probe
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TARGET_LUFS = -16.0
+TARGET_RANGE = (-70.0, -5.0)  # LUFS, loudnorm's own limits
+TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
+LRA_RANGE = (1.0, 50.0)  # LU
+SILENT_LUFS = -70.0  # ebur128's floor: nothing above the absolute gate
+
+_SUMMARY_I = re.compile(r"Summary:.*?\bI:\s*(-?\d+(?:\.\d+)?|-?inf)\s*LUFS", re.DOTALL)
+_JSON_BLOCK = re.compile(r"\{[^{}]*\}", re.DOTALL)
+_MEASURED = {"input_i": "measured_I", "input_tp": "measured_TP", "input_lra": "measured_LRA",
+             "input_thresh": "measured_thresh", "target_offset": "offset"}  # fmt: skip
+
+
+def check_target(target_lufs: float) -> float:
+    """Return `target_lufs` if loudnorm accepts it, else raise InputError naming the flag."""
+    low, high = TARGET_RANGE
+    if not (isinstance(target_lufs, (int, float)) and math.isfinite(target_lufs) and low <= target_lufs <= high):
+        raise InputError(
+            f"--normalize-loudness {target_lufs} is outside {low:g} to {high:g} LUFS; "
+            f"give a target such as {DEFAULT_TARGET_LUFS:g} (podcasts, web video) or -23 (EBU R128 broadcast)"
+        )
+    return float(target_lufs)
+
+
+def measure_loudness(ffmpeg: str, path: Path) -> float:
+    """Integrated loudness of `path`'s first audio stream in LUFS (-70 for silence), from ffmpeg's ebur128."""
+    args = ["-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=framelog=quiet", "-f", "null", "-"]
+    proc = run_ffmpeg(ffmpeg, args, what=f"measuring the loudness of {path.name}")
+    report = proc.stderr.decode("utf-8", "replace")
+    match = _SUMMARY_I.search(report)
+    if match is None:
+        raise MediaError(f"ffmpeg's ebur128 gave no integrated loudness for {path}; is there an audio stream?")
+    value = float(match.group(1))
+    return max(value, SILENT_LUFS)
+
+
+def _first_pass(ffmpeg: str, path: Path, settings: str) -> dict[str, str]:
+    """Run loudnorm's measuring pass and return its JSON report."""
+    args = ["-nostats", "-i", str(path), "-map", "0:a:0", "-af", f"{settings}:print_format=json", "-f", "null", "-"]
+    proc = run_ffmpeg(ffmpeg, args, what=f"measuring the loudness of {path.name} for loudnorm")
+    blocks = _JSON_BLOCK.findall(proc.stderr.decode("utf-8", "replace"))
+    try:
+        report = json.loads(blocks[-1])
+    except (IndexError, json.JSONDecodeError) as exc:
+        raise MediaError(f"ffmpeg's loudnorm printed no measurement for {path}") from exc
+    missing = [key for key in _MEASURED if key not in report]
+    if missing:
+        raise MediaError(f"ffmpeg's loudnorm measurement of {path} lacks {', '.join(missing)}")
+    return report
+
+
+def loudness_filter(
+    ffmpeg: str, path: Path, target_lufs: float = DEFAULT_TARGET_LUFS, true_peak: float = -1.5, lra: float = 11.0
+) -> str:
+    """Measure `path` and return the second-pass loudnorm filter (for `-af`) that brings it to `target_lufs`.
+
+    A silent file gets ``anull``: there is nothing to raise to a target.
+    """
+    target = check_target(target_lufs)
+    if not TRUE_PEAK_RANGE[0] <= true_peak <= TRUE_PEAK_RANGE[1]:
+        raise ValueError(f"true_peak {true_peak} dBTP is outside {TRUE_PEAK_RANGE}")
+    if not LRA_RANGE[0] <= lra <= LRA_RANGE[1]:
+        raise ValueError(f"lra {lra} LU is outside {LRA_RANGE}")
+    info = probe(ffmpeg, path)
+    if info.audio is None:
+        raise InputError(f"{path} has no audio track to normalise; drop --normalize-loudness or give audio")
+    settings = f"loudnorm=I={target:g}:TP={true_peak:g}:LRA={lra:g}"
+    report = _first_pass(ffmpeg, path, settings)
+    measured = {name: report[key] for key, name in _MEASURED.items()}
+    if not all(math.isfinite(float(value)) for value in measured.values()):
+        log.info("%s is silent; loudness normalisation leaves it as it is", path.name)
+        return "anull"
+    log.debug("%s measures %s LUFS; normalising to %g LUFS", path.name, measured["measured_I"], target)
+    second = ":".join(f"{name}={value}" for name, value in measured.items())
+    resample = f",aresample={info.audio.sample_rate}" if info.audio.sample_rate else ""
+    return f"{settings}:{second}:linear=true{resample}"

@@ -1,0 +1,105 @@
+"""Loudness: EBU R128 measurement and two-pass loudnorm brought to a target within 1 LU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lipsync_tool.errors import InputError, MediaError
+from lipsync_tool.media.loudness import check_target, loudness_filter, measure_loudness
+
+from .conftest import speech_like, write_wav
+
+RATE = 44100
+SOURCE_LUFS = -30.0
+
+
+def _pinkish(seconds: float, rate: int, seed: int = 3) -> np.ndarray:
+    """Pink noise whose level swings slowly (a few dB, like speech phrases), peak 0.5."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    spectrum = np.fft.rfft(rng.normal(size=n))
+    pink = np.fft.irfft(spectrum / np.sqrt(np.maximum(np.arange(len(spectrum)), 1)), n)
+    t = np.arange(n) / rate
+    signal = pink * (0.6 + 0.4 * np.sin(2 * np.pi * 0.8 * t))
+    return (signal / np.max(np.abs(signal)) * 0.5).astype(np.float32)
+
+
+def _at_lufs(ffmpeg: str, path: Path, samples: np.ndarray, rate: int, channels: int, lufs: float) -> Path:
+    """Write `samples` scaled so the file measures `lufs`."""
+    write_wav(path, samples, rate=rate, channels=channels)
+    gain = 10 ** ((lufs - measure_loudness(ffmpeg, path)) / 20)
+    return write_wav(path, samples * gain, rate=rate, channels=channels)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """-30 LUFS sources: stereo pink-ish noise at 44.1 kHz, and mono speech-like bursts at 16 kHz."""
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+
+    ffmpeg, folder = find_ffmpeg(), tmp_path_factory.mktemp("loudness")
+    return {
+        "noise": _at_lufs(ffmpeg, folder / "noise.wav", _pinkish(4.0, RATE), RATE, 2, SOURCE_LUFS),
+        "speech": _at_lufs(ffmpeg, folder / "speech.wav", speech_like(4.0, [(0.5, 3.5)]), 16000, 1, SOURCE_LUFS),
+    }
+
+
+def test_sine_reference_level(ffmpeg: str, tmp_path: Path) -> None:
+    """BS.1770: a 1 kHz sine at -20 dBFS on one channel reads -23.0 LUFS (K-weighting is ~0 dB at 1 kHz)."""
+    t = np.arange(RATE * 3) / RATE
+    path = write_wav(tmp_path / "sine.wav", (10 ** (-20 / 20) * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), RATE)
+    assert measure_loudness(ffmpeg, path) == pytest.approx(-23.0, abs=0.2)
+
+
+def test_sources_measure_minus_30(ffmpeg: str, sources: dict[str, Path]) -> None:
+    for path in sources.values():
+        assert measure_loudness(ffmpeg, path) == pytest.approx(SOURCE_LUFS, abs=0.3)
+
+
+@pytest.mark.parametrize("target", [-16.0, -23.0])
+@pytest.mark.parametrize("kind", ["noise", "speech"])
+def test_normalised_to_target(ffmpeg: str, sources: dict[str, Path], tmp_path: Path, kind: str, target: float) -> None:
+    source = sources[kind]
+    audio_filter = loudness_filter(ffmpeg, source, target)
+    assert "linear=true" in audio_filter and "measured_I=" in audio_filter
+    out = tmp_path / "normalised.wav"
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-nostdin", "-y", "-i", str(source), "-af", audio_filter, str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    measured = measure_loudness(ffmpeg, out)
+    (tmp_path / "loudness.json").write_text(json.dumps({"filter": audio_filter, "target": target, "measured": measured}))
+    assert abs(measured - target) <= 1.0
+    with wave.open(str(source), "rb") as before, wave.open(str(out), "rb") as after:
+        assert after.getframerate() == before.getframerate()  # loudnorm's 192 kHz undone
+        assert abs(after.getnframes() - before.getnframes()) <= 1
+
+
+@pytest.mark.parametrize("target", [-80.0, -4.0, 0.0, float("nan")])
+def test_bad_target_names_the_flag(ffmpeg: str, sources: dict[str, Path], target: float) -> None:
+    with pytest.raises(InputError, match="--normalize-loudness"):
+        loudness_filter(ffmpeg, sources["noise"], target)
+    with pytest.raises(InputError, match="--normalize-loudness"):
+        check_target(target)
+
+
+def test_range_ends_are_accepted() -> None:
+    assert check_target(-70) == -70.0 and check_target(-5.0) == -5.0
+
+
+def test_silence(ffmpeg: str, tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "silence.wav", np.zeros(16000 * 2, np.float32))
+    assert measure_loudness(ffmpeg, path) == -70.0
+    assert loudness_filter(ffmpeg, path) == "anull"
+
+
+def test_not_audio_raises_media_error(ffmpeg: str, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not audio at all\n")
+    with pytest.raises(MediaError):
+        measure_loudness(ffmpeg, path)
