@@ -172,3 +172,14 @@ def test_flags_the_engine_ignores_are_logged(workdir: Path, caplog: pytest.LogCa
         plan = LipSyncPipeline(options).plan(workdir / "astronaut.png", workdir / "speech.wav", workdir / "o.mp4")
     assert plan.ignored == ["--resolution", "--enhancer", "--wav2lip-nosmooth"]
     assert "--fps" not in plan.ignored
+
+
+def test_plain_progress_lines_carry_an_eta(caplog: pytest.LogCaptureFixture) -> None:
+    from lipsync_tool.progress import ProgressReporter
+
+    reporter = ProgressReporter(interactive=False)
+    with caplog.at_level(logging.INFO, logger="lipsync_tool.progress"):
+        for done in range(1, 101):
+            reporter("render", done, 100)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10 and lines[0].startswith("rendering frames: 10/100 (10%), about ") and lines[-1].endswith("0 s left")

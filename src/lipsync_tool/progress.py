@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any, TextIO
 
 log = logging.getLogger("lipsync_tool.progress")
@@ -20,6 +21,7 @@ class ProgressReporter:
         self.enabled = enabled
         self._bars: dict[str, Any] = {}
         self._logged_step: dict[str, int] = {}
+        self._started: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if not self.enabled:
@@ -43,14 +45,28 @@ class ProgressReporter:
     def _log(self, stage: str, done: int, total: int | None) -> None:
         if not total:
             return
+        now = time.monotonic()
+        started = self._started.setdefault(stage, now)
         step = done * 10 // total
         if step > self._logged_step.get(stage, 0) or done == total:
             if self._logged_step.get(stage) == 10:
                 return
             self._logged_step[stage] = step
-            log.info("%s: %d/%d (%d%%)", STAGE_LABELS.get(stage, stage), done, total, done * 100 // total)
+            label = STAGE_LABELS.get(stage, stage)
+            eta = (now - started) / max(done, 1) * (total - done)
+            log.info("%s: %d/%d (%d%%), about %s left", label, done, total, done * 100 // total, _duration(eta))
 
     def close(self) -> None:
         for bar in self._bars.values():
             bar.close()
         self._bars.clear()
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` as 1:05:03, 4:07 or 12 s."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
+import warnings
+from collections.abc import Iterable
+from itertools import pairwise
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +22,24 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000  # the en-us acoustic model's rate
 FRAME_RATE = 100  # PocketSphinx frames per second (its default `frate`)
+HOP = SAMPLE_RATE // FRAME_RATE  # samples per frame
+CHUNK_FRAMES = 2000  # longer clips are decoded in pieces: search and alignment memory grow with length
 SILENCE = "sil"
+PAD_FRAMES = 25  # background added around the audio: the models expect speech to begin after a pause
+QUIET_WINDOW = 5  # frames of the quietest stretch of a recording, taken as its background
+SILENT_PEAK = 10 ** (-60 / 20)  # below -60 dBFS nothing is spoken (as in media.audio)
 DITHER_LSB = 0.5  # standard deviation of the added noise, in 16-bit steps
 PHONE_SEARCH = "phones"
+ALIGN_SEARCH = "words"
+PAUSE_PROBABILITY = 0.005  # of a silence between two words of the transcript (PocketSphinx's `silprob`)
+ALIGN_CONFIG = MappingProxyType({  # wide beams: a narrow one loses the only allowed path on odd audio
+    "lw": 6.5,  # PocketSphinx's default; scales the penalty of pauses between words
+    "beam": 1e-80,
+    "pbeam": 1e-80,
+    "wbeam": 1e-60,
+    "fsgusefiller": False,  # the alignment grammar places its own silences
+    "bestpath": False,  # lattice rescoring yields word spans too short for their phones
+})
 MODEL_FILES = ("en-us/en-us", "en-us/cmudict-en-us.dict", "en-us/en-us-phone.lm.bin")
 
 
@@ -37,18 +57,20 @@ class PhoneSegment:
 
 @dataclass(frozen=True)
 class PhoneSearchOptions:
-    """Tuning of the phone-loop search used by `PhoneRecognizer.recognize`."""
+    """Tuning of the phone-loop search used by `PhoneRecognizer.recognize` (alignment has its own, fixed)."""
 
+    context_dependent: bool = True
+    """Score phones in context (triphones, `allphone_ci` off): about 8x slower, finds more lip closures."""
+    phone_bigrams: bool = False
+    """Weigh phone sequences by PocketSphinx's English phone model; off, every phone may follow any."""
     language_weight: float = 2.5
-    """Weight of the phone bigram model against the acoustics (`lw`); lower lets acoustics decide."""
+    """Weight of the phone model against the acoustics (`lw`); used with `phone_bigrams` only."""
     phone_insertion_penalty: float = 1.0
-    """Probability of starting a new phone (`pip`); below 1 favours fewer, longer phones."""
-    beam: float = 1e-30
+    """Probability of starting a new phone (`pip`) without bigrams; above 1 gives more, shorter phones."""
+    beam: float = 1e-10
     """Viterbi beam per frame (`beam`); smaller is wider, slower and more exact."""
-    phone_beam: float = 1e-30
+    phone_beam: float = 1e-10
     """Beam on phone transitions (`pbeam`)."""
-    triphones: bool = False
-    """Score context-dependent phones (`allphone_ci` off): slower, sometimes sharper."""
 
 
 def to_phone(name: str) -> str:
@@ -59,7 +81,7 @@ def to_phone(name: str) -> str:
     return name
 
 
-def contiguous(spans: Iterable[tuple[str, int, int]], n_frames: int, duration: float) -> list[PhoneSegment]:
+def contiguous(spans: Iterable[tuple[str, int, int]], duration: float) -> list[PhoneSegment]:
     """Turn (phone, first frame, end frame exclusive) spans into segments covering [0, duration] without gaps.
 
     Gaps become "sil", overlaps are cut in favour of the earlier phone, neighbouring silences merge
@@ -67,6 +89,7 @@ def contiguous(spans: Iterable[tuple[str, int, int]], n_frames: int, duration: f
     """
     if duration <= 0:
         return []
+    n_frames = math.ceil(duration * FRAME_RATE)
     frames: list[tuple[str, int, int]] = []
     cursor = 0
     for phone, start, end in sorted(spans, key=lambda span: span[1]):
@@ -90,8 +113,51 @@ def contiguous(spans: Iterable[tuple[str, int, int]], n_frames: int, duration: f
     return [seg for seg in segments if seg.end > seg.start]
 
 
-def pcm16(samples: np.ndarray, sample_rate: int) -> bytes:
-    """Float samples in [-1, 1] at 16 kHz as little-endian 16-bit PCM; InputError for other rates or shapes."""
+def audible_span(segment: PhoneSegment, audible: np.ndarray) -> tuple[float, float] | None:
+    """Where the segment's first audible sample starts and its last one ends, in seconds; None if none is."""
+    first = int(round(segment.start * SAMPLE_RATE))
+    found = np.flatnonzero(audible[first : int(round(segment.end * SAMPLE_RATE))])
+    if len(found) == 0:
+        return None
+    return (first + int(found[0])) / SAMPLE_RATE, (first + int(found[-1]) + 1) / SAMPLE_RATE
+
+
+def snap_to_sound(segments: list[PhoneSegment], samples: np.ndarray) -> list[PhoneSegment]:
+    """Move each boundary between silence and a phone onto the phone's first or last audible sample.
+
+    The acoustic features look a few frames ahead and behind, so a phone next to a pause tends to
+    start early or end late by 10 to 40 ms; where that margin is inaudible it goes back to the
+    pause. Phones are never dropped, so an alignment keeps every phone of its transcript.
+    """
+    if not segments:
+        return []
+    audible = np.abs(samples) >= SILENT_PEAK
+    heard = [audible_span(seg, audible) for seg in segments]
+    phones = [seg.phone for seg in segments]
+    bounds = [seg.start for seg in segments] + [segments[-1].end]
+    for i in range(len(segments)):
+        span = heard[i]
+        if phones[i] == SILENCE or span is None:
+            continue  # nothing audible to snap to: leave the phone as it is
+        if i == 0 or phones[i - 1] == SILENCE:
+            bounds[i] = span[0]
+        if i + 1 == len(segments) or phones[i + 1] == SILENCE:
+            bounds[i + 1] = span[1]
+    if phones[0] != SILENCE and bounds[0] > 0:
+        phones, bounds = [SILENCE] + phones, [0.0] + bounds
+    if phones[-1] != SILENCE and bounds[-1] < segments[-1].end:
+        phones, bounds = phones + [SILENCE], bounds + [segments[-1].end]
+    return [PhoneSegment(phone, start, end) for phone, start, end in zip(phones, bounds, bounds[1:]) if end > start]
+
+
+def within(spans: list[tuple[str, int, int]], first: int, stop: int) -> list[tuple[str, int, int]]:
+    """The spans clipped to frames [first, stop): a piece's padding must not spill onto its neighbours."""
+    clipped = [(phone, max(start, first), min(end, stop)) for phone, start, end in spans]
+    return [span for span in clipped if span[2] > span[1]]
+
+
+def check_samples(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The samples as a 1-D float32 array; InputError for other rates or shapes."""
     if sample_rate != SAMPLE_RATE:
         raise InputError(
             f"phone analysis needs {SAMPLE_RATE} Hz audio, got {sample_rate} Hz; "
@@ -100,7 +166,29 @@ def pcm16(samples: np.ndarray, sample_rate: int) -> bytes:
     samples = np.asarray(samples)
     if samples.ndim != 1:
         raise InputError(f"phone analysis needs mono samples (a 1-D array), got shape {samples.shape}")
-    scaled = np.clip(np.nan_to_num(samples.astype(np.float32)), -1.0, 1.0) * 32767.0
+    return samples.astype(np.float32, copy=False)
+
+
+def quietest(samples: np.ndarray, length: int) -> np.ndarray:
+    """The recording's own background: its quietest stretch of QUIET_WINDOW frames, repeated to `length`."""
+    window = QUIET_WINDOW * SAMPLE_RATE // FRAME_RATE
+    if len(samples) <= window:
+        return np.resize(samples, length)
+    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    starts = np.arange(0, len(samples) - window + 1, SAMPLE_RATE // FRAME_RATE)
+    start = int(starts[np.argmin(energy[starts + window] - energy[starts])])
+    return np.resize(samples[start : start + window], length)
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] as little-endian 16-bit PCM, with PAD_FRAMES of background before and after.
+
+    The padding lets the models hear a pause before the first word; it repeats the recording's own
+    quietest moment, since a step from digital silence into background noise sounds like a plosive.
+    """
+    samples = np.clip(np.nan_to_num(samples), -1.0, 1.0)
+    pad = quietest(samples, PAD_FRAMES * SAMPLE_RATE // FRAME_RATE)
+    scaled = np.concatenate([pad, samples, pad]) * 32767.0
     # Digital silence (exact zeros, common in TTS and padded files) breaks the acoustic features and
     # makes alignment fail; a fixed-seed dither of about one bit keeps results reproducible.
     scaled += np.random.default_rng(0).normal(0.0, DITHER_LSB, len(scaled))
@@ -159,6 +247,17 @@ def spell(word: str) -> str:
     return " ".join(phones)
 
 
+def quiet_cuts(samples: np.ndarray) -> list[int]:
+    """Frames cutting a clip into pieces of at most CHUNK_FRAMES, each at the quietest frame of a piece's later half."""
+    n_frames = math.ceil(len(samples) / HOP)
+    energy = np.add.reduceat(samples.astype(np.float64) ** 2, np.arange(0, len(samples), HOP)) if len(samples) else []
+    cuts = [0]
+    while n_frames - cuts[-1] > CHUNK_FRAMES:
+        low = cuts[-1] + CHUNK_FRAMES // 2
+        cuts.append(low + int(np.argmin(energy[low : cuts[-1] + CHUNK_FRAMES])))
+    return cuts + [n_frames]
+
+
 def check_models(model_dir: Path) -> None:
     """Raise ResourceError naming every PocketSphinx model file missing under `model_dir`."""
     missing = [name for name in MODEL_FILES if not (model_dir / name).exists()]
@@ -170,11 +269,21 @@ def check_models(model_dir: Path) -> None:
         )
 
 
+def decode(decoder: Any, pcm: bytes) -> None:
+    """Run one utterance through a decoder's active search (whole-utterance feature normalisation)."""
+    with warnings.catch_warnings():  # "deprecated and unnecessary", yet without it results drift
+        warnings.simplefilter("ignore", DeprecationWarning)
+        decoder.start_stream()  # forget the previous clip's noise estimate (the model removes noise)
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+
+
 class PhoneRecognizer:
     """Timed English phones from 16 kHz speech: PocketSphinx models loaded once, used for many clips.
 
-    One decoder serves both modes (phone loop and forced alignment), so an instance is not meant
-    for concurrent use; calls are serialised by a lock.
+    Decoders keep state between calls, so an instance is not meant for concurrent use; calls are
+    serialised by a lock. Words spelled for `align` stay in its dictionary.
     """
 
     def __init__(self, model_dir: Path | None = None, options: PhoneSearchOptions = PhoneSearchOptions()) -> None:
@@ -188,42 +297,55 @@ class PhoneRecognizer:
         self.options = options
         check_models(self.model_dir)
         self._lock = threading.Lock()
-        self._decoder = self._load(pocketsphinx)
+        self._phones = self._load(
+            pocketsphinx,
+            allphone_ci=not options.context_dependent,
+            lw=options.language_weight,
+            pip=options.phone_insertion_penalty,
+            beam=options.beam,
+            pbeam=options.phone_beam,
+        )
+        self._aligner = self._load(pocketsphinx, **ALIGN_CONFIG)
+        bigrams = self.model_dir / MODEL_FILES[2]
+        try:
+            self._phones.add_allphone_file(PHONE_SEARCH, str(bigrams) if options.phone_bigrams else None)
+            self._phones.activate_search(PHONE_SEARCH)
+        except RuntimeError as exc:
+            raise ResourceError(
+                f"cannot load the PocketSphinx phone model {bigrams} (corrupt file?); "
+                "reinstall it with: pip install --force-reinstall 'pocketsphinx>=5,<6'"
+            ) from exc
+        log.debug("PocketSphinx models loaded from %s", self.model_dir)
 
-    def _load(self, pocketsphinx: Any) -> Any:
-        """Build the decoder: acoustic model and dictionary, plus the phone-loop search."""
+    def _load(self, pocketsphinx: Any, **params: Any) -> Any:
+        """A decoder with the acoustic model and dictionary, tuned by `params` (PocketSphinx config keys)."""
         config = pocketsphinx.Config(
             hmm=str(self.model_dir / MODEL_FILES[0]),
             dict=str(self.model_dir / MODEL_FILES[1]),
             lm=None,
             samprate=SAMPLE_RATE,
             frate=FRAME_RATE,
-            lw=self.options.language_weight,
-            pip=self.options.phone_insertion_penalty,
-            beam=self.options.beam,
-            pbeam=self.options.phone_beam,
-            allphone_ci=not self.options.triphones,
+            cmn="batch",  # the model's own setting, stated: each clip normalised on its own
             loglevel="FATAL",  # the C library logs to stderr otherwise; our logger reports instead
+            **params,
         )
         try:
-            decoder = pocketsphinx.Decoder(config)
-            decoder.add_allphone_file(PHONE_SEARCH, str(self.model_dir / MODEL_FILES[2]))
+            return pocketsphinx.Decoder(config)
         except (RuntimeError, ValueError) as exc:
             raise ResourceError(
                 f"cannot load the PocketSphinx models in {self.model_dir} (corrupt files?); "
                 "reinstall them with: pip install --force-reinstall 'pocketsphinx>=5,<6'"
             ) from exc
-        log.debug("PocketSphinx models loaded from %s", self.model_dir)
-        return decoder
 
     def recognize(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[PhoneSegment]:
-        """Phones heard in the audio, with no transcript (a phone-bigram loop search)."""
-        pcm = pcm16(samples, sample_rate)
-        duration = len(pcm) / 2 / SAMPLE_RATE
+        """Phones heard in the audio, with no transcript (a phone-loop search)."""
+        samples = check_samples(samples, sample_rate)
+        duration = len(samples) / SAMPLE_RATE
+        if duration == 0:
+            return []
         with self._lock:
-            spans = self._recognize(pcm)
-            n_frames = self._decoder.n_frames()
-        segments = contiguous(spans, n_frames, duration)
+            spans = [span for a, b in pairwise(quiet_cuts(samples)) for span in self._recognize(samples, a, b)]
+        segments = snap_to_sound(contiguous(spans, duration), samples)
         log.debug("recognised %d phones in %.2f s: %s", len(segments), duration, " ".join(s.phone for s in segments))
         return segments
 
@@ -234,55 +356,106 @@ class PhoneRecognizer:
         text cannot be aligned to the audio at all, this falls back to `recognize` with a warning.
         """
         words = transcript_words(transcript)
-        pcm = pcm16(samples, sample_rate)
-        duration = len(pcm) / 2 / SAMPLE_RATE
+        samples = check_samples(samples, sample_rate)
+        duration = len(samples) / SAMPLE_RATE
+        if duration == 0:
+            return []
+        if not np.any(np.abs(samples) >= SILENT_PEAK):
+            log.debug("nothing audible in %.2f s of audio; no words to align", duration)
+            return contiguous([], duration)
         with self._lock:
             words = self._pronounceable(words)
-            spans = self._align(pcm, words) if words else None
-            n_frames = self._decoder.n_frames()
+            spans = self._align(samples, words) if words else None
         if spans is None:
             log.warning("could not align the transcript %r to the audio; recognising phones instead", transcript)
             return self.recognize(samples, sample_rate)
-        segments = contiguous(spans, n_frames, duration)
+        segments = snap_to_sound(contiguous(spans, duration), samples)
         log.debug("aligned %d phones in %.2f s: %s", len(segments), duration, " ".join(s.phone for s in segments))
         return segments
 
-    def _decode(self, pcm: bytes) -> None:
-        self._decoder.start_utt()
-        self._decoder.process_raw(pcm, full_utt=True)
-        self._decoder.end_utt()
-
-    def _recognize(self, pcm: bytes) -> list[tuple[str, int, int]]:
-        self._decoder.activate_search(PHONE_SEARCH)
-        self._decode(pcm)
-        return [(to_phone(seg.word), seg.start_frame, seg.end_frame + 1) for seg in self._decoder.seg()]
+    def _recognize(self, samples: np.ndarray, first: int, stop: int) -> list[tuple[str, int, int]]:
+        """Phone spans, in frames of the whole clip, of the frames [first, stop)."""
+        decode(self._phones, pcm16(samples[first * HOP : stop * HOP]))
+        shift = first - PAD_FRAMES
+        spans = [(to_phone(seg.word), seg.start_frame + shift, seg.end_frame + 1 + shift) for seg in self._phones.seg()]
+        return within(spans, first, stop)
 
     def _pronounceable(self, words: list[str]) -> list[str]:
         """The words, each known to the dictionary; unknown ones get a spelled pronunciation or are dropped."""
         known = []
         for word in words:
-            if self._decoder.lookup_word(word) is None:
+            if self._aligner.lookup_word(word) is None:
                 phones = spell(word)
                 if not phones:
                     log.warning("dropping %r from the transcript: no pronunciation and no letters to spell", word)
                     continue
                 log.warning("%r is not in the dictionary; aligning it as spelled: %s", word, phones)
-                self._decoder.add_word(word, phones, True)
+                self._aligner.add_word(word, phones, True)
             known.append(word)
         return known
 
-    def _align(self, pcm: bytes, words: list[str]) -> list[tuple[str, int, int]] | None:
-        """Two passes: word alignment, then phone and state alignment inside it; None when it fails."""
-        try:
-            self._decoder.set_align_text(" ".join(words))
-            self._decode(pcm)
-            self._decoder.set_alignment()
-            self._decode(pcm)
-            alignment = self._decoder.get_alignment()
-        except RuntimeError as exc:
-            log.debug("alignment failed: %s", exc)
-            return None
-        if alignment is None:
-            return None
-        spans = [(to_phone(p.name), p.start, p.start + p.duration) for p in alignment.phones()]
-        return spans if any(phone != SILENCE for phone, _, _ in spans) else None
+    def _align(self, samples: np.ndarray, words: list[str]) -> list[tuple[str, int, int]] | None:
+        """Phone spans of the words over the whole clip, aligned piece by piece; None if a piece fails."""
+        spans: list[tuple[str, int, int]] = []
+        for (first, i), (stop, j) in pairwise(self._word_cuts(samples, words)):
+            piece = self._align_piece(pcm16(samples[first * HOP : stop * HOP]), words[i:j])
+            if piece is None:
+                return None
+            spans += within([(phone, start + first, end + first) for phone, start, end in piece], first, stop)
+        return spans
+
+    def _word_cuts(self, samples: np.ndarray, words: list[str]) -> list[tuple[int, int]]:
+        """(frame, word index) cuts of a long clip: between words, in a pause when one is in reach."""
+        n_frames = math.ceil(len(samples) / HOP)
+        if n_frames <= CHUNK_FRAMES or not self._align_words(pcm16(samples), words, pauses=True):
+            return [(0, 0), (n_frames, len(words))]
+        candidates: list[tuple[int, int, bool]] = []  # (frame, index of the word after, in a pause)
+        pause, index = None, 0
+        for seg in self._aligner.seg():
+            start, end = seg.start_frame - PAD_FRAMES, seg.end_frame + 1 - PAD_FRAMES
+            if seg.word.startswith("<"):
+                pause = (start + end) // 2
+                continue
+            if index > 0:
+                candidates.append((start if pause is None else pause, index, pause is not None))
+            pause, index = None, index + 1
+        cuts = [(0, 0)]
+        while n_frames - cuts[-1][0] > CHUNK_FRAMES:
+            frame, word = cuts[-1]
+            reach = [c for c in candidates if frame < c[0] <= frame + CHUNK_FRAMES and c[1] > word]
+            if not reach:
+                break
+            best = max(reach, key=lambda c: (c[2] and c[0] > frame + CHUNK_FRAMES // 2, c[0]))
+            cuts.append((best[0], best[1]))
+        return cuts + [(n_frames, len(words))]
+
+    def _align_piece(self, pcm: bytes, words: list[str]) -> list[tuple[str, int, int]] | None:
+        """Word alignment with each grammar in turn, then phone and state alignment inside it; None if all fail."""
+        for pauses in (True, False):
+            try:
+                if self._align_words(pcm, words, pauses):
+                    self._aligner.set_alignment()
+                    decode(self._aligner, pcm)
+                    alignment = self._aligner.get_alignment()
+                    if alignment is not None:
+                        return [
+                            (to_phone(p.name), p.start - PAD_FRAMES, p.start + p.duration - PAD_FRAMES)
+                            for p in alignment.phones()
+                        ]
+            except RuntimeError as exc:  # PocketSphinx reports a failed search this way
+                log.debug("alignment (pauses between words: %s) failed: %s", pauses, exc)
+        return None
+
+    def _align_words(self, pcm: bytes, words: list[str], pauses: bool) -> bool:
+        """First pass: a grammar of the words in order, silence allowed at the ends (and between words)."""
+        last = len(words)
+        transitions: list[tuple[int, int, float, str]] = [(i, i + 1, 1.0, word) for i, word in enumerate(words)]
+        silent_states = range(last + 1) if pauses else (0, last)
+        transitions += [(state, state, PAUSE_PROBABILITY, "<sil>") for state in silent_states]
+        grammar = self._aligner.create_fsg(ALIGN_SEARCH, 0, last, transitions)
+        self._aligner.add_fsg(ALIGN_SEARCH, grammar)
+        self._aligner.activate_search(ALIGN_SEARCH)
+        decode(self._aligner, pcm)
+        hypothesis = self._aligner.hyp()
+        heard = [re.sub(r"\(\d+\)$", "", w) for w in hypothesis.hypstr.split()] if hypothesis else []
+        return [w for w in heard if w != "<sil>"] == words
