@@ -68,7 +68,9 @@ def decode_speech(ffmpeg: str, path: Path, *, max_duration: float, sample_rate: 
         proc = run_ffmpeg(ffmpeg, args, what=f"decoding {path.name}")
     except MediaError as exc:
         raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
-    samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
+    samples = np.frombuffer(proc.stdout, dtype="<f4")  # a read-only view of ffmpeg's output: no copy
+    if samples.dtype != np.float32:  # a big-endian machine
+        samples = samples.astype(np.float32)
     if len(samples) == 0:
         raise InputError(f"AUDIO {path} decodes to zero samples; give a recording with speech in it")
     speech = SpeechAudio(samples, sample_rate, path)

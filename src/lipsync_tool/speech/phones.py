@@ -250,7 +250,9 @@ def spell(word: str) -> str:
 def quiet_cuts(samples: np.ndarray) -> list[int]:
     """Frames cutting a clip into pieces of at most CHUNK_FRAMES, each at the quietest frame of a piece's later half."""
     n_frames = math.ceil(len(samples) / HOP)
-    energy = np.add.reduceat(samples.astype(np.float64) ** 2, np.arange(0, len(samples), HOP)) if len(samples) else []
+    squares = np.square(samples, dtype=np.float32)
+    energy = np.add.reduceat(squares, np.arange(0, len(samples), HOP), dtype=np.float64) if len(samples) else []
+    del squares
     cuts = [0]
     while n_frames - cuts[-1] > CHUNK_FRAMES:
         low = cuts[-1] + CHUNK_FRAMES // 2
