@@ -182,4 +182,4 @@ def test_plain_progress_lines_carry_an_eta(caplog: pytest.LogCaptureFixture) -> 
         for done in range(1, 101):
             reporter("render", done, 100)
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 10 and lines[0].startswith("rendering frames: 10/100 (10%), about ") and lines[-1].endswith("0 s left")
+    assert len(lines) == 10 and lines[1].startswith("rendering frames: 20/100 (20%), about ") and lines[-1].endswith("0 s left")

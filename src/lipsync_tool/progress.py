@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 log = logging.getLogger("lipsync_tool.progress")
 
-STAGE_LABELS = {"render": "rendering frames"}
+STAGE_LABELS = {"render": "rendering frames", "speech": "recognising phones"}
+STAGE_UNITS = {"render": "frame", "speech": "piece"}
 
 
 class ProgressReporter:
@@ -21,7 +22,7 @@ class ProgressReporter:
         self.enabled = enabled
         self._bars: dict[str, Any] = {}
         self._logged_step: dict[str, int] = {}
-        self._started: dict[str, float] = {}
+        self._first: dict[str, tuple[float, int]] = {}
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if not self.enabled:
@@ -36,7 +37,7 @@ class ProgressReporter:
 
         bar = self._bars.get(stage)
         if bar is None:
-            bar = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit="frame", file=self.stream, leave=False)
+            bar = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit=STAGE_UNITS.get(stage, "step"), file=self.stream, leave=False)
             self._bars[stage] = bar
         bar.update(done - bar.n)
         if total is not None and done >= total:
@@ -46,15 +47,18 @@ class ProgressReporter:
         if not total:
             return
         now = time.monotonic()
-        started = self._started.setdefault(stage, now)
+        first_time, first_done = self._first.setdefault(stage, (now, done))
         step = done * 10 // total
         if step > self._logged_step.get(stage, 0) or done == total:
             if self._logged_step.get(stage) == 10:
                 return
             self._logged_step[stage] = step
             label = STAGE_LABELS.get(stage, stage)
-            eta = (now - started) / max(done, 1) * (total - done)
-            log.info("%s: %d/%d (%d%%), about %s left", label, done, total, done * 100 // total, _duration(eta))
+            if done > first_done:
+                eta = (now - first_time) / (done - first_done) * (total - done)
+                log.info("%s: %d/%d (%d%%), about %s left", label, done, total, done * 100 // total, _duration(eta))
+            else:
+                log.info("%s: %d/%d (%d%%)", label, done, total, done * 100 // total)
 
     def close(self) -> None:
         for bar in self._bars.values():

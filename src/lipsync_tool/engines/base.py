@@ -27,13 +27,14 @@ class MouthTrackSource:
         self._phones = phones
         self._track: "MouthTrack | None" = None
 
-    def get(self) -> "MouthTrack":
+    def get(self, progress: "ProgressCallback | None" = None) -> "MouthTrack":
         if self._track is None:
             options = self._options
             self._track = self._analyzer.track(
                 self._speech, options.fps, self._frames,
                 mode=options.visemes, language=options.language, transcript=options.transcript,
                 phones=self._phones,  # type: ignore[arg-type]
+                progress=progress,
             )
         return self._track
 

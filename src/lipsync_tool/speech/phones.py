@@ -12,7 +12,7 @@ from itertools import pairwise
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000  # the en-us acoustic model's rate
 FRAME_RATE = 100  # PocketSphinx frames per second (its default `frate`)
 HOP = SAMPLE_RATE // FRAME_RATE  # samples per frame
-CHUNK_FRAMES = 2000  # longer clips are decoded in pieces: search and alignment memory grow with length
+CHUNK_FRAMES = 1000  # longer clips are decoded in pieces: search and alignment memory grow with length
 SILENCE = "sil"
 PAD_FRAMES = 25  # background added around the audio: the models expect speech to begin after a pause
 QUIET_WINDOW = 5  # frames of the quietest stretch of a recording, taken as its background
@@ -339,14 +339,20 @@ class PhoneRecognizer:
                 "reinstall them with: pip install --force-reinstall 'pocketsphinx>=5,<6'"
             ) from exc
 
-    def recognize(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[PhoneSegment]:
-        """Phones heard in the audio, with no transcript (a phone-loop search)."""
+    def recognize(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE,
+                  progress: Callable[[int, int], None] | None = None) -> list[PhoneSegment]:
+        """Phones heard in the audio, with no transcript (a phone-loop search); `progress(done, total)` per piece."""
         samples = check_samples(samples, sample_rate)
         duration = len(samples) / SAMPLE_RATE
         if duration == 0:
             return []
         with self._lock:
-            spans = [span for a, b in pairwise(quiet_cuts(samples)) for span in self._recognize(samples, a, b)]
+            pieces = list(pairwise(quiet_cuts(samples)))
+            spans = []
+            for done, (a, b) in enumerate(pieces, start=1):
+                spans.extend(self._recognize(samples, a, b))
+                if progress is not None:
+                    progress(done, len(pieces))
         segments = snap_to_sound(contiguous(spans, duration), samples)
         log.debug("recognised %d phones in %.2f s: %s", len(segments), duration, " ".join(s.phone for s in segments))
         return segments

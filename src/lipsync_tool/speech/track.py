@@ -61,21 +61,22 @@ class SpeechAnalyzer:
             self._recognizer = PhoneRecognizer()
         return self._recognizer
 
-    def phones(self, speech: "SpeechAudio", transcript: str | None) -> tuple[list[Any], str]:
+    def phones(self, speech: "SpeechAudio", transcript: str | None, progress: Any = None) -> tuple[list[Any], str]:
         """Timed phones: forced alignment when the words are known, else phone recognition."""
         if transcript:
             return self.recognizer.align(speech.samples, transcript, speech.sample_rate), "aligned"
-        return self.recognizer.recognize(speech.samples, speech.sample_rate), "recognized"
+        report = (lambda done, total: progress("speech", done, total)) if progress else None
+        return self.recognizer.recognize(speech.samples, speech.sample_rate, progress=report), "recognized"
 
     def track(self, speech: "SpeechAudio", fps: float, n_frames: int, *, mode: str = "auto",
               language: str = "en", transcript: str | None = None,
-              phones: Sequence[TimedPhone] | None = None) -> MouthTrack:
+              phones: Sequence[TimedPhone] | None = None, progress: Any = None) -> MouthTrack:
         """The mouth track for `speech`; `phones` given (e.g. from text-to-speech) are used as they are."""
         if phones is not None:
             return MouthTrack(frame_poses(phones, speech.duration, fps, n_frames), "given", tuple(phones), speech.duration)
         if uses_phones(mode, language):
             try:
-                found, method = self.phones(speech, transcript)
+                found, method = self.phones(speech, transcript, progress)
             except InputError:
                 raise
             except LipSyncError as exc:

@@ -71,7 +71,7 @@ class WarpEngine(Engine):
             points = points * (size[0] / width, size[1] / height)
             log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
         options = job.options
-        timeline = self.timeline(job)
+        timeline = self.timeline(job, progress)
         mouth = MouthWarp(image, points, amplitude=options.expression_scale)
         blinker = EyeBlinker(image.shape, points) if options.blink else None
         mover = None
@@ -82,12 +82,12 @@ class WarpEngine(Engine):
         frames = self._frames(mouth, blinker, mover, timeline, progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)
 
-    def timeline(self, job: EngineJob) -> Timeline:
+    def timeline(self, job: EngineJob, progress: ProgressCallback = no_progress) -> Timeline:
         """Mouth poses, blinks and head motion for every frame of the job."""
         from .life import LIVELY, SUBTLE, blink_times, blink_track, head_motion
 
         options, n, fps = job.options, job.frame_count, job.options.fps
-        track = job.mouth.get().poses
+        track = job.mouth.get(progress).poses
         seed = options.seed if options.seed is not None else seed_from_audio(job.speech.samples)
         rng = np.random.default_rng(seed)
         blinks = blink_times(n / fps, rng)
