@@ -49,10 +49,25 @@ def prepare_speech(ffmpeg: str, audio: Path | None, options: RenderOptions, work
         prepared = PreparedSpeech(speech, synthesized.wav, synthesized.phones, synthesized.wav)
     else:
         assert audio is not None
-        prepared = PreparedSpeech(decode_speech(ffmpeg, audio, max_duration=options.max_duration), audio)
+        speech = decode_speech(ffmpeg, audio, max_duration=options.max_duration)
+        prepared = PreparedSpeech(speech, extract_for_mux(ffmpeg, audio, work_dir))
     if options.trim_silence:
         prepared = trim_silence(ffmpeg, prepared, options.max_pause, work_dir)
     return prepared
+
+
+def extract_for_mux(ffmpeg: str, audio: Path, work_dir: Path) -> Path:
+    """The audio stream as PCM from its first sample, as the analysis decodes it.
+
+    Muxing from the source container directly would honour the stream's start offset there (an
+    audio track starting late in a video file) and shift the sound against the mouth.
+    """
+    from .media.ffmpeg import run_ffmpeg
+
+    target = work_dir / "speech_for_mux.wav"
+    run_ffmpeg(ffmpeg, ["-i", str(audio), "-map", "0:a:0", "-vn", "-c:a", "pcm_s16le", "-f", "wav", "-y", str(target)],
+               what=f"extracting the audio of {audio.name}")
+    return target
 
 
 def trim_silence(ffmpeg: str, prepared: PreparedSpeech, max_pause: float, work_dir: Path) -> PreparedSpeech:
