@@ -315,15 +315,18 @@ def child_main(kind: str, spec_path: str, result_path: str) -> None:
 # ---------------------------------------------------------------- in-process measurements
 
 def floor_commands(portrait: Path, audio: Path, fps: float, folder: Path) -> dict[bool, list[str]]:
-    """The pipeline's own encode command (from `plan`, i.e. `frames_command`), with and without upscale."""
-    from lipsync_tool import RenderOptions
-    from lipsync_tool.pipeline import LipSyncPipeline
+    """The pipeline's own encode command (`frames_command`, as the pipeline builds it), with and without upscale."""
+    from PIL import Image
 
+    from lipsync_tool.media.encode import EncodeSettings, frames_command
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+
+    with Image.open(portrait) as image:
+        size = image.size
     commands = {}
     for upscale in (True, False):
-        pipeline = LipSyncPipeline(RenderOptions(fps=fps, upscale=upscale, overwrite=True))
-        plan = pipeline.plan(portrait, audio, folder / f"floor-{'up' if upscale else 'native'}.mp4")
-        commands[upscale] = list(plan.commands[-1])
+        settings = EncodeSettings(fps=fps, upscale=upscale, container="mp4", audio=audio)
+        commands[upscale] = frames_command(find_ffmpeg(), size, settings, folder / f"floor-{'up' if upscale else 'native'}.mp4")
     return commands
 
 
