@@ -141,6 +141,9 @@ class LipSyncPipeline:
         engine_plan = self.engine.plan()
         settings = self._encode_settings(target, inputs.prepared.mux_audio)
         encode = frames_command(self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path())
+        placeholder = "<work-dir>"
+        commands = tuple(tuple(arg.replace(str(work_dir), placeholder) for arg in command) for command in (*engine_plan.commands, encode))
+        notes = (*engine_plan.notes, f"{placeholder}: a fresh temporary directory; the speech is first decoded there as PCM")
         return RenderPlan(
             engine=self.engine.name,
             output=target.path,
@@ -148,8 +151,8 @@ class LipSyncPipeline:
             frames=frame_count(speech.duration, self.options.fps),
             faces_seen=face.faces_seen,
             resources=engine_plan.resources,
-            commands=(*engine_plan.commands, tuple(encode)),
-            notes=engine_plan.notes,
+            commands=commands,
+            notes=notes,
             ignored=ignored_flags(self.options, self.engine),
             options=self.options.to_dict(),
         )
