@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -176,7 +177,8 @@ def test_a_failure_mid_render_leaves_nothing(workdir: Path, monkeypatch: pytest.
 def test_keep_temp_keeps_and_reports_the_work_dir(workdir: Path) -> None:
     result = lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "silence.wav", workdir / "k.mp4", keep_temp=True, upscale=False)
     assert result.temp_dir is not None and result.temp_dir.is_dir()
-    result.temp_dir.rmdir()
+    assert (result.temp_dir / "speech_for_mux.wav").is_file(), "the decoded speech is there to inspect"
+    shutil.rmtree(result.temp_dir)
 
 
 def test_ctrl_c_exits_130_and_leaves_nothing(workdir: Path) -> None:

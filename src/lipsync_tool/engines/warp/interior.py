@@ -15,6 +15,7 @@ UPPER_TEETH = 0.024  # visible height of the upper incisors, in face heights
 LOWER_TEETH = 0.015
 TEETH_SPAN = 0.64  # share of the mouth's inner width the front teeth cover
 TONGUE_HEIGHT = 0.5  # share of the opening a raised tongue tip fills
+LIP_EDGE = 0.008  # face heights: how deep inside the lip a pressed lip takes its texture from
 OWN_MOUTH_GAP = 0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
 
 
@@ -79,23 +80,23 @@ class MouthInterior:
         mean_gap = coverage.sum() / max(mouth_width, 1.0)
         self.source_mask = coverage if mean_gap > OWN_MOUTH_GAP * face_height else None
         self._full_mask: np.ndarray | None = None
+        upper = points[list(LIPS_UPPER_INNER)]
+        lower = points[list(LIPS_LOWER_INNER)]
+        self._upper_edge = (upper[np.argsort(upper[:, 0]), 0], upper[np.argsort(upper[:, 0]), 1])
+        self._lower_edge = (lower[np.argsort(lower[:, 0]), 0], lower[np.argsort(lower[:, 0]), 1])
 
-    @property
-    def full_mask(self) -> np.ndarray:
-        """The portrait's own mouth opening as a full-size coverage mask (zeros if it has none)."""
-        if self._full_mask is None:
-            self._full_mask = np.zeros(self.image.shape[:2], np.float32)
-            if self.source_mask is not None:
-                box = self.source_box
-                self._full_mask[box.y0 : box.y1, box.x0 : box.x1] = self.source_mask
-        return self._full_mask
-
-    def cover_squeezed_mouth(self, frame: np.ndarray, warped_mask: np.ndarray, roi: Roi, closed: float) -> None:
-        """Pressing lips squeeze the portrait's own teeth into a thin strip; cover it with lip as the lips meet."""
-        alpha = np.clip(warped_mask * min(closed, 1.0) * 1.5, 0.0, 1.0)[..., None]
-        patch = frame[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
-        seam = self.lip * (0.55 + 0.3 * (1.0 - np.clip(warped_mask, 0.0, 1.0)))[..., None]  # darkest where the lips meet
-        frame[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(patch * (1 - alpha) + seam * alpha + 0.5, 0, 255).astype(np.uint8)
+    def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where pressed lips take their pixels: a sample point that falls inside the portrait's open mouth
+        is mirrored across the nearer lip edge, so lip texture, not teeth, fills the closing gap; the
+        second array is 1 where that happened (fading at the edges)."""
+        top = np.interp(map_x, *self._upper_edge)
+        bottom = np.interp(map_x, *self._lower_edge)
+        middle = (top + bottom) / 2
+        inside = (map_y > top) & (map_y < bottom)
+        skip = LIP_EDGE * self.face_height  # past the dark line where lip met teeth, into the lip itself
+        mirrored = np.where(map_y < middle, 2 * top - map_y - skip, 2 * bottom - map_y + skip)
+        weight = np.clip(np.minimum(map_y - top, bottom - map_y) + 0.5, 0.0, 1.0) * inside
+        return np.where(inside, mirrored, map_y).astype(np.float32), weight.astype(np.float32)
 
     @property
     def has_own_mouth(self) -> bool:

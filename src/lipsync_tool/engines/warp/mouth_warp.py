@@ -61,7 +61,7 @@ class MouthWarp:
         if maps is None:
             return self.image
         if close > 0.01 and self.interior.has_own_mouth:
-            self.interior.cover_squeezed_mouth(out, self.warp.remap(self.interior.full_mask, maps), self.roi, close)
+            self._press_own_mouth(out, maps, close)
         moved = self.warp.moved(self.points, weights)
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
@@ -72,6 +72,15 @@ class MouthWarp:
         )
         self.interior.paint(out, moved, pose, upper_shift)
         return out
+
+    def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float) -> None:
+        """Lips pressing over a mouth the portrait shows open: lip texture replaces the teeth they cover."""
+        lip_y, weight = self.interior.lip_source_map(*maps)
+        lips = self.warp.remap(self.image, (maps[0], lip_y)).astype(np.float32)
+        alpha = (weight * min(1.0, 1.5 * close))[..., None]
+        roi = self.roi
+        patch = out[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
+        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(patch * (1 - alpha) + lips * alpha + 0.5, 0, 255).astype(np.uint8)
 
     def mouth_opening_polygon(self, opening: float, width: float = 0.0, close: float = 0.0) -> np.ndarray:
         """The inner-lip contour (K, 2) in output pixels for this pose."""
