@@ -85,10 +85,11 @@ class MouthInterior:
         self._upper_edge = (upper[np.argsort(upper[:, 0]), 0], upper[np.argsort(upper[:, 0]), 1])
         self._lower_edge = (lower[np.argsort(lower[:, 0]), 0], lower[np.argsort(lower[:, 0]), 1])
 
-    def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray, lower_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Where pressed lips take their pixels: a sample point that falls inside the portrait's open mouth
         is mirrored across the nearer lip edge, so lip texture, not teeth, fills the closing gap; the
-        second array is 1 where that happened (fading at the edges)."""
+        second array is 1 where that happened (fading at the edges). `lower_only`: only the lower lip
+        rises (f, v: the upper teeth stay in view)."""
         top = np.interp(map_x, *self._upper_edge)
         bottom = np.interp(map_x, *self._lower_edge)
         middle = (top + bottom) / 2

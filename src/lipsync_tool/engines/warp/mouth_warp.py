@@ -20,7 +20,7 @@ from .region_warp import RegionWarp
 
 JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
-OWN_MOUTH_TUCK_CLOSE = 0.75  # how far f/v closes a portrait's own open mouth
+OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
 
 
 class MouthWarp:
@@ -53,15 +53,16 @@ class MouthWarp:
         """The portrait with the jaw opened by `opening` in [0, 1], the lips spread by `width`
         in [-1, 1] (negative: rounded), the portrait's own parted lips pressed shut by `close`,
         the lower lip tucked under the upper teeth by `tuck` and the tongue tip shown by `tongue`."""
-        if self.interior.has_own_mouth:  # f/v on a mouth already open: the lower lip comes up to the teeth
-            close = max(close, OWN_MOUTH_TUCK_CLOSE * tuck)
+        tucked = self.interior.has_own_mouth and OWN_MOUTH_TUCK_CLOSE * tuck > close
+        if tucked:  # f/v on a mouth already open: the lower lip comes up to the teeth
+            close = OWN_MOUTH_TUCK_CLOSE * tuck
         weights = self._weights(opening, width, close, tuck)
         out = self.image.copy()
         maps = self.warp.apply(self.image, out, weights)
         if maps is None:
             return self.image
         if close > 0.01 and self.interior.has_own_mouth:
-            self._press_own_mouth(out, maps, close)
+            self._press_own_mouth(out, maps, close, lower_only=tucked)
         moved = self.warp.moved(self.points, weights)
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
@@ -73,9 +74,9 @@ class MouthWarp:
         self.interior.paint(out, moved, pose, upper_shift)
         return out
 
-    def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float) -> None:
+    def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float, lower_only: bool) -> None:
         """Lips pressing over a mouth the portrait shows open: lip texture replaces the teeth they cover."""
-        lip_y, weight = self.interior.lip_source_map(*maps)
+        lip_y, weight = self.interior.lip_source_map(*maps, lower_only=lower_only)
         lips = self.warp.remap(self.image, (maps[0], lip_y)).astype(np.float32)
         alpha = (weight * min(1.0, 1.5 * close))[..., None]
         roi = self.roi
