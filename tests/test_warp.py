@@ -11,29 +11,9 @@ from lipsync_tool.engines.warp.geometry import FaceFrame, jaw_open_displacements
 from lipsync_tool.engines.warp.mouth_warp import MouthWarp
 from lipsync_tool.engines.warp.tps import ThinPlateSpline
 from lipsync_tool.face.analyzer import FaceAnalyzer
-from lipsync_tool.speech.envelope import loudness_db, mouth_opening_from_loudness
+from lipsync_tool.speech.envelope import loudness_db
 
 from .conftest import SPEECH_RATE, speech_like
-
-
-def test_loudness_map_closes_in_silence_and_opens_in_speech() -> None:
-    samples = speech_like(4.0, [(1.0, 3.0)])
-    opening = mouth_opening_from_loudness(loudness_db(samples, SPEECH_RATE, 25, 100))
-    assert opening[:22].max() == 0.0 and opening[78:].max() == 0.0
-    assert opening[25:75].max() == pytest.approx(1.0, abs=0.05)
-    assert np.ptp(opening[30:70]) > 0.3, "syllables show: the mouth partly closes between them"
-
-
-def test_loudness_map_ignores_the_recording_level() -> None:
-    samples = speech_like(3.0, [(0.5, 2.5)])
-    loud = mouth_opening_from_loudness(loudness_db(samples, SPEECH_RATE, 25, 75))
-    quiet = mouth_opening_from_loudness(loudness_db(samples * 0.3, SPEECH_RATE, 25, 75))
-    assert np.abs(loud - quiet).mean() < 0.03
-
-
-def test_all_silence_and_empty_give_a_closed_mouth() -> None:
-    assert mouth_opening_from_loudness(loudness_db(np.zeros(16000, np.float32), SPEECH_RATE, 25, 25)).max() == 0
-    assert len(mouth_opening_from_loudness(np.zeros(0))) == 0
 
 
 def test_loudness_is_centred_on_each_frame() -> None:

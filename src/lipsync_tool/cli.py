@@ -64,6 +64,15 @@ def _engine_help() -> tuple[tuple[str, ...], str]:
     return tuple(ENGINES), f"engine to use (default: warp). {lines}"
 
 
+def add_speech_analysis_arguments(group: argparse._ActionsContainer) -> None:
+    """--visemes, --language and the transcript flags, shared by the render and `cues`."""
+    group.add_argument("--visemes", choices=("auto", "phonetic", "acoustic"), default="auto", help="mouth shapes from recognised phones (English) or from the sound itself (any language); auto: by --language (default: auto)")
+    group.add_argument("--language", default="en", help="language of the speech, e.g. en, de, es (default: en)")
+    words = group.add_mutually_exclusive_group()
+    words.add_argument("--transcript", default=None, metavar="TEXT", help="the words spoken: aligned instead of recognised (more accurate)")
+    words.add_argument("--transcript-file", type=Path, default=None, metavar="PATH", help="the words spoken, from a UTF-8 text file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `lipsync-tool PORTRAIT AUDIO OUTPUT`."""
     parser = _Parser(
@@ -96,11 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     general.add_argument("--install-deps", action="store_true", help="let the engine install what it lacks")
     general.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO", help="how much to log (default: INFO)")
     warp = parser.add_argument_group("warp engine")
-    warp.add_argument("--visemes", choices=("auto", "phonetic", "acoustic"), default="auto", help="mouth shapes from recognised phones (English) or from the sound itself (any language); auto: by --language (default: auto)")
-    warp.add_argument("--language", default="en", help="language of the speech, e.g. en, de, es (default: en)")
-    words = warp.add_mutually_exclusive_group()
-    words.add_argument("--transcript", default=None, metavar="TEXT", help="the words spoken: aligned instead of recognised (more accurate)")
-    words.add_argument("--transcript-file", type=Path, default=None, metavar="PATH", help="the words spoken, from a UTF-8 text file")
+    add_speech_analysis_arguments(warp)
     warp.add_argument("--no-blink", action="store_true", help="do not blink")
     warp.add_argument("--seed", type=int, default=None, help="seed of blinks and head motion (default: derived from the audio)")
     general.add_argument("--export-cues", type=Path, default=None, metavar="PATH", help="also write the mouth cues (Rhubarb Lip Sync shapes A-H, X) as .json or .tsv")
@@ -250,11 +255,7 @@ def build_cues_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("audio", metavar="AUDIO", type=Path, help="speech: any file ffmpeg decodes")
     parser.add_argument("-o", "--output", type=Path, default=None, help="write to this .json or .tsv file (default: JSON on stdout)")
-    parser.add_argument("--visemes", choices=("auto", "phonetic", "acoustic"), default="auto", help="phonetic (English) or acoustic (any language) (default: auto)")
-    parser.add_argument("--language", default="en", help="language of the speech (default: en)")
-    words = parser.add_mutually_exclusive_group()
-    words.add_argument("--transcript", default=None, metavar="TEXT", help="the words spoken, for forced alignment")
-    words.add_argument("--transcript-file", type=Path, default=None, metavar="PATH", help="the words spoken, from a text file")
+    add_speech_analysis_arguments(parser)
     parser.add_argument("--max-duration", type=float, default=600.0, metavar="SECONDS", help="longest audio accepted (default: 600)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="WARNING")
