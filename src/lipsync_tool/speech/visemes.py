@@ -62,7 +62,7 @@ PHONES: dict[str, tuple[Viseme, str]] = {
     "th": (Viseme.THL, "H"), "dh": (Viseme.THL, "H"), "l": (Viseme.THL, "H"),
     "aa": (Viseme.OPEN, "D"), "ae": (Viseme.OPEN, "C"), "ah": (Viseme.OPEN, "C"),
     "ay": (Viseme.OPEN, "D"), "aw": (Viseme.OPEN, "D"),
-    "eh": (Viseme.MID, "C"), "ey": (Viseme.MID, "C"), "er": (Viseme.MID, "E"),
+    "eh": (Viseme.MID, "C"), "ey": (Viseme.MID, "C"), "er": (Viseme.MID, "E"), "ax": (Viseme.MID, "C"),
     "hh": (Viseme.MID, "B"), "k": (Viseme.MID, "B"), "g": (Viseme.MID, "B"), "ng": (Viseme.MID, "B"),
     "iy": (Viseme.WIDE, "B"), "ih": (Viseme.WIDE, "B"), "y": (Viseme.WIDE, "B"),
     "s": (Viseme.WIDE, "B"), "z": (Viseme.WIDE, "B"), "sh": (Viseme.WIDE, "B"), "zh": (Viseme.WIDE, "B"),
@@ -76,7 +76,7 @@ PHONES: dict[str, tuple[Viseme, str]] = {
 # the shape (width, closure, tuck, tongue) comes from the viseme, the opening from the phone.
 JAW_OPENING: dict[str, float] = {
     "aa": 1.0, "ae": 0.9, "ay": 0.9, "aw": 0.9, "ao": 0.8, "ah": 0.75, "eh": 0.65, "oy": 0.6, "ey": 0.55,
-    "ow": 0.55, "er": 0.45, "ih": 0.4, "uh": 0.4, "iy": 0.3, "uw": 0.3, "hh": 0.45,
+    "ow": 0.55, "er": 0.45, "ax": 0.4, "ih": 0.4, "uh": 0.4, "iy": 0.3, "uw": 0.3, "hh": 0.45,
     "m": 0.0, "b": 0.0, "p": 0.0, "f": 0.1, "v": 0.1, "th": 0.25, "dh": 0.25, "l": 0.3,
     "s": 0.12, "z": 0.12, "sh": 0.15, "zh": 0.15, "ch": 0.15, "jh": 0.15, "t": 0.18, "d": 0.18, "n": 0.18,
     "k": 0.25, "g": 0.25, "ng": 0.25, "y": 0.2, "w": 0.15, "r": 0.25, "sil": 0.0,

@@ -20,6 +20,7 @@ from .region_warp import RegionWarp
 
 JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
+ROUNDING_GAIN = 1.5  # rounded lips draw in further than spread lips reach out
 OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
 
 
@@ -47,6 +48,7 @@ class MouthWarp:
 
     @staticmethod
     def _weights(opening: float, width: float, close: float, tuck: float = 0.0) -> dict[str, float]:
+        width = width * ROUNDING_GAIN if width < 0 else width
         return {"open": opening, "width": width, "close": close, "tuck": tuck}
 
     def frame(self, opening: float, width: float = 0.0, close: float = 0.0, tuck: float = 0.0, tongue: float = 0.0) -> np.ndarray:
