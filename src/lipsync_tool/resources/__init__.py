@@ -1,0 +1,1 @@
+"""The resource layer every engine uses: one table of files, a verified resumable download, a locked cache."""

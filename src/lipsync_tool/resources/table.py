@@ -1,0 +1,87 @@
+"""The one table of downloadable resources: what, for which engine, from where, how big, which sha256, where it goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SADTALKER_RELEASE = "https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc"
+FACEXLIB_RELEASE = "https://github.com/xinntao/facexlib/releases/download"
+WAV2LIP_SHAREPOINT = (
+    "https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/download.aspx?share="
+)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One file an engine needs, and everything needed to fetch and check it."""
+
+    name: str
+    engine: str
+    url: str
+    path: str
+    """Where it goes, relative to the engine's folder in the cache."""
+    size: int | None
+    sha256: str | None
+    licence: str
+    purpose: str
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("wav2lip_gan.pth", "wav2lip", WAV2LIP_SHAREPOINT + "EdjI7bZlgApMqsVoEUUXpLsBxqXbn5z8VTmoxp55YNDcIA",
+             "checkpoints/wav2lip_gan.pth", 435_801_865,
+             "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8",
+             "Wav2Lip: non-commercial research use", "Wav2Lip + GAN generator (default checkpoint)"),
+    Resource("wav2lip.pth", "wav2lip", WAV2LIP_SHAREPOINT + "Eb3LEzbfuKlJiR600lQWRxgBIY27JZg80f7V9jtMfbNDaQ",
+             "checkpoints/wav2lip.pth", 435_807_851,
+             "b78b681b68ad9fe6c6fb1debc6ff43ad05834a8af8a62ffc4167b7b34ef63c37",
+             "Wav2Lip: non-commercial research use", "Wav2Lip generator (--wav2lip-checkpoint base)"),
+    Resource("s3fd.pth", "wav2lip", "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth",
+             "face_detection/detection/sfd/s3fd.pth", 89_843_225,
+             "619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543",
+             "BSD-3-Clause (face-alignment)", "S3FD face detector (upstream mode only)"),
+    Resource("mapping_00109-model.pth.tar", "sadtalker", f"{SADTALKER_RELEASE}/mapping_00109-model.pth.tar",
+             "checkpoints/mapping_00109-model.pth.tar", 155_779_231,
+             "84a8642468a3fcfdd9ab6be955267043116c2bec2284686a5262f1eaf017f64c",
+             "Apache-2.0 (SadTalker)", "mapping net for the full/extfull preprocess"),
+    Resource("mapping_00229-model.pth.tar", "sadtalker", f"{SADTALKER_RELEASE}/mapping_00229-model.pth.tar",
+             "checkpoints/mapping_00229-model.pth.tar", 155_521_183,
+             "62a1e06006cc963220f6477438518ed86e9788226c62ae382ddc42fbcefb83f1",
+             "Apache-2.0 (SadTalker)", "mapping net for the crop/resize preprocess"),
+    Resource("SadTalker_V0.0.2_256.safetensors", "sadtalker", f"{SADTALKER_RELEASE}/SadTalker_V0.0.2_256.safetensors",
+             "checkpoints/SadTalker_V0.0.2_256.safetensors", 725_066_984,
+             "c211f5d6de003516bf1bbda9f47049a4c9c99133b1ab565c6961e5af16477bff",
+             "Apache-2.0 (SadTalker)", "SadTalker models for --resolution 256"),
+    Resource("SadTalker_V0.0.2_512.safetensors", "sadtalker", f"{SADTALKER_RELEASE}/SadTalker_V0.0.2_512.safetensors",
+             "checkpoints/SadTalker_V0.0.2_512.safetensors", 725_066_984,
+             "0e063f7ff5258240bdb0f7690783a7b1374e6a4a81ce8fa33456f4cd49694340",
+             "Apache-2.0 (SadTalker)", "SadTalker models for --resolution 512"),
+    Resource("detection_Resnet50_Final.pth", "sadtalker", f"{FACEXLIB_RELEASE}/v0.1.0/detection_Resnet50_Final.pth",
+             "gfpgan/weights/detection_Resnet50_Final.pth", 109_497_761,
+             "6d1de9c2944f2ccddca5f5e010ea5ae64a39845a86311af6fdf30841b0a5a16d",
+             "MIT (facexlib)", "face detector of SadTalker's preprocessing"),
+    Resource("alignment_WFLW_4HG.pth", "sadtalker", f"{FACEXLIB_RELEASE}/v0.1.0/alignment_WFLW_4HG.pth",
+             "gfpgan/weights/alignment_WFLW_4HG.pth", None,
+             "bbfd137307a4c7debd5c283b9b0ce539466cee417ac0a155e184d857f9f2899c",
+             "MIT (facexlib)", "face landmarks of SadTalker's preprocessing"),
+    Resource("GFPGANv1.4.pth", "sadtalker", "https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth",
+             "gfpgan/weights/GFPGANv1.4.pth", 348_632_874,
+             "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad",
+             "Apache-2.0 (GFPGAN)", "face enhancer (--enhancer gfpgan)"),
+    Resource("parsing_parsenet.pth", "sadtalker", f"{FACEXLIB_RELEASE}/v0.2.2/parsing_parsenet.pth",
+             "gfpgan/weights/parsing_parsenet.pth", 85_331_193,
+             "3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2",
+             "MIT (facexlib)", "face parsing for the enhancer (--enhancer gfpgan)"),
+)
+
+
+def resource(name: str) -> Resource:
+    """The table's entry called `name`."""
+    for entry in RESOURCES:
+        if entry.name == name:
+            return entry
+    raise KeyError(name)
+
+
+def for_engine(engine: str) -> tuple[Resource, ...]:
+    """Every resource of one engine."""
+    return tuple(r for r in RESOURCES if r.engine == engine)

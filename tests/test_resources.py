@@ -1,0 +1,180 @@
+"""The resource layer against a real HTTP server on 127.0.0.1: resume, verification, locking, offline errors."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import re
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from lipsync_tool.errors import ResourceError
+from lipsync_tool.resources.download import Expected, download
+from lipsync_tool.resources.store import ResourceStore, offline_from_environment
+from lipsync_tool.resources.table import RESOURCES, Resource, for_engine
+
+PAYLOAD = os.urandom(3 * 1024 * 1024 + 123)
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+class Server:
+    """Serves PAYLOAD at /model.bin with Range support; can cut the first response short; counts GETs."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.cut_after: int | None = None
+        self.body = PAYLOAD
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                owner.requests.append(self.headers.get("Range") or "")
+                if self.path != "/model.bin":
+                    self.send_error(404)
+                    return
+                start = 0
+                match = re.match(r"bytes=(\d+)-", self.headers.get("Range") or "")
+                if match:
+                    start = int(match.group(1))
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(owner.body) - 1}/{len(owner.body)}")
+                else:
+                    self.send_response(200)
+                body = owner.body[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if owner.cut_after is not None:
+                    limit, owner.cut_after = owner.cut_after, None
+                    self.wfile.write(body[:limit])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture()
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.close()
+
+
+def local(server: Server, **changes: object) -> Resource:
+    base = Resource("model.bin", "testengine", f"{server.url}/model.bin", "checkpoints/model.bin", len(PAYLOAD), SHA, "test", "test file")
+    return replace(base, **changes)
+
+
+def test_download_is_verified_and_atomic(server: Server, tmp_path: Path) -> None:
+    target = tmp_path / "model.bin"
+    download(f"{server.url}/model.bin", target, Expected(len(PAYLOAD), SHA))
+    assert target.read_bytes() == PAYLOAD
+    assert not (tmp_path / "model.bin.part").exists()
+
+
+def test_an_interrupted_download_resumes_with_range(server: Server, tmp_path: Path) -> None:
+    store = ResourceStore(tmp_path, offline=False)
+    resource = local(server)
+    server.cut_after = 1_000_000
+    with pytest.raises(ResourceError, match="missing"):
+        store.ensure([resource])
+    partial = store.path_of(resource).with_name("model.bin.part")
+    kept = partial.stat().st_size
+    assert 0 < kept < len(PAYLOAD), "the first part is kept for resuming"
+    paths = store.ensure([resource])
+    assert paths["model.bin"].read_bytes() == PAYLOAD
+    assert server.requests == ["", f"bytes={kept}-"], "the second run asked only for the rest"
+
+
+def test_a_corrupt_or_truncated_cached_file_is_fetched_again(server: Server, tmp_path: Path) -> None:
+    store = ResourceStore(tmp_path, offline=False)
+    resource = local(server)
+    path = store.path_of(resource)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(PAYLOAD[:-10])  # truncated
+    assert store.status(resource).problem and "bytes" in store.status(resource).problem
+    assert store.ensure([resource])["model.bin"].read_bytes() == PAYLOAD
+    path.write_bytes(bytes([PAYLOAD[0] ^ 1]) + PAYLOAD[1:])  # same size, wrong bytes
+    assert "sha256" in (store.status(resource).problem or "")
+    assert store.ensure([resource])["model.bin"].read_bytes() == PAYLOAD
+    requests = len(server.requests)
+    store.ensure([resource])
+    assert len(server.requests) == requests, "a good cached file is used without any request"
+
+
+def test_a_server_serving_the_wrong_file_is_refused(server: Server, tmp_path: Path) -> None:
+    server.body = b"<html>not a model</html>"
+    store = ResourceStore(tmp_path, offline=False)
+    with pytest.raises(ResourceError, match="not the expected file"):
+        store.ensure([local(server)])
+    assert not store.path_of(local(server)).exists()
+
+
+def test_concurrent_runs_download_once(server: Server, tmp_path: Path) -> None:
+    resource = local(server)
+    results: list[bytes] = []
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            results.append(ResourceStore(tmp_path, offline=False).ensure([resource])["model.bin"].read_bytes())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and results == [PAYLOAD] * 4
+    assert len(server.requests) == 1, "one download for four concurrent runs"
+
+
+def test_offline_error_names_each_file_url_and_path(tmp_path: Path) -> None:
+    store = ResourceStore(tmp_path, offline=True)
+    wanted = for_engine("wav2lip")[:2]
+    with pytest.raises(ResourceError) as caught:
+        store.ensure(wanted)
+    message = str(caught.value)
+    assert "LIPSYNC_OFFLINE" in message and "2 model file(s) missing" in message
+    for resource in wanted:
+        assert resource.url in message and str(store.path_of(resource)) in message
+    assert "\n" not in message
+
+
+def test_no_network_gives_the_same_clear_error(tmp_path: Path) -> None:
+    unreachable = Resource("x.bin", "testengine", "http://127.0.0.1:9/x.bin", "x.bin", 10, None, "test", "test")
+    with pytest.raises(ResourceError, match="network cannot be reached.*127.0.0.1:9/x.bin"):
+        ResourceStore(tmp_path, offline=False).ensure([unreachable])
+
+
+def test_offline_switch_from_the_environment() -> None:
+    assert offline_from_environment({"LIPSYNC_OFFLINE": "1"})
+    assert not offline_from_environment({"LIPSYNC_OFFLINE": "0"})
+    assert not offline_from_environment({})
+
+
+def test_the_table_is_complete() -> None:
+    names = [r.name for r in RESOURCES]
+    assert len(names) == len(set(names))
+    assert {"wav2lip_gan.pth", "wav2lip.pth", "s3fd.pth"} <= set(names)
+    assert {"SadTalker_V0.0.2_256.safetensors", "detection_Resnet50_Final.pth", "GFPGANv1.4.pth"} <= set(names)
+    for entry in RESOURCES:
+        assert entry.url.startswith("https://") and entry.sha256 and len(entry.sha256) == 64
+    assert next(r for r in RESOURCES if r.name == "wav2lip.pth").size == 435_807_851
