@@ -178,3 +178,24 @@ def test_the_table_is_complete() -> None:
     for entry in RESOURCES:
         assert entry.url.startswith("https://") and entry.sha256 and len(entry.sha256) == 64
     assert next(r for r in RESOURCES if r.name == "wav2lip.pth").size == 435_807_851
+
+
+def test_resources_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from lipsync_tool.cli import main
+
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("LIPSYNC_OFFLINE", "1")
+    assert main(["resources", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "wav2lip_gan.pth" in listed and "SadTalker_V0.0.2_512.safetensors" in listed and "not downloaded" in listed
+    broken = tmp_path / "wav2lip" / "checkpoints" / "wav2lip_gan.pth"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"<html>an error page saved as a model</html>")
+    assert main(["resources", "verify", "--engine", "wav2lip", "wav2lip_gan.pth"]) == 1
+    assert "instead of 435,801,865" in capsys.readouterr().out
+    assert main(["resources", "fetch", "wav2lip_gan.pth"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: 1 model file(s) missing") and str(broken) in error[0]
+    assert main(["resources", "clear", "--engine", "wav2lip"]) == 0
+    assert not (tmp_path / "wav2lip").exists()
+    assert main(["resources", "verify", "nope"]) == 2

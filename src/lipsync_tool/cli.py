@@ -36,6 +36,7 @@ examples:
 subcommands:
   cues AUDIO        mouth cues only (see lipsync-tool cues --help)
   evaluate VIDEO    quality measurements (see lipsync-tool evaluate --help)
+  resources ACTION  list, fetch, verify or clear the neural engines' model files
 
 environment:
   LIPSYNC_CACHE_DIR   where downloaded models are kept (default: the platform user cache dir)
@@ -307,9 +308,25 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return run_evaluate(args)
 
 
+def _build_resources_parser() -> argparse.ArgumentParser:
+    from .resources.command import build_resources_parser
+
+    parser = _Parser(prog="lipsync-tool resources", description="List, fetch, verify or clear the downloaded model files.")
+    build_resources_parser(parser)
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO")
+    return parser
+
+
+def _run_resources(args: argparse.Namespace) -> int:
+    from .resources.command import run_resources
+
+    return run_resources(args)
+
+
 SUBCOMMANDS = {
     "cues": (build_cues_parser, _run_cues),
     "evaluate": (_build_evaluate_parser, _run_evaluate),
+    "resources": (_build_resources_parser, _run_resources),
 }
 
 

@@ -1,0 +1,60 @@
+"""`lipsync-tool resources {list,fetch,verify,clear} [--engine E]`: manage the model cache."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from ..cache import resolve_cache_dir
+from ..errors import InputError
+from .store import ResourceStore
+from .table import RESOURCES, Resource
+
+ENGINES = tuple(sorted({r.engine for r in RESOURCES}))
+
+
+def build_resources_parser(parser: argparse.ArgumentParser) -> None:
+    """Arguments of the `resources` subcommand."""
+    parser.add_argument("action", choices=("list", "fetch", "verify", "clear"), help="what to do with the cache")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="only these files (default: all of the engine)")
+    parser.add_argument("--engine", choices=ENGINES, default=None, help="only this engine's files (default: all)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="the cache (default: $LIPSYNC_CACHE_DIR or the user cache dir)")
+
+
+def _selected(args: argparse.Namespace) -> list[Resource]:
+    chosen = [r for r in RESOURCES if args.engine in (None, r.engine)]
+    if args.names:
+        unknown = sorted(set(args.names) - {r.name for r in chosen})
+        if unknown:
+            raise InputError(f"unknown resource {', '.join(unknown)}; `lipsync-tool resources list` shows the names")
+        chosen = [r for r in chosen if r.name in args.names]
+    return chosen
+
+
+def run_resources(args: argparse.Namespace) -> int:
+    """Carry out one `resources` action; prints one line per file."""
+    store = ResourceStore(resolve_cache_dir(args.cache_dir))
+    chosen = _selected(args)
+    if args.action == "clear":
+        engines = {r.engine for r in chosen} if not args.names else set()
+        for engine in sorted(engines):
+            shutil.rmtree(store.cache_dir / engine, ignore_errors=True)
+            print(f"cleared {store.cache_dir / engine}")
+        for resource in chosen if args.names else ():
+            store.path_of(resource).unlink(missing_ok=True)
+            print(f"removed {store.path_of(resource)}")
+        return 0
+    if args.action == "fetch":
+        store.ensure(chosen)
+    problems = 0
+    for resource in chosen:
+        state = store.status(resource) if args.action != "list" or store.path_of(resource).exists() else None
+        if state is None:
+            status = "not downloaded"
+        else:
+            status = "ok" if state.problem is None else state.problem
+            problems += state.problem is not None
+        size = f"{resource.size / 1e6:.0f} MB" if resource.size else "size unknown"
+        print(f"{resource.engine:<10} {resource.name:<36} {size:>10}  {status:<16} {store.path_of(resource)}")
+    return 1 if args.action == "verify" and problems else 0
