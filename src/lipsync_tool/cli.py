@@ -338,7 +338,7 @@ def _dispatch(argv: list[str]) -> int:
         return 0
     if argv and argv[0] in SUBCOMMANDS:
         build, run = SUBCOMMANDS[argv[0]]
-        args = build().parse_args(argv[1:])
+        args = build().parse_intermixed_args(argv[1:])
         configure_logging(args.log_level)
         return run(args)
     args = build_parser().parse_args(argv)
