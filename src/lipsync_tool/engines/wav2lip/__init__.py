@@ -1,0 +1,1 @@
+"""Wav2Lip: a re-implementation of the generator, its audio front-end and its checkpoint loader."""
