@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Sequence
 
@@ -293,40 +295,36 @@ def _run_cues(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_evaluate_parser() -> argparse.ArgumentParser:
-    from .evaluate.command import build_evaluate_parser
+@dataclass(frozen=True)
+class LazySubcommand:
+    """A subcommand whose module is imported only when it runs: `module` provides `build_hook(parser)` and `run_hook(args)`."""
 
-    parser = _Parser(prog="lipsync-tool evaluate", description="Measure the lip sync, articulation and stability of any talking-head video.")
-    build_evaluate_parser(parser)
-    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="WARNING")
-    return parser
+    name: str
+    module: str
+    build_hook: str
+    run_hook: str
+    description: str
+    log_level: str = "WARNING"
 
+    def build(self) -> argparse.ArgumentParser:
+        parser = _Parser(prog=f"lipsync-tool {self.name}", description=self.description)
+        getattr(import_module(self.module, __package__), self.build_hook)(parser)
+        parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default=self.log_level)
+        return parser
 
-def _run_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate.command import run_evaluate
-
-    return run_evaluate(args)
-
-
-def _build_resources_parser() -> argparse.ArgumentParser:
-    from .resources.command import build_resources_parser
-
-    parser = _Parser(prog="lipsync-tool resources", description="List, fetch, verify or clear the downloaded model files.")
-    build_resources_parser(parser)
-    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO")
-    return parser
+    def run(self, args: argparse.Namespace) -> int:
+        return int(getattr(import_module(self.module, __package__), self.run_hook)(args))
 
 
-def _run_resources(args: argparse.Namespace) -> int:
-    from .resources.command import run_resources
-
-    return run_resources(args)
-
+EVALUATE = LazySubcommand("evaluate", ".evaluate.command", "build_evaluate_parser", "run_evaluate",
+                          "Measure the lip sync, articulation and stability of any talking-head video.")
+RESOURCES = LazySubcommand("resources", ".resources.command", "build_resources_parser", "run_resources",
+                           "List, fetch, verify or clear the downloaded model files.", log_level="INFO")
 
 SUBCOMMANDS = {
     "cues": (build_cues_parser, _run_cues),
-    "evaluate": (_build_evaluate_parser, _run_evaluate),
-    "resources": (_build_resources_parser, _run_resources),
+    EVALUATE.name: (EVALUATE.build, EVALUATE.run),
+    RESOURCES.name: (RESOURCES.build, RESOURCES.run),
 }
 
 
