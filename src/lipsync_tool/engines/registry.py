@@ -7,7 +7,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..options import RenderOptions
 from .base import Engine
-from .pending import SadTalkerEngine, Wav2LipEngine
+from .sadtalker.engine import SadTalkerEngine
+from .wav2lip.engine import Wav2LipEngine
 from .warp.engine import WarpEngine
 
 ENGINES: dict[str, type[Engine]] = {

@@ -1,0 +1,1 @@
+"""The sadtalker engine: upstream SadTalker in an isolated environment."""
