@@ -58,6 +58,8 @@ FLAG_CASES = [
     (["--wav2lip-face-det-batch-size", "4"], "wav2lip.face_det_batch_size", 4),
     (["--wav2lip-resize-factor", "2"], "wav2lip.resize_factor", 2),
     (["--wav2lip-crop", "10", "20", "110", "140"], "wav2lip.crop", (10, 20, 110, 140)),
+    (["--wav2lip-checkpoint", "base"], "wav2lip.checkpoint", "base"),
+    (["--wav2lip-impl", "upstream"], "wav2lip.impl", "upstream"),
 ]
 
 

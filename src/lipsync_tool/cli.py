@@ -12,7 +12,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import InputError, LipSyncError
-from .options import ENHANCER_CHOICES, PREPROCESS_CHOICES, RESOLUTION_CHOICES, RenderOptions, Wav2LipOptions
+from .options import ENHANCER_CHOICES, PREPROCESS_CHOICES, RESOLUTION_CHOICES, WAV2LIP_IMPL_CHOICES, RenderOptions, Wav2LipOptions
 
 log = logging.getLogger("lipsync_tool")
 
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     w2l.add_argument("--wav2lip-face-det-batch-size", type=int, default=16, help="face detection batch size (default: 16)")
     w2l.add_argument("--wav2lip-resize-factor", type=int, default=1, help="downscale the input by this factor first (default: 1)")
     w2l.add_argument("--wav2lip-crop", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"), default=None, help="face box by hand, in portrait pixels")
+    w2l.add_argument("--wav2lip-checkpoint", default="gan", metavar="{gan,base,PATH}", help="generator checkpoint: gan (wav2lip_gan.pth), base (wav2lip.pth) or a .pth/.pt file (default: gan)")
+    w2l.add_argument("--wav2lip-impl", default="native", choices=WAV2LIP_IMPL_CHOICES, help="native: our own PyTorch inference; upstream: the pinned repository's inference.py (default: native)")
     return parser
 
 
@@ -151,6 +153,8 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         face_det_batch_size=args.wav2lip_face_det_batch_size,
         resize_factor=args.wav2lip_resize_factor,
         crop=tuple(args.wav2lip_crop) if args.wav2lip_crop else None,
+        checkpoint=args.wav2lip_checkpoint,
+        impl=args.wav2lip_impl,
     )
     return RenderOptions(
         engine=args.engine,

@@ -15,6 +15,8 @@ RESOLUTION_CHOICES = (256, 512)
 ENHANCER_CHOICES = ("gfpgan", "RestoreFormer")
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 VISEMES_CHOICES = ("auto", "phonetic", "acoustic")
+WAV2LIP_CHECKPOINT_CHOICES = ("gan", "base")
+WAV2LIP_IMPL_CHOICES = ("native", "upstream")
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,16 @@ class Wav2LipOptions:
     """Downscale the face input by this factor before inference."""
     crop: tuple[int, int, int, int] | None = None
     """Face box set by hand, X1 Y1 X2 Y2 in portrait pixels; None: detect it."""
+    checkpoint: str = "gan"
+    """Generator checkpoint: "gan" (wav2lip_gan.pth), "base" (wav2lip.pth), or a path to a .pth/.pt file."""
+    impl: str = "native"
+    """Which inference runs: "native" (our PyTorch code) or "upstream" (the pinned repository's inference.py)."""
 
     def __post_init__(self) -> None:
+        if self.impl not in WAV2LIP_IMPL_CHOICES:
+            raise InputError(f"--wav2lip-impl must be one of {', '.join(WAV2LIP_IMPL_CHOICES)}, not {self.impl!r}")
+        if not str(self.checkpoint).strip():
+            raise InputError("--wav2lip-checkpoint is empty; give gan, base or the path of a checkpoint file")
         if len(self.pads) != 4:
             raise InputError("--wav2lip-pads takes four integers: TOP BOTTOM LEFT RIGHT")
         for name in ("batch_size", "face_det_batch_size", "resize_factor"):
