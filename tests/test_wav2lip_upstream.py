@@ -1,0 +1,269 @@
+"""Wav2Lip upstream mode against a stand-in checkout (a local bare git repo with upstream's layout and CLI contract)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lipsync_tool.deps import Requirement
+from lipsync_tool.engines.base import EngineJob
+from lipsync_tool.engines.wav2lip import upstream
+from lipsync_tool.engines.wav2lip.upstream import (
+    RESULT_AVI,
+    RUN_DIR,
+    UpstreamWav2Lip,
+    inference_args,
+    launcher_command,
+    output_tail,
+    upstream_box,
+)
+from lipsync_tool.errors import EngineError, EngineUnavailableError, ResourceError
+from lipsync_tool.media.ffmpeg import find_ffmpeg
+from lipsync_tool.media.probe import probe
+from lipsync_tool.options import RenderOptions, Wav2LipOptions
+from lipsync_tool.resources.repository import WAV2LIP_REPOSITORY, ensure_repository, repository_path
+from lipsync_tool.resources.table import Resource
+
+from .wav2lip_args import SPEC, load_parser
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+HERE = Path(__file__).parent
+STANDIN = HERE / "data" / "wav2lip_standin"
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_IDENTITY}, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """(file:// URL, commit) of a bare repo laid out like upstream Wav2Lip, with the stand-in inference.py."""
+    root = tmp_path_factory.mktemp("standin")
+    src = root / "src"
+    for name in WAV2LIP_REPOSITORY.required_files:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(f"# stand-in {name}\n")
+    shutil.copy(STANDIN / "inference.py", src / "inference.py")
+    shutil.copy(HERE / "wav2lip_args.py", src / "wav2lip_args.py")
+    shutil.copy(SPEC, src / "wav2lip_inference_args.json")
+    _git("init", "-q", cwd=src)
+    _git("add", ".", cwd=src)
+    _git("commit", "-q", "-m", "stand-in", cwd=src)
+    commit = _git("rev-parse", "HEAD", cwd=src)
+    _git("clone", "-q", "--bare", str(src), str(root / "bare.git"), cwd=root)
+    return (root / "bare.git").as_uri(), commit
+
+
+@pytest.fixture()
+def engine_env(monkeypatch: pytest.MonkeyPatch, standin: tuple[str, str]) -> None:
+    """The engine clones the stand-in (its commit pinned) and needs no extra packages."""
+    monkeypatch.setenv(WAV2LIP_REPOSITORY.url_env, standin[0])
+    monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
+    monkeypatch.delenv("STANDIN_MODE", raising=False)
+    monkeypatch.setattr(UpstreamWav2Lip, "repository", replace(WAV2LIP_REPOSITORY, commit=standin[1]))
+    monkeypatch.setattr(UpstreamWav2Lip, "requirements", ())
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small pickled file standing in for a .pth checkpoint (the stand-in only checks it exists)."""
+    torch = pytest.importorskip("torch")
+    path = tmp_path_factory.mktemp("ckpt") / "my.wav2lip.pth"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, path)
+    return path
+
+
+def _job(tmp_path: Path, workdir: Path, options: RenderOptions, audio: str = "speech.wav") -> EngineJob:
+    portrait = np.asarray(Image.open(workdir / "grace_hopper.jpg").convert("RGB"))
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return EngineJob(portrait_path=workdir / "grace_hopper.jpg", portrait=portrait, face=None,  # type: ignore[arg-type]
+                     audio_path=workdir / audio, speech=None, frame_count=0, options=options,  # type: ignore[arg-type]
+                     work_dir=work, mouth=None)  # type: ignore[arg-type]
+
+
+def _options(checkpoint: Path, **wav2lip: object) -> RenderOptions:
+    return RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(impl="upstream", checkpoint=str(checkpoint), **wav2lip))
+
+
+def _record(job: EngineJob) -> dict:
+    return json.loads((job.work_dir / RUN_DIR / "standin_record.json").read_text())
+
+
+def test_rebuilt_parser_has_upstreams_contract() -> None:
+    parser = load_parser()
+    ns = parser.parse_args(["--checkpoint_path", "c", "--face", "f.png", "--audio", "a.wav"])
+    assert (ns.static, ns.fps, ns.pads, ns.box, ns.nosmooth, ns.outfile) == (
+        False, 25.0, [0, 10, 0, 0], [-1, -1, -1, -1], False, "results/result_voice.mp4")
+    assert parser.parse_args(["--checkpoint_path", "c", "--face", "f", "--audio", "a", "--static", "False"]).static is True
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--face", "f", "--audio", "a"])  # --checkpoint_path is required
+
+
+CASES = {
+    "defaults": ({}, [], {"static": True, "pads": [0, 10, 0, 0], "box": [-1, -1, -1, -1], "nosmooth": False}),
+    "crop_to_box": ({"crop": (10, 20, 110, 140)}, ["--box", "20", "140", "10", "110"], {"box": [20, 140, 10, 110]}),
+    "crop_halved_by_resize": ({"crop": (10, 20, 111, 141), "resize_factor": 2},
+                              ["--box", "10", "70", "5", "55"], {"box": [10, 70, 5, 55], "resize_factor": 2}),
+    "no_static": ({"static": False}, [], {"static": False}),
+    "pads_batches_nosmooth": ({"pads": (1, 2, 3, 4), "batch_size": 7, "face_det_batch_size": 3, "nosmooth": True},
+                              ["--nosmooth"], {"pads": [1, 2, 3, 4], "wav2lip_batch_size": 7,
+                                               "face_det_batch_size": 3, "nosmooth": True}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_command_line_translates_every_option_and_parses_upstream(case: str) -> None:
+    wav2lip, tail, expected = CASES[case]
+    options = RenderOptions(engine="wav2lip", fps=30, wav2lip=Wav2LipOptions(impl="upstream", **wav2lip))  # type: ignore[arg-type]
+    w = options.wav2lip
+    args = inference_args(options, "/c/ckpt.pth")
+    static = [] if w.static is False else ["--static", "True"]
+    assert args == ["--checkpoint_path", "/c/ckpt.pth", "--face", "face.png", "--audio", "speech.wav",
+                    "--outfile", "result.mp4", *static, "--fps", "30", "--pads", *map(str, w.pads),
+                    "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size),
+                    "--resize_factor", str(w.resize_factor), *tail]
+    parsed = vars(load_parser().parse_args(args))
+    assert parsed["fps"] == 30.0 and parsed["face"].split(".")[1] == "png"
+    for key, value in expected.items():
+        assert parsed[key] == value, key
+
+
+def test_upstream_box_is_top_bottom_left_right() -> None:
+    assert upstream_box((1, 2, 3, 4)) == (2, 4, 1, 3)
+
+
+def test_render_runs_inference_in_its_own_directory(tmp_path: Path, workdir: Path, engine_env: None,
+                                                    checkpoint: Path) -> None:
+    options = _options(checkpoint, crop=(150, 100, 350, 300), pads=(0, 12, 0, 0), nosmooth=True)
+    engine = UpstreamWav2Lip(options, tmp_path / "cache")
+    job = _job(tmp_path, workdir, options)
+    clip = engine.render(job)
+    run_dir = job.work_dir / RUN_DIR
+    record = _record(job)
+    assert record["argv"] == inference_args(options, checkpoint)
+    assert record["cwd"] == str(run_dir) and record["temp_dir"] and record["is_image"] and record["checkpoint_exists"]
+    repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
+    assert Path(record["audio_module"]).resolve() == (repo / "audio.py").resolve()  # the checkout, via PYTHONPATH
+    assert Path(record["ffmpeg"]).resolve() == Path(find_ffmpeg()).resolve()  # our ffmpeg, on the child's PATH
+    assert record["s3fd"] is None  # the crop gives the box: no detector fetched
+    assert clip.path == run_dir / RESULT_AVI and (run_dir / "result.mp4").is_file()
+    info = probe(find_ffmpeg(), clip.path)
+    assert (info.video.width, info.video.height) == job.portrait.shape[1::-1]
+    # the box landed where --wav2lip-crop X1 Y1 X2 Y2 = 150 100 350 300 says: the stand-in inverted it
+    frame = _first_frame(clip.path, tmp_path)
+    original = job.portrait.astype(int)
+    inside = np.abs(frame[110:290, 160:340] - (255 - original[110:290, 160:340])).mean()
+    outside = np.abs(frame[:90] - original[:90]).mean()
+    assert inside < 12 and outside < 12
+    assert set(engine.stage_seconds) == {"setup", "inference"}
+
+
+def _first_frame(clip: Path, tmp_path: Path) -> np.ndarray:
+    png = tmp_path / "first.png"
+    subprocess.run([find_ffmpeg(), "-nostdin", "-loglevel", "error", "-y", "-i", str(clip), "-frames:v", "1", str(png)],
+                   check=True)
+    return np.asarray(Image.open(png).convert("RGB")).astype(int)
+
+
+def test_clip_has_one_frame_per_mel_chunk(tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path) -> None:
+    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    job = _job(tmp_path, workdir, options, audio="bursts.wav")  # 4.0 s: 321 mel frames
+    clip = UpstreamWav2Lip(options, tmp_path / "cache").render(job)
+    # upstream's loop: windows at int(i * 80 / 25) for i < 96, then the last 16 frames: 97 frames, not 100
+    assert _frame_count(clip.path) == 97
+
+
+def _frame_count(clip: Path) -> int:
+    report = subprocess.run([find_ffmpeg(), "-nostdin", "-i", str(clip), "-map", "0:v", "-c", "copy", "-f", "null", "-"],
+                            capture_output=True, text=True, check=True).stderr
+    return int(re.findall(r"frame=\s*(\d+)", report)[-1])
+
+
+def test_crash_shows_upstreams_last_lines(tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STANDIN_MODE", "crash")
+    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    with pytest.raises(EngineError) as caught:
+        UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+    message = str(caught.value)
+    assert "\n" not in message and "exit status 1" in message
+    assert message.endswith("ValueError: Face not detected! Ensure the video contains a face in all the frames.")
+
+
+def test_missing_outfile_is_an_error_even_with_exit_status_0(tmp_path: Path, workdir: Path, engine_env: None,
+                                                             checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STANDIN_MODE", "no_outfile")
+    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    with pytest.raises(EngineError, match="exited 0 but wrote no result.mp4"):
+        UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+
+
+def test_detector_weights_are_fetched_and_linked_into_the_checkout(tmp_path: Path, workdir: Path, engine_env: None,
+                                                                   checkpoint: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    payload = b"s3fd stand-in weights"
+    entry = Resource("s3fd.pth", "wav2lip", "http://127.0.0.1:9/never", "face_detection/detection/sfd/s3fd.pth",
+                     len(payload), hashlib.sha256(payload).hexdigest(), "test", "test")
+    stored = cache / "wav2lip" / entry.path
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(payload)  # already in the verified cache: no download
+    monkeypatch.setattr(upstream, "resource", lambda name: entry)
+    options = _options(checkpoint)
+    job = _job(tmp_path, workdir, options)
+    UpstreamWav2Lip(options, cache).render(job)
+    assert _record(job)["s3fd"] == payload.hex()
+    assert "--box" not in _record(job)["argv"]
+
+
+def test_detector_weights_missing_offline_is_one_line(tmp_path: Path, workdir: Path, engine_env: None,
+                                                      checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = UpstreamWav2Lip(_options(checkpoint), tmp_path / "cache")
+    ensure_repository(engine.repository, tmp_path / "cache")  # cloned while online
+    monkeypatch.setenv("LIPSYNC_OFFLINE", "1")
+    with pytest.raises(ResourceError) as caught:
+        engine.render(_job(tmp_path, workdir, engine.options))
+    message = str(caught.value)
+    assert "\n" not in message and "s3fd.pth" in message and "offline mode" in message
+    assert str(tmp_path / "cache" / "wav2lip" / "face_detection" / "detection" / "sfd" / "s3fd.pth") in message
+    assert not (tmp_path / "work" / RUN_DIR / "standin_record.json").exists()
+
+
+def test_missing_packages_name_the_fix(tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(UpstreamWav2Lip, "requirements", (Requirement("lipsync_no_such_module", "librosa>=0.10"),))
+    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    with pytest.raises(EngineUnavailableError, match=r"librosa>=0\.10.*--install-deps"):
+        UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+    assert not repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache").exists()
+
+
+def test_plan_lists_clone_resources_and_command_without_doing_them(tmp_path: Path, engine_env: None,
+                                                                   standin: tuple[str, str], checkpoint: Path) -> None:
+    plan = UpstreamWav2Lip(_options(checkpoint), tmp_path / "cache").plan()
+    repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
+    assert plan.commands[0] == ("git", "init", "-q", str(repo))
+    assert ("git", "-C", str(repo), "fetch", "--depth", "1", "--no-tags", standin[0], standin[1]) in plan.commands
+    assert plan.commands[-1] == tuple(launcher_command(repo / "inference.py", inference_args(_options(checkpoint), checkpoint),
+                                                       checkpoint))
+    assert plan.resources == ("s3fd.pth",)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_output_tail_reads_tqdm_carriage_returns() -> None:
+    assert output_tail("a\n 10%|#\r 50%|#####\r\nValueError: x\n", lines=2) == "50%|##### | ValueError: x"
