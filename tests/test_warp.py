@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -95,3 +96,30 @@ def test_warp_is_local_and_closed_mouth_is_the_portrait(hopper: tuple[np.ndarray
 def test_warp_is_deterministic(hopper: tuple[np.ndarray, np.ndarray]) -> None:
     image, points = hopper
     assert np.array_equal(MouthWarp(image, points).frame(0.6), MouthWarp(image, points).frame(0.6))
+
+
+def test_a_smile_with_teeth_presses_shut_into_lips_and_a_seam() -> None:
+    """The astronaut smiles with her teeth showing: at full closure her lips are redrawn over the teeth,
+    the mesh reads the lips as nearly closed, and no tooth-white pixel is left between them."""
+    import skimage.data
+
+    from lipsync_tool.face.measure import mouth_opening
+    from lipsync_tool.face.topology import LIPS_INNER, LIPS_OUTER
+
+    image = skimage.data.astronaut()
+    analyzer = FaceAnalyzer()
+    points = analyzer.analyze(image).landmarks.points[:, :2].astype(np.float64)
+    warp = MouthWarp(image, points)
+    assert warp.interior.has_own_mouth
+    rest = mouth_opening(analyzer.analyze(warp.frame(0.0)).landmarks.points)
+    shut = warp.frame(0.0, close=1.0)
+    closed = mouth_opening(analyzer.analyze(shut).landmarks.points)
+    assert closed < 0.3 * rest, f"pressed {closed:.4f} against {rest:.4f} at rest"
+    teeth = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(teeth, [np.round(points[list(LIPS_INNER)]).astype(np.int32)], 1)
+    lips = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(points[list(LIPS_OUTER)]).astype(np.int32)], 1)
+    between, lip_band = teeth.astype(bool), lips.astype(bool) & ~teeth.astype(bool)
+    white = lambda pixels: float(np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200))  # noqa: E731
+    assert white(image[between]) > 0.3, "the portrait shows white teeth there"
+    assert white(shut[between]) < white(image[lip_band]) + 0.05, "no more white than her lips' own highlights"

@@ -25,6 +25,7 @@ from ...face.topology import MOUTH_CORNERS as OUTER_MOUTH_CORNERS
 MOUTH_CORNERS = OUTER_MOUTH_CORNERS + INNER_MOUTH_CORNERS
 CORNER_DROP = 0.3  # share of the lower lip's travel that the mouth corners follow
 UPPER_LIP_LIFT = 0.10
+UPPER_LIP_SHARE = 0.2  # of a parted mouth's gap, the share the upper lip travels to close it (the jaw lifts the rest)
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,8 @@ def lip_press_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     pairs = list(zip(LIPS_UPPER_INNER[1:-1], LIPS_LOWER_INNER[1:-1]))
     shift = np.zeros(len(points))
     for top, bottom in pairs:
-        half_gap = max(float((points[bottom] - points[top]) @ frame.down), 0.0) / 2 / frame.height
-        shift[top], shift[bottom] = half_gap, -half_gap
+        gap = max(float((points[bottom] - points[top]) @ frame.down), 0.0) / frame.height
+        shift[top], shift[bottom] = UPPER_LIP_SHARE * gap, -(1.0 - UPPER_LIP_SHARE) * gap
     inner = [i for pair in pairs for i in pair]
     for index in np.nonzero(upper | lower)[0]:
         if index in inner:

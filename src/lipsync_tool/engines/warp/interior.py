@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ...face.topology import LIPS_INNER, LIPS_LOWER_INNER, LIPS_OUTER, LIPS_UPPER_INNER
+from ...face.topology import LIPS_INNER, LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
 from .geometry import smooth_loop
 from .region_warp import Roi
 
@@ -16,6 +16,7 @@ LOWER_TEETH = 0.015
 TEETH_SPAN = 0.64  # share of the mouth's inner width the front teeth cover
 TONGUE_HEIGHT = 0.5  # share of the opening a raised tongue tip fills
 LIP_EDGE = 0.008  # face heights: how deep inside the lip a pressed lip takes its texture from
+LIP_BAND_USED = 0.8  # share of a lip's thickness (past LIP_EDGE) that lends texture to the closing gap
 OWN_MOUTH_GAP = 0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
 
 
@@ -40,6 +41,17 @@ def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, dow
     cast = skin / max(float(skin.mean()), 1.0)
     brightness = min(225.0, float(skin.max()) * 1.08)
     return np.clip(brightness * (0.8 + 0.2 * cast), 0, 245).astype(np.float32)
+
+
+def _sorted_edge(edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(edge[:, 0])
+    return edge[order, 0], edge[order, 1]
+
+
+def _fold(depth: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """`depth` reflected back and forth within [0, band] (a triangle wave), so it never leaves the band."""
+    phase = np.mod(depth, 2 * band)
+    return np.where(phase > band, 2 * band - phase, phase)
 
 
 def polygon_coverage(polygon: np.ndarray, box: Roi, supersample: int = 4) -> np.ndarray:
@@ -84,6 +96,8 @@ class MouthInterior:
         lower = points[list(LIPS_LOWER_INNER)]
         self._upper_edge = (upper[np.argsort(upper[:, 0]), 0], upper[np.argsort(upper[:, 0]), 1])
         self._lower_edge = (lower[np.argsort(lower[:, 0]), 0], lower[np.argsort(lower[:, 0]), 1])
+        self._upper_outer = _sorted_edge(points[list(LIPS_UPPER_OUTER)])
+        self._lower_outer = _sorted_edge(points[list(LIPS_LOWER_OUTER)])
 
     def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray, lower_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Where pressed lips take their pixels: a sample point that falls inside the portrait's open mouth
@@ -95,7 +109,13 @@ class MouthInterior:
         middle = (top + bottom) / 2
         inside = (map_y > top) & (map_y < bottom)
         skip = LIP_EDGE * self.face_height  # past the dark line where lip met teeth, into the lip itself
-        mirrored = np.where(map_y < middle, 2 * top - map_y - skip, 2 * bottom - map_y + skip)
+        # Mirrored across the nearer lip edge, but folded back into that lip's own band, so a thin
+        # lip never lends the skin beyond it.
+        upper_band = np.maximum(top - np.interp(map_x, *self._upper_outer) - skip, 1.0)
+        lower_band = np.maximum(np.interp(map_x, *self._lower_outer) - bottom - skip, 1.0)
+        upper_depth = _fold(map_y - top, upper_band * LIP_BAND_USED)
+        lower_depth = _fold(bottom - map_y, lower_band * LIP_BAND_USED)
+        mirrored = np.where(map_y < middle, top - skip - upper_depth, bottom + skip + lower_depth)
         weight = np.clip(np.minimum(map_y - top, bottom - map_y) + 0.5, 0.0, 1.0) * inside
         return np.where(inside, mirrored, map_y).astype(np.float32), weight.astype(np.float32)
 

@@ -16,6 +16,7 @@ from .geometry import (
     warp_region,
 )
 from .interior import InteriorPose, MouthInterior
+from .lip_layers import LipLayers
 from .region_warp import RegionWarp
 
 JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
@@ -45,6 +46,7 @@ class MouthWarp:
         self.roi = self.warp.roi
         self.inner_loop = list(LIPS_INNER)
         self.interior = MouthInterior(image, self.points, self.face.height, self.face.down)
+        self.lip_layers = LipLayers(image, self.points, self.face.height, self.interior.lip)
 
     @staticmethod
     def _weights(opening: float, width: float, close: float, tuck: float = 0.0) -> dict[str, float]:
@@ -63,9 +65,12 @@ class MouthWarp:
         maps = self.warp.apply(self.image, out, weights)
         if maps is None:
             return self.image
-        if close > 0.01 and self.interior.has_own_mouth:
-            self._press_own_mouth(out, maps, close, lower_only=tucked)
         moved = self.warp.moved(self.points, weights)
+        if close > 0.01 and self.interior.has_own_mouth:
+            if tucked:
+                self._press_own_mouth(out, maps, close, lower_only=True)
+            else:
+                self.lip_layers.draw(out, moved, maps[0], self.roi, min(1.0, 1.5 * close))
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
             upper_teeth=float(np.clip(1.0 + min(width, 0.0) * 0.8, 0.0, 1.0)),

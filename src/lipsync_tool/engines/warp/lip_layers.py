@@ -1,0 +1,93 @@
+"""Lips drawn as their own layers: how a portrait that shows its teeth closes its mouth.
+
+A warp alone cannot close a smile convincingly: the teeth between the lips get squeezed into a
+pale band, and the lips keep the dark rims where they met the teeth. Here each lip is redrawn
+from its own band of the portrait, stretched from its moved outer contour to its moved inner
+contour, and where the lips meet a soft dark seam is drawn, as on a closed mouth.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ...face.topology import LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
+from .region_warp import Roi
+
+RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
+SEAM_WIDTH = 0.006  # face heights: the shadow line between closed lips
+SEAM_DARKNESS = 0.7  # the seam's colour as a share of the lips' own
+SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
+
+
+def _edge(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A contour as (x ascending, y) for interpolation along the mouth."""
+    order = np.argsort(points[:, 0], kind="stable")
+    return points[order, 0], points[order, 1]
+
+
+class LipLayers:
+    """Redraws the lips of one portrait (whose mouth shows teeth) pressed together."""
+
+    def __init__(self, image: np.ndarray, points: np.ndarray, face_height: float, lip_colour: np.ndarray) -> None:
+        self.image = image
+        self.face_height = face_height
+        self.seam_colour = lip_colour.astype(np.float32) * SEAM_DARKNESS
+        rim = RIM * face_height
+        self._upper_outer = _edge(points[list(LIPS_UPPER_OUTER)])
+        self._upper_inner = _edge(points[list(LIPS_UPPER_INNER)] - (0, rim))
+        self._lower_inner = _edge(points[list(LIPS_LOWER_INNER)] + (0, rim))
+        self._lower_outer = _edge(points[list(LIPS_LOWER_OUTER)])
+
+    def draw(self, out: np.ndarray, moved: np.ndarray, map_x: np.ndarray, roi: Roi, strength: float) -> None:
+        """Draw both lips between their `moved` contours into `out` (in place); `map_x` is the warp's
+        source column of each ROI pixel; `strength` in [0, 1] fades the layers in."""
+        if strength <= 0.01:
+            return
+        rows, cols = map_x.shape
+        xs = np.arange(cols, dtype=np.float32) + roi.x0
+        ys = np.arange(rows, dtype=np.float32)[:, None] + roi.y0
+        up_out = np.interp(xs, *_edge(moved[list(LIPS_UPPER_OUTER)]))[None, :]
+        up_in = np.interp(xs, *_edge(moved[list(LIPS_UPPER_INNER)]))[None, :]
+        low_in = np.interp(xs, *_edge(moved[list(LIPS_LOWER_INNER)]))[None, :]
+        low_out = np.interp(xs, *_edge(moved[list(LIPS_LOWER_OUTER)]))[None, :]
+        seam = np.minimum((up_in + low_in) / 2, low_in)
+        up_in, low_in = np.minimum(up_in, seam), np.maximum(low_in, seam)
+        source_y, inside = self._source_rows(ys, map_x, (up_out, up_in, low_in, low_out))
+        lips = cv2.remap(self.image, map_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        alpha = (inside * strength)[..., None]
+        patch = out[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
+        patch = patch * (1 - alpha) + lips * alpha
+        patch = self._seam(patch, ys, seam, low_in - up_in, xs, moved, strength)
+        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+
+    def _source_rows(self, ys: np.ndarray, map_x: np.ndarray, moved: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Source row of every pixel inside either lip (each lip's band stretched onto its moved place),
+        and a soft 0..1 mask of those pixels."""
+        up_out, up_in, low_in, low_out = moved
+        src_up_out = np.interp(map_x, *self._upper_outer)
+        src_up_in = np.interp(map_x, *self._upper_inner)
+        src_low_in = np.interp(map_x, *self._lower_inner)
+        src_low_out = np.interp(map_x, *self._lower_outer)
+        t_up = np.clip((ys - up_out) / np.maximum(up_in - up_out, 1.0), 0.0, 1.0)
+        t_low = np.clip((ys - low_in) / np.maximum(low_out - low_in, 1.0), 0.0, 1.0)
+        upper_rows = src_up_out + t_up * (np.maximum(src_up_in, src_up_out + 1.0) - src_up_out)
+        lower_rows = src_low_in + t_low * (np.maximum(src_low_out, src_low_in + 1.0) - src_low_in)
+        source_y = np.where(ys < (up_in + low_in) / 2, upper_rows, lower_rows).astype(np.float32)
+        # Soft edges one pixel wide at the outer contours, where the warped portrait takes over.
+        inside = np.clip(np.minimum(ys - up_out, low_out - ys) + 0.5, 0.0, 1.0)
+        inside = inside * ((map_x > self._upper_outer[0][0]) & (map_x < self._upper_outer[0][-1]))
+        return source_y, inside.astype(np.float32)
+
+    def _seam(self, patch: np.ndarray, ys: np.ndarray, seam: np.ndarray, gap: np.ndarray, xs: np.ndarray,
+              moved: np.ndarray, strength: float) -> np.ndarray:
+        """Darken a thin line where the lips meet, fading towards the corners and as they part."""
+        width = max(0.75, SEAM_WIDTH * self.face_height / 2)
+        profile = np.exp(-0.5 * ((ys - seam) / width) ** 2)
+        closed = np.clip(1.0 - gap / max(SEAM_GAP * self.face_height, 1.0), 0.0, 1.0)
+        corners = moved[[LIPS_UPPER_INNER[0], LIPS_UPPER_INNER[-1]], 0]
+        left, right = float(corners.min()), float(corners.max())
+        across = np.clip(np.abs(xs - (left + right) / 2) / max((right - left) / 2, 1.0), 0.0, 1.0)
+        taper = (1.0 - across**4)[None, :]
+        alpha = (profile * closed * taper * strength)[..., None]
+        return patch * (1 - alpha) + self.seam_colour * alpha
