@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     neural.add_argument("--resolution", type=int, choices=RESOLUTION_CHOICES, default=256, help="face render size (default: 256)")
     neural.add_argument("--preprocess", choices=PREPROCESS_CHOICES, default="crop", help="how the portrait is cropped (default: crop; extreme_crop = extcrop)")
     neural.add_argument("--enhancer", choices=ENHANCER_CHOICES, default=None, help="face enhancer (default: none)")
+    neural.add_argument("--sadtalker-batch-size", type=int, default=2, metavar="N", help="face-renderer batch: larger is faster, needs more GPU memory (default: 2)")
     sound = parser.add_argument_group("speech clean-up")
     sound.add_argument("--trim-silence", action="store_true", help="cut leading/trailing silence and shorten long pauses before rendering")
     sound.add_argument("--max-pause", type=float, default=0.6, metavar="SECONDS", help="with --trim-silence: longest pause kept (default: 0.6)")
@@ -164,6 +165,7 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         expression_scale=args.expression_scale,
         still=not args.no_still,
         enhancer=args.enhancer,
+        sadtalker_batch_size=args.sadtalker_batch_size,
         cache_dir=args.cache_dir,
         upscale=not args.no_upscale,
         keep_temp=args.keep_temp,

@@ -76,6 +76,8 @@ class RenderOptions:
     """Keep the head nearly still; False (--no-still) allows larger head motion."""
     enhancer: str | None = None
     """Face enhancer of the SadTalker engine: gfpgan or RestoreFormer."""
+    sadtalker_batch_size: int = 2
+    """Face-renderer batch of the SadTalker engine (upstream --batch_size): larger is faster and needs more GPU memory."""
     cache_dir: Path | None = None
     """Cache for downloaded resources; None: $LIPSYNC_CACHE_DIR, else the platform user cache dir."""
     upscale: bool = True
@@ -130,6 +132,8 @@ class RenderOptions:
             raise InputError(f"--expression-scale must be between 0 and 3, not {self.expression_scale:g}")
         if self.enhancer is not None and self.enhancer not in ENHANCER_CHOICES:
             raise InputError(f"--enhancer must be one of {', '.join(ENHANCER_CHOICES)}")
+        if not 1 <= self.sadtalker_batch_size <= 64:
+            raise InputError(f"--sadtalker-batch-size must be between 1 and 64, not {self.sadtalker_batch_size}")
         if self.max_duration <= 0:
             raise InputError("--max-duration must be a positive number of seconds")
         if self.visemes not in VISEMES_CHOICES:
