@@ -63,6 +63,18 @@ def polygon_coverage(polygon: np.ndarray, box: Roi, supersample: int = 4) -> np.
     return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
+TOOTH_EDGES = (0.29, 0.51, 0.76, 1.0)  # tooth boundaries from the midline out, as shares of the half span (incisors to premolar)
+
+
+def _tooth_relief(across: np.ndarray, width: float) -> np.ndarray:
+    """1 on a tooth's face, dipping at the midline and each tooth boundary (the dark gaps between teeth);
+    `across` and `width` in shares of the half span."""
+    relief = np.ones_like(across, dtype=np.float64)
+    for boundary in (0.0, *TOOTH_EDGES):
+        relief = relief * (1.0 - 0.25 * np.exp(-0.5 * ((across - boundary) / width) ** 2))
+    return relief
+
+
 def _band(edge: np.ndarray, direction: np.ndarray, depth: float) -> np.ndarray:
     """A crescent hanging off `edge` (ordered corner to corner) by up to `depth` px along `direction`."""
     t = np.linspace(-1.0, 1.0, len(edge))
@@ -170,15 +182,22 @@ class MouthInterior:
         return cv2.GaussianBlur(polygon_coverage(polygon, box), (0, 0), max(0.5, 0.003 * self.face_height))
 
     def _shaded_teeth(self, shape: tuple[int, ...], box: Roi, edge: np.ndarray, brightness: float) -> np.ndarray:
-        """Teeth colour, shaded: dimmer towards the corners (cheeks) and next to the lip that overhangs them."""
+        """Teeth colour, shaded: one tooth after another from the midline out, each a little rounded, the row
+        darkening towards the cheeks, the edge next to the overhanging lip in its shadow and the biting
+        edge slightly translucent."""
         rows, cols = shape[:2]
         xs = np.arange(cols) + box.x0
         left, right = float(edge[:, 0].min()), float(edge[:, 0].max())
-        across = np.clip(np.abs((xs - (left + right) / 2) / max((right - left) / 2, 1.0)), 0.0, 1.0)
+        half_span = max((right - left) / 2 * TEETH_SPAN, 1.0)
+        across = np.abs(xs - (left + right) / 2) / half_span
         lip_y = np.interp(xs, edge[:, 0], edge[:, 1]) if np.all(np.diff(edge[:, 0]) > 0) else np.full(cols, edge[:, 1].mean())
         ys = np.arange(rows)[:, None] + box.y0
-        distance = np.abs(ys - lip_y[None, :]) / max(UPPER_TEETH * self.face_height, 1.0)
-        shade = (1.0 - 0.4 * across[None, :] ** 2) * (0.86 + 0.14 * np.clip(distance, 0.0, 1.0)) * brightness
+        height = max(UPPER_TEETH * self.face_height, 1.0)
+        depth = np.clip(np.abs(ys - lip_y[None, :]) / height, 0.0, 1.0)
+        row = 1.0 - 0.75 * np.clip(across, 0.0, 1.0) ** 2.5
+        tooth = _tooth_relief(across, max(0.7 / half_span, 0.03))
+        shade = row[None, :] * (0.80 + 0.20 * np.clip(depth * 3, 0.0, 1.0)) * (1.0 - 0.10 * depth**2)
+        shade = shade * (1.0 - (1.0 - tooth[None, :]) * (0.5 + 0.5 * depth)) * brightness
         return self.teeth[None, None, :] * shade[..., None]
 
     def _tongue_mask(self, box: Roi, upper_edge: np.ndarray, lower_edge: np.ndarray) -> np.ndarray:
@@ -205,7 +224,7 @@ class MouthInterior:
         top, bottom = (rows[0], rows[-1]) if len(rows) else (0, coverage.shape[0] - 1)
         y = np.clip((np.arange(coverage.shape[0]) - top) / max(bottom - top, 1), 0, 1)[:, None, None]
         deep = self.lip * 0.10
-        base = deep * (1 - y * 0.6) + self.tongue_colour * 0.30 * (y**2)
+        base = deep * (1 - y * 0.6) + self.tongue_colour * 0.5 * (y**2)
         return base * (1 - edge_glow[..., None] * 0.7) + self.lip * 0.75 * edge_glow[..., None]
 
     def _own_mouth(self, box: Roi, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from .region_warp import RegionWarp
 
 JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
-ROUNDING_GAIN = 1.5  # rounded lips draw in further than spread lips reach out
+ROUNDING_GAIN = 1.8  # rounded lips draw in further than spread lips reach out
 OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
 
 
