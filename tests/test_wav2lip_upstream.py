@@ -267,3 +267,38 @@ def test_plan_lists_clone_resources_and_command_without_doing_them(tmp_path: Pat
 
 def test_output_tail_reads_tqdm_carriage_returns() -> None:
     assert output_tail("a\n 10%|#\r 50%|#####\r\nValueError: x\n", lines=2) == "50%|##### | ValueError: x"
+
+
+@pytest.mark.smoke
+@pytest.mark.skipif(not os.environ.get(WAV2LIP_REPOSITORY.url_env), reason=f"set {WAV2LIP_REPOSITORY.url_env} to a clone of "
+                    "Rudrabha/Wav2Lip (e.g. file:///work/.mirror/Rudrabha+Wav2Lip/repo) to run the real inference.py")
+def test_real_upstream_inference_renders_1080p(tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REAL pinned inference.py (needs librosa), a checkpoint in the official layout, the box given by hand."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("librosa")
+    from lipsync_tool import render
+
+    from .test_wav2lip_model import _parity_value
+
+    layout = json.loads((HERE / "data" / "wav2lip" / "wav2lip_state_dict_layout.json").read_text())["tensors"]
+    checkpoint = tmp_path / "official_layout.pth"
+    torch.save({"state_dict": {e["key"]: _parity_value(e, k) for k, e in enumerate(layout)}, "optimizer": {},
+                "global_step": 1, "global_epoch": 1}, checkpoint)
+    monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
+    crop = (164, 137, 367, 349)  # grace_hopper's MediaPipe face box, 10 px more below (no s3fd weights offline)
+    result = render(workdir / "grace_hopper.jpg", workdir / "bursts.wav", tmp_path / "out.mp4", engine="wav2lip",
+                    cache_dir=tmp_path / "cache", keep_temp=True,
+                    wav2lip={"impl": "upstream", "checkpoint": str(checkpoint), "crop": crop})
+    assert result.frame_size[1] == 1080 and result.render_size == (512, 600)
+    assert probe(find_ffmpeg(), result.output).audio is not None
+    assert result.temp_dir is not None
+    frame = _first_frame(result.temp_dir / RUN_DIR / RESULT_AVI, tmp_path)
+    original = np.asarray(Image.open(workdir / "grace_hopper.jpg").convert("RGB")).astype(int)
+    x1, y1, x2, y2 = crop
+    inside = np.abs(frame[y1:y2, x1:x2] - original[y1:y2, x1:x2]).mean()
+    mask = np.ones(frame.shape[:2], bool)
+    mask[y1:y2, x1:x2] = False
+    outside = np.abs(frame - original)[mask].mean()
+    # a hard paste: outside the box only the DIVX codec's noise (~2.6), inside the generator's face (~57)
+    assert outside < 5 and inside > 5 * outside
+    shutil.rmtree(result.temp_dir, ignore_errors=True)

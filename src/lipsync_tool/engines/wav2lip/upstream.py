@@ -129,7 +129,8 @@ class UpstreamWav2Lip:
             commands += clone_commands(self.repository, repo, repository_url(self.repository))
         entry = checkpoint_resource(self.options.wav2lip.checkpoint)
         resources = [entry.name] if entry is not None else []
-        checkpoint = ResourceStore(self.cache_dir).path_of(entry) if entry else Path(self.options.wav2lip.checkpoint)
+        checkpoint = (ResourceStore(self.cache_dir).path_of(entry) if entry
+                      else Path(self.options.wav2lip.checkpoint).expanduser().absolute())
         if self.needs_detector:
             resources.append("s3fd.pth")
             notes.append(f"s3fd.pth is linked into the checkout at {S3FD_IN_CHECKOUT}")
