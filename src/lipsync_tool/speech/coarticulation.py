@@ -13,6 +13,8 @@ TRACK_RATE = 200  # Hz: the fine grid poses are built on before sampling at the 
 ANTICIPATION = 0.02  # s: targets lead the sound by this much ...
 SMOOTHING = 0.022  # s: ... and this Gaussian blends them, so a movement starts ~65 ms ahead of its sound
 # (shift + 2 sigma) and is halfway at 20 ms ahead, where the sound's energy and the mouth agree.
+CONTACT = (0.25, 0.75)  # closure-channel values over which the lips go from apart to touching: a /p/ whose
+# blended closure peaks at 0.8 still shuts the lips in that frame, as a real bilabial does.
 CLOSE_INDEX = POSE_PARAMETERS.index("close")
 OPEN_INDEX = POSE_PARAMETERS.index("open")
 
@@ -36,9 +38,16 @@ class PoseTrack:
         return self.poses[:, POSE_PARAMETERS.index(name)]
 
     @property
+    def contact(self) -> np.ndarray:
+        """How firmly the lips touch, 0..1: the closure channel through a smooth step (`CONTACT`)."""
+        lo, hi = CONTACT
+        t = np.clip((self.column("close") - lo) / (hi - lo), 0.0, 1.0)
+        return (t * t * (3 - 2 * t)).astype(np.float32)
+
+    @property
     def effective_opening(self) -> np.ndarray:
-        """How far the lips are apart: the opening, cancelled by a closure."""
-        return self.column("open") * (1.0 - self.column("close"))
+        """How far the lips are apart: the opening, cancelled where they touch."""
+        return self.column("open") * (1.0 - self.contact)
 
 
 def _gaussian(sigma_samples: float) -> np.ndarray:

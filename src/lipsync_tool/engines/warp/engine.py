@@ -95,7 +95,7 @@ class WarpEngine(Engine):
         motion = SUBTLE if options.still else LIVELY
         opening = track.effective_opening
         head = head_motion(opening, fps, rng, motion, scale=options.expression_scale)
-        return Timeline(opening, track.column("width"), track.column("close"), track.column("tuck"),
+        return Timeline(opening, track.column("width"), track.contact, track.column("tuck"),
                         track.column("tongue"), blink, head)
 
     @staticmethod
