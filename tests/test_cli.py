@@ -156,7 +156,7 @@ def test_dry_run_still_validates(workdir: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err.startswith("error: PORTRAIT")
 
 
-@pytest.mark.parametrize("engine", ["sadtalker", "wav2lip"])
+@pytest.mark.parametrize("engine", ["sadtalker"])
 def test_engines_not_yet_landed_fail_with_one_clear_line(workdir: Path, engine: str, capsys: pytest.CaptureFixture[str]) -> None:
     out = workdir / "out.mp4"
     code = main([str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(out), "--engine", engine])

@@ -65,6 +65,21 @@ def mel_windows(mel: np.ndarray, fps: float, n_frames: int | None = None) -> np.
     return np.ascontiguousarray(mel[:, columns].transpose(1, 0, 2))
 
 
+def window_starts(n_columns: int, fps: float, n_frames: int | None = None) -> np.ndarray:
+    """First mel column of each frame's window (as `mel_windows` cuts them), for cutting windows batch by batch."""
+    if n_columns < WINDOW_COLUMNS:
+        raise InputError(f"Wav2Lip needs at least {WINDOW_COLUMNS} mel columns (0.2 s of speech), got {n_columns}.")
+    if not fps > 0:
+        raise InputError(f"The frame rate must be positive, got {fps}.")
+    return _window_starts(n_columns, float(fps), n_frames)
+
+
+def windows_at(mel: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The (len(starts), 80, 16) float32 windows of `mel` beginning at `starts`."""
+    columns = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(WINDOW_COLUMNS)[None, :]
+    return np.ascontiguousarray(np.asarray(mel, dtype=np.float32)[:, columns].transpose(1, 0, 2))
+
+
 def _window_starts(n_columns: int, fps: float, n_frames: int | None) -> np.ndarray:
     """First column of each window, clamped so that every window lies inside the spectrogram."""
     step = COLUMNS_PER_SECOND / fps  # upstream multiplies i by this quotient; keep its rounding

@@ -24,6 +24,7 @@ KEY_PREFIX = "module."
 """Prefix of every key in the official checkpoints (they were saved from `nn.DataParallel`)."""
 
 _SHOWN = 5  # how many offending keys an error message names
+_PICKLE_MAGIC = b"\x80"  # a pickle of protocol 2 or later (torch's legacy format) starts with PROTO
 
 IntPair = Union[int, tuple[int, int]]
 
@@ -127,14 +128,27 @@ class Wav2LipGenerator(nn.Module):
         )
 
     def forward(self, audio_windows: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+        return self.decode(audio_windows, self.encode_face(face))
+
+    def encode_face(self, face: torch.Tensor) -> list[torch.Tensor]:
+        """The face encoder's skip features, shallowest first; reusable for every frame of a still face."""
         skips: list[torch.Tensor] = []
         x = face
         for stage in self.face_encoder_blocks:
             x = stage(x)
             skips.append(x)
+        return skips
+
+    def decode(self, audio_windows: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+        """New faces from mel windows and face features; features of batch 1 are broadcast to the windows' batch."""
+        batch = audio_windows.shape[0]
         x = self.audio_encoder(audio_windows)
-        for stage in self.face_decoder_blocks:
-            x = torch.cat((stage(x), skips.pop()), dim=1)
+        depth = len(skips)
+        for i, stage in enumerate(self.face_decoder_blocks):
+            feature = skips[depth - 1 - i]
+            if feature.shape[0] != batch:
+                feature = feature.expand(batch, -1, -1, -1)
+            x = torch.cat((stage(x), feature), dim=1)
         return self.output_block(x)
 
 
@@ -194,6 +208,20 @@ def _read_torchscript(path: Path, device: str | torch.device) -> dict[str, torch
 def _read_pickle(path: Path, *, trusted: bool, device: str | torch.device) -> object:
     """`torch.load` with `weights_only=True`, then full unpickling only for a trusted file."""
     mmap = zipfile.is_zipfile(path)  # the legacy (pre-zip) format cannot be memory-mapped
+    if not mmap:
+        with path.open("rb") as handle:
+            head = handle.read(64)
+        if head.startswith(b"PK"):
+            raise ResourceError(
+                f"Wav2Lip checkpoint {path} is a truncated zip archive (an interrupted download?): "
+                "delete it and download it again."
+            )
+        if not head.startswith(_PICKLE_MAGIC):
+            shown = head[:24].decode("ascii", "replace").encode("unicode_escape").decode("ascii")
+            raise ResourceError(
+                f"Wav2Lip checkpoint {path} is corrupt or not a checkpoint at all (neither a zip archive nor a pickle; "
+                f"it starts with '{shown}', an HTML page saved instead of the model?): delete it and download it again."
+            )
     try:
         return torch.load(path, map_location=device, weights_only=True, mmap=mmap)
     except Exception as exc:  # UnpicklingError for foreign objects, RuntimeError/EOFError when corrupt

@@ -1,0 +1,162 @@
+"""Our own Wav2Lip inference: one face crop, one mel window per frame, batches through the generator, pasted back.
+
+For a still portrait the face input is the same for every frame, so the generator's face
+encoder runs once and only the audio encoder and the decoder run per frame (the output is the
+same as running the whole network per frame). Frames are produced lazily, one batch of
+generated faces at a time; per-stage seconds accumulate in `NativeWav2Lip.stage_seconds`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import cv2
+import numpy as np
+
+from ...errors import EngineError
+from ...options import RenderOptions
+from ..base import EngineJob, FrameStream, ProgressCallback
+from .audio import SAMPLE_RATE, melspectrogram, window_starts, windows_at
+from .checkpoint import resolve_checkpoint
+from .device import DeviceChoice, batch_for_memory, free_memory, run_batches, select_device
+from .facebox import Box, detected_rect, face_boxes, manual_box, scale_box
+from .paste import FacePaster, crop_face, face_input
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+STAGES = ("load", "detect", "mel", "generator", "paste")
+"""Keys of `NativeWav2Lip.stage_seconds`."""
+
+
+@dataclass(frozen=True)
+class PreparedFace:
+    """The face of one still portrait, ready for every frame."""
+
+    box: Box
+    """Where generated faces are pasted, in portrait pixels."""
+    face_input: np.ndarray
+    """(6, 96, 96) float32 generator input (masked crop, then reference; BGR, [0, 1])."""
+    paster: FacePaster
+
+
+class NativeWav2Lip:
+    """Renders a job with our generator; load once (per checkpoint and device), render many.
+
+    `stage_seconds` holds the seconds of the last render per stage: load (checkpoint and
+    model), detect (face box and crop), mel, generator, paste. The generator and paste
+    figures grow as the returned FrameStream is consumed and are final once it is exhausted.
+    """
+
+    def __init__(self, options: RenderOptions, cache_dir: Path, *, generator: "torch.nn.Module | None" = None) -> None:
+        self.options = options
+        self.cache_dir = cache_dir
+        self.stage_seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self._generator = generator
+        self._injected = generator is not None
+        self._loaded_from: Path | None = None
+        self._device: DeviceChoice | None = None
+
+    def render(self, job: EngineJob, progress: ProgressCallback) -> FrameStream:
+        """A FrameStream of job.frame_count RGB frames of the portrait's size."""
+        self.stage_seconds = dict.fromkeys(STAGES, 0.0)
+        with self._timed("detect"):  # first: a bad --wav2lip-crop fails before any download or load
+            face = self.prepare_face(job)
+        with self._timed("load"):
+            model, device = self._model(progress)
+        with self._timed("mel"):
+            mel, starts = self._mel(job)
+        batch = batch_for_memory(self.options.wav2lip.batch_size, free_memory(device.device), half=device.half)
+        if batch < self.options.wav2lip.batch_size:
+            log.info("generator batch lowered from %d to %d to fit in memory", self.options.wav2lip.batch_size, batch)
+        height, width = job.portrait.shape[:2]
+        frames = self._frames(model, device, face, mel, starts, batch, progress)
+        return FrameStream(size=(width, height), count=len(starts), frames=frames)
+
+    def prepare_face(self, job: EngineJob) -> PreparedFace:
+        """Face box (pads, smoothing, --wav2lip-crop, --wav2lip-resize-factor), the generator's crop, and the paster."""
+        opts = self.options.wav2lip
+        image = job.portrait
+        height, width = image.shape[:2]
+        factor = opts.resize_factor
+        small = image
+        if factor > 1:
+            small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+        if opts.crop is not None:
+            box = manual_box(opts.crop, image.shape)
+            small_box = scale_box(box, 1.0 / factor)
+        else:
+            # A still portrait is one frame: detection ran once in the pipeline; smoothing a
+            # single box leaves it as it is, exactly as upstream does with a one-frame input.
+            rect = scale_box(detected_rect(job.face), 1.0 / factor)
+            small_box = face_boxes([rect], opts.pads, small.shape, nosmooth=opts.nosmooth)[0]
+            x1, y1, x2, y2 = scale_box(small_box, factor)
+            box = (x1, y1, min(x2, width), min(y2, height))
+        if opts.static is False:
+            log.debug("--wav2lip-no-static on a still portrait: its one frame is used for every output frame")
+        crop = crop_face(small, small_box)
+        log.debug("wav2lip face box %s (crop %s at 1/%d scale)", box, small_box, factor)
+        return PreparedFace(box=box, face_input=face_input(crop), paster=FacePaster(image, box, crop))
+
+    def _model(self, progress: ProgressCallback) -> tuple[Any, DeviceChoice]:
+        device = self._device or select_device()
+        self._device = device
+        if self._injected:
+            return self._generator.to(device.device).eval(), device  # a generator given by the caller
+        from .model import load_generator
+
+        checkpoint = resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir, progress=progress)
+        if self._generator is None or self._loaded_from != checkpoint.path:
+            log.info("loading Wav2Lip checkpoint %s on %s%s", checkpoint.label, device.device, " (fp16)" if device.half else "")
+            self._generator = load_generator(checkpoint.path, trusted=checkpoint.trusted, device=device.device)
+            self._loaded_from = checkpoint.path
+        return self._generator, device
+
+    def _mel(self, job: EngineJob) -> tuple[np.ndarray, np.ndarray]:
+        speech = job.speech
+        if speech.sample_rate != SAMPLE_RATE:
+            raise EngineError(f"wav2lip needs speech decoded at {SAMPLE_RATE} Hz, got {speech.sample_rate} Hz")
+        mel = melspectrogram(speech.samples)
+        return mel, window_starts(mel.shape[1], self.options.fps, job.frame_count)
+
+    def _frames(self, model: Any, device: DeviceChoice, face: PreparedFace, mel: np.ndarray, starts: np.ndarray,
+                batch: int, progress: ProgressCallback) -> Iterator[np.ndarray]:
+        import torch
+
+        autocast = torch.autocast("cuda", dtype=torch.float16) if device.half else contextlib.nullcontext()
+        with self._timed("generator"), torch.inference_mode(), autocast:
+            skips = model.encode_face(torch.from_numpy(face.face_input[None]).to(device.device))
+
+        def generate(start: int, stop: int) -> np.ndarray:
+            with self._timed("generator"), torch.inference_mode(), autocast:
+                windows = torch.from_numpy(windows_at(mel, starts[start:stop])[:, None]).to(device.device)
+                out = model.decode(windows, skips)
+                return out.float().permute(0, 2, 3, 1).cpu().numpy()
+
+        release = torch.cuda.empty_cache if device.device == "cuda" else (lambda: None)
+        total = len(starts)
+        progress("render", 0, total)
+        for _start, stop, faces in run_batches(total, batch, generate, release=release):
+            for generated in faces:
+                with self._timed("paste"):
+                    frame = face.paster.paste(generated)
+                yield frame
+            progress("render", stop, total)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+__all__ = ["STAGES", "NativeWav2Lip", "PreparedFace"]
