@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -194,3 +195,26 @@ def test_two_concurrent_ensures_clone_once(tmp_path: Path, repo: PinnedRepositor
     assert results == [repository_path(repo, tmp_path / "cache")] * 2
     assert log.read_text().count(" fetch ") == 1
     assert repository_problem(repo, tmp_path / "cache") is None
+
+
+def test_resources_subcommand_lists_fetches_verifies_and_clears_the_checkout(
+        tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str],
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from lipsync_tool.cli import main
+    from lipsync_tool.resources import command
+
+    monkeypatch.setattr(command, "REPOSITORIES", (repo,))
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(URL_ENV, upstream[0])
+    monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
+    assert main(["resources", "list", "--engine", "wav2lip"]) == 0
+    assert re.search(r"wav2lip-repo .* not cloned yet .*" + re.escape(str(tmp_path / "wav2lip" / "repo")),
+                     capsys.readouterr().out)
+    assert main(["resources", "verify", "wav2lip-repo"]) == 1
+    capsys.readouterr()
+    assert main(["resources", "fetch", "wav2lip-repo"]) == 0
+    assert re.search(r"wav2lip-repo +git \w{10}  ok", capsys.readouterr().out)
+    assert repository_problem(repo, tmp_path) is None
+    assert main(["resources", "verify", "wav2lip-repo"]) == 0
+    assert main(["resources", "clear", "wav2lip-repo"]) == 0
+    assert not repository_path(repo, tmp_path).exists()
