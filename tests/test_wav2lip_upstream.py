@@ -269,6 +269,41 @@ def test_output_tail_reads_tqdm_carriage_returns() -> None:
     assert output_tail("a\n 10%|#\r 50%|#####\r\nValueError: x\n", lines=2) == "50%|##### | ValueError: x"
 
 
+
+def _cli_args(workdir: Path, checkpoint: Path, *extra: str) -> list[str]:
+    return [str(workdir / "grace_hopper.jpg"), str(workdir / "bursts.wav"), str(workdir / "out.mp4"), "--engine", "wav2lip",
+            "--wav2lip-impl", "upstream", "--wav2lip-checkpoint", str(checkpoint), "--wav2lip-crop", "150", "100", "350", "300",
+            *extra]
+
+
+def test_dry_run_prints_clone_and_command_without_running(tmp_path: Path, workdir: Path, engine_env: None,
+                                                          standin: tuple[str, str], checkpoint: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from lipsync_tool.cli import main
+
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(_cli_args(workdir, checkpoint, "--dry-run")) == 0
+    out = capsys.readouterr().out
+    repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
+    assert f"git init -q {repo}" in out
+    assert f"git -C {repo} fetch --depth 1 --no-tags {standin[0]} {standin[1]}" in out
+    assert f"-m lipsync_tool.engines.wav2lip.upstream_launch --trust {checkpoint} {repo / 'inference.py'}" in out
+    assert "--box 100 300 150 350" in out and "--static True" in out
+    assert not (tmp_path / "cache").exists() and not (workdir / "out.mp4").exists()
+
+
+def test_cli_render_scales_upstreams_clip_to_1080p(tmp_path: Path, workdir: Path, engine_env: None,
+                                                   checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lipsync_tool.cli import main
+
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(_cli_args(workdir, checkpoint)) == 0
+    info = probe(find_ffmpeg(), workdir / "out.mp4")
+    assert info.video.height == 1080 and info.video.codec == "h264" and info.audio is not None
+    assert abs(info.duration - 4.0) < 0.1
+
+
 @pytest.mark.smoke
 @pytest.mark.skipif(not os.environ.get(WAV2LIP_REPOSITORY.url_env), reason=f"set {WAV2LIP_REPOSITORY.url_env} to a clone of "
                     "Rudrabha/Wav2Lip (e.g. file:///work/.mirror/Rudrabha+Wav2Lip/repo) to run the real inference.py")
