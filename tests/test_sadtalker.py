@@ -174,7 +174,9 @@ def test_environment_build_steps_offline(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(EngineUnavailableError, match="--install-deps"):
         env.ensure(install=False)
     commands = env.build_commands(env.path)
-    assert [c[1:4] for c in commands] == [("-m", "venv", str(env.path)), ("-m", "pip", "install"), ("-m", "pip", "install")]
+    python_path = str(env.python)
+    assert commands[0] == (os.sys.executable, "-m", "venv", "--without-pip", str(env.path))
+    assert commands[1][:6] == (os.sys.executable, "-m", "pip", "--python", python_path, "install")
     assert commands[1][-2:] == TINY_DEPENDENCIES.packages
     assert commands[2][-3:] == ("--no-deps", "--no-build-isolation", "standin-nodeps==1.0")
     python = env.ensure(install=True)
@@ -200,7 +202,7 @@ def test_environment_build_failure_names_pip_error(tmp_path: Path) -> None:
     wheelhouse = make_wheelhouse(tmp_path / "wheels")
     env = SadTalkerEnvironment(tmp_path / "venv", DependencySet(("no-such-package==9",), (), disk_bytes=1),
                                environ=offline_pip_env(wheelhouse, dict(os.environ)))
-    with pytest.raises(EngineUnavailableError, match="building the sadtalker environment failed.*no-such-package"):
+    with pytest.raises(EngineUnavailableError, match="building the sadtalker environment in .* failed at `pip install`.*no-such-package"):
         env.ensure(install=True)
     assert not env.path.exists() and not list(tmp_path.glob(".venv-*"))
 

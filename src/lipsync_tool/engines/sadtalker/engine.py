@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from ...options import RenderOptions
 from ...resources.repository import (
@@ -67,6 +69,8 @@ class SadTalkerEngine(Engine):
         self.environment = SadTalkerEnvironment(default_venv_path(cache_dir), self.setup.dependencies,
                                                 environ=self.environ)
         self.resources = needed_resources(options, self.setup.resources)
+        self.stage_seconds: dict[str, float] = {}
+        """Seconds of each step of the last render: environment, checkout, weights, inputs, inference, result."""
 
     def plan(self) -> EnginePlan:
         """The clone, the files, the environment build and the exact inference command, without running anything."""
@@ -90,17 +94,26 @@ class SadTalkerEngine(Engine):
                           notes=tuple(notes))
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> RenderedClip:
-        """Run upstream on the job and return its clip."""
-        if self.environment.problem() is not None and not self.options.install_deps:
-            self.environment.ensure(install=False)  # raises the one-line error naming --install-deps
-        checkout = ensure_repository(self.setup.repository, self.cache_dir, environ=self.environ)
-        self.environment.ensure(install=self.options.install_deps)
-        self._prepare_weights(checkout, progress)
-        paths = job_paths(job.work_dir)
-        _prepare_inputs(job, paths)
-        command = self._command(checkout, paths)
-        output = run_inference(command, checkout, self._run_environment(), progress)
-        clip = find_result(paths.result_dir, output.stdout, checkout) if output.returncode == 0 else None
+        """Run upstream on the job and return its clip; `stage_seconds` then holds the time of each step."""
+        clock = _Clock(self.stage_seconds)
+        with clock("environment"):
+            if self.environment.problem() is not None and not self.options.install_deps:
+                self.environment.ensure(install=False)  # raises the one-line error naming --install-deps
+        with clock("checkout"):
+            checkout = ensure_repository(self.setup.repository, self.cache_dir, environ=self.environ)
+        with clock("environment"):
+            self.environment.ensure(install=self.options.install_deps)
+        with clock("weights"):
+            self._prepare_weights(checkout, progress)
+        with clock("inputs"):
+            paths = job_paths(job.work_dir)
+            _prepare_inputs(job, paths)
+            command = self._command(checkout, paths)
+            env = self._run_environment()
+        with clock("inference"):
+            output = run_inference(command, checkout, env, progress)
+        with clock("result"):
+            clip = find_result(paths.result_dir, output.stdout, checkout) if output.returncode == 0 else None
         if clip is None:
             raise failure(output, f"(command: {command[1]} ... in {checkout})", job.work_dir, checkout)
         log.info("SadTalker wrote %s", clip)
@@ -124,6 +137,9 @@ class SadTalkerEngine(Engine):
         env["PATH"] = os.pathsep.join([str(self._ffmpeg_dir()), str(self.environment.python.parent),
                                        env.get("PATH", os.defpath)])
         env["PYTHONUNBUFFERED"] = "1"
+        # Upstream, facexlib and gfpgan call torch.load without weights_only, written for torch 1.x; torch >= 2.6
+        # defaults to weights_only=True. Every file they load here was sha256-verified by the store.
+        env["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
         return env
 
     def _ffmpeg_dir(self) -> Path:
@@ -156,3 +172,19 @@ def _prepare_inputs(job: EngineJob, paths: JobPaths) -> None:
         os.link(job.audio_path, paths.driven_audio)
     except OSError:
         shutil.copyfile(job.audio_path, paths.driven_audio)
+
+
+class _Clock:
+    """`with clock(name):` adds the block's seconds to `seconds[name]` (the dict is cleared at creation)."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        seconds.clear()
+        self.seconds = seconds
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start

@@ -13,6 +13,7 @@ rebuilt. The venv is built in a directory beside its final place, under a file l
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -143,10 +144,19 @@ class SadTalkerEnvironment:
         return self.python
 
     def build_commands(self, venv: Path) -> list[tuple[str, ...]]:
-        """The commands a build runs, in order (also shown by --dry-run)."""
+        """The commands a build runs, in order (also shown by --dry-run).
+
+        The running interpreter's pip installs into the venv (`pip --python`), so the venv needs no pip of its own
+        (no ensurepip); without a pip here, the venv gets one and installs with it.
+        """
         python = str(venv_python(venv))
-        pip = (python, "-m", "pip", "install", "--disable-pip-version-check")
-        commands = [(sys.executable, "-m", "venv", str(venv))]
+        if importlib.util.find_spec("pip") is not None:
+            commands = [(sys.executable, "-m", "venv", "--without-pip", str(venv))]
+            pip: tuple[str, ...] = (sys.executable, "-m", "pip", "--python", python, "install")
+        else:
+            commands = [(sys.executable, "-m", "venv", str(venv))]
+            pip = (python, "-m", "pip", "install")
+        pip = (*pip, "--disable-pip-version-check")
         if self.dependencies.packages:
             commands.append((*pip, *self.dependencies.packages))
         if self.dependencies.no_deps_packages:
@@ -188,8 +198,9 @@ class SadTalkerEnvironment:
                 raise ResourceError(f"disk full while building the sadtalker environment in {self.path.parent}: it "
                                     f"needs about {self.dependencies.disk_bytes / 1e9:.1f} GB free there "
                                     f"(pip says: {text})")
-            raise EngineUnavailableError(f"building the sadtalker environment failed at `{command[2]} "
-                                         f"{command[3] if len(command) > 3 else ''}`: {text}")
+            step = "pip install" if "pip" in command else "python -m venv"
+            raise EngineUnavailableError(f"building the sadtalker environment in {self.path} failed at `{step}`: "
+                                         f"{text}")
 
 
 def install_shims(venv: Path) -> list[Path]:
