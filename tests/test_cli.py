@@ -30,6 +30,7 @@ FLAG_CASES = [
     (["--expression-scale", "1.5"], "expression_scale", 1.5),
     (["--no-still"], "still", False),
     (["--enhancer", "gfpgan"], "enhancer", "gfpgan"),
+    (["--sadtalker-batch-size", "4"], "sadtalker_batch_size", 4),
     (["--cache-dir", "/tmp/cache"], "cache_dir", Path("/tmp/cache")),
     (["--no-upscale"], "upscale", False),
     (["--keep-temp"], "keep_temp", True),
@@ -106,6 +107,7 @@ def test_extreme_crop_is_upstream_extcrop() -> None:
         ["--expression-scale", "-1"],
         ["--max-duration", "0"],
         ["--wav2lip-batch-size", "0"],
+        ["--sadtalker-batch-size", "0"],
         ["--wav2lip-crop", "50", "50", "10", "10"],
     ],
 )
