@@ -158,14 +158,14 @@ def test_dry_run_still_validates(workdir: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err.startswith("error: PORTRAIT")
 
 
-@pytest.mark.parametrize("engine", ["sadtalker"])
-def test_engines_not_yet_landed_fail_with_one_clear_line(workdir: Path, engine: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sadtalker_without_its_environment_fails_with_one_clear_line(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = workdir / "out.mp4"
-    code = main([str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(out), "--engine", engine])
+    code = main([str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(out), "--engine", "sadtalker",
+                 "--cache-dir", str(workdir / "cache")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert len(err) == 1 and err[0].startswith("error: ") and engine in err[0] and "--engine warp" in err[0]
-    assert not out.exists()
+    assert len(err) == 1 and err[0].startswith("error: ") and "sadtalker" in err[0] and "--install-deps" in err[0]
+    assert not out.exists() and not (workdir / "cache" / "sadtalker" / "repo").exists()
 
 
 def test_flags_the_engine_ignores_are_logged(workdir: Path, caplog: pytest.LogCaptureFixture) -> None:
