@@ -282,6 +282,23 @@ def test_filled_checkpoint_changes_only_the_lower_face(hopper: tuple, clip: Path
     assert not np.array_equal(frames[0], frames[-1]), "frames follow the audio"
 
 
+def test_face_encoded_once_equals_the_whole_network(tmp_path: Path) -> None:
+    from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator
+
+    from .wav2lip_helpers import official_state
+
+    model = Wav2LipGenerator()
+    model.load_state_dict({k[len(KEY_PREFIX):]: v for k, v in official_state().items()})
+    model.eval()
+    with np.load(Path(__file__).parent / "data" / "wav2lip" / "wav2lip_parity.npz") as npz:
+        mel, face = torch.from_numpy(npz["mel"]), torch.from_numpy(npz["face"][:1])
+    with torch.inference_mode():
+        whole = model(mel, face.expand(len(mel), -1, -1, -1).contiguous())
+        fast = model.to(memory_format=torch.channels_last)
+        split = fast.decode(mel, fast.encode_face(face.contiguous(memory_format=torch.channels_last)))
+    assert len(mel) > 1 and float((whole - split).abs().max()) < 1e-5
+
+
 # --- through the CLI ------------------------------------------------------------------------------------
 
 def _decode(ffmpeg: str, path: Path) -> list[np.ndarray]:
