@@ -217,3 +217,18 @@ def test_ready_venv_helper_is_reused(tmp_path_factory: pytest.TempPathFactory) -
     base = tmp_path_factory.getbasetemp() / "sadtalker-session"
     venv = ready_venv(base)
     assert (venv / MARKER).is_file()
+
+
+def test_an_interrupted_run_leaves_no_child_rendering(tmp_path: Path) -> None:
+    marker = tmp_path / "still-running"
+    script = f"import time\ntime.sleep(1.0)\nopen({str(marker)!r}, 'w').close()\n"
+
+    def interrupt(stage: str, done: int, total: int | None) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_inference([os.sys.executable, "-c", script], tmp_path, dict(os.environ), interrupt)
+    import time
+
+    time.sleep(1.5)
+    assert not marker.exists()

@@ -131,6 +131,19 @@ def test_second_run_makes_no_network_request_and_calls_no_git(tmp_path: Path, ca
     assert clip.is_file() and len(server.requests) == first
 
 
+def test_a_broken_checkout_is_cloned_again_and_relinked(tmp_path: Path, cache: Path, upstream: tuple[Path, str],
+                                                         server: FileServer) -> None:
+    options = RenderOptions(engine="sadtalker")
+    engine = make_engine(options, cache, upstream, server.url)
+    render(engine, tmp_path / "first", options, tmp_path / "r1.json")
+    checkout = repository_path(engine.setup.repository, cache)
+    (checkout / "src" / "facerender" / "animate.py").unlink()  # a damaged checkout
+    clip, record = render(engine, tmp_path / "second", options, tmp_path / "r2.json")
+    assert clip.is_file() and (checkout / "src" / "facerender" / "animate.py").is_file()
+    assert (checkout / "gfpgan" / "weights" / "detection_Resnet50_Final.pth").is_file()
+    assert len(server.requests) == 4  # the model files were not fetched again
+
+
 @pytest.mark.parametrize(("mode", "kind", "pattern"), [
     ("noface", EngineError, "found no face.*Can't get the coeffs"),
     ("oom", EngineError, "out of GPU memory; try --resolution 256 and/or --sadtalker-batch-size 1"),

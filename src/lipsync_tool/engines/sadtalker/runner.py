@@ -42,13 +42,18 @@ def run_inference(command: Sequence[str], cwd: Path, env: Mapping[str, str], pro
     process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     output = RunOutput(returncode=-1)
-    progress("render", 0, None)
     assert process.stdout is not None and process.stderr is not None
-    reader = threading.Thread(target=_pump, args=(process.stdout, output.stdout.append, "stdout"), daemon=True)
-    reader.start()
-    _pump(process.stderr, lambda line: _on_stderr(line, output, progress), "stderr")
-    reader.join()
-    output.returncode = process.wait()
+    try:
+        progress("render", 0, None)
+        reader = threading.Thread(target=_pump, args=(process.stdout, output.stdout.append, "stdout"), daemon=True)
+        reader.start()
+        _pump(process.stderr, lambda line: _on_stderr(line, output, progress), "stderr")
+        reader.join()
+        output.returncode = process.wait()
+    finally:
+        if process.poll() is None:  # interrupted (Ctrl-C) or failed here: no orphan left rendering
+            process.kill()
+            process.wait()
     return output
 
 
