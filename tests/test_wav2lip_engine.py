@@ -253,6 +253,15 @@ def test_identity_generator_pastes_back_without_a_seam(hopper: tuple, clip: Path
     assert set(native.stage_seconds) >= {"detect", "mel", "generator", "paste"}
 
 
+def test_speech_shorter_than_one_mel_window_still_renders(hopper: tuple, clip: Path, tmp_path: Path) -> None:
+    options = RenderOptions(engine="wav2lip")
+    job = _job(hopper, clip, options, tmp_path)
+    short = SpeechAudio(job.speech.samples[:2400], 16000, clip)  # 0.15 s: 13 mel columns, fewer than a window
+    job = EngineJob(**{**job.__dict__, "speech": short, "frame_count": frame_count(short.duration, options.fps)})
+    frames = list(NativeWav2Lip(options, tmp_path, generator=IdentityGenerator()).render(job, lambda *a: None).frames)
+    assert len(frames) == 4
+
+
 def test_out_of_memory_in_a_render_retries_with_smaller_batches(hopper: tuple, clip: Path, tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     options = RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(batch_size=16))

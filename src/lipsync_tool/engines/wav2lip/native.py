@@ -21,7 +21,7 @@ import numpy as np
 from ...errors import EngineError
 from ...options import RenderOptions
 from ..base import EngineJob, FrameStream, ProgressCallback
-from .audio import SAMPLE_RATE, melspectrogram, window_starts, windows_at
+from .audio import HOP, SAMPLE_RATE, WINDOW_COLUMNS, melspectrogram, window_starts, windows_at
 from .checkpoint import resolve_checkpoint
 from .device import DeviceChoice, batch_for_memory, free_memory, run_batches, select_device
 from .facebox import Box, detected_rect, face_boxes, manual_box, scale_box
@@ -126,7 +126,11 @@ class NativeWav2Lip:
         speech = job.speech
         if speech.sample_rate != SAMPLE_RATE:
             raise EngineError(f"wav2lip needs speech decoded at {SAMPLE_RATE} Hz, got {speech.sample_rate} Hz")
-        mel = melspectrogram(speech.samples)
+        samples = speech.samples
+        shortest = (WINDOW_COLUMNS - 1) * HOP  # the samples that give one full 16-column window
+        if len(samples) < shortest:  # under 0.2 s: pad with silence rather than refuse (upstream fails)
+            samples = np.concatenate([samples, np.zeros(shortest - len(samples), dtype=samples.dtype)])
+        mel = melspectrogram(samples)
         return mel, window_starts(mel.shape[1], self.options.fps, job.frame_count)
 
     def _frames(self, model: Any, device: DeviceChoice, face: PreparedFace, mel: np.ndarray, starts: np.ndarray,
