@@ -62,8 +62,8 @@ def make_engine(options: RenderOptions, cache: Path, upstream: tuple[Path, str],
                 environ: dict[str, str] | None = None, missing: tuple[str, ...] = ()) -> SadTalkerEngine:
     bare, commit = upstream
     resources, _ = fake_resources(server_url, missing)
-    env = {**os.environ, "LIPSYNC_SADTALKER_REPO_URL": bare.as_uri(), **(environ or {})}
-    env.pop("LIPSYNC_OFFLINE", None)
+    base = {k: v for k, v in os.environ.items() if k != "LIPSYNC_OFFLINE"}
+    env = {**base, "LIPSYNC_SADTALKER_REPO_URL": bare.as_uri(), **(environ or {})}
     return SadTalkerEngine(options, cache, setup=test_setup(bare, commit, resources), environ=env)
 
 
@@ -268,3 +268,15 @@ def test_registry_lists_the_engine_as_available() -> None:
     assert ENGINES["sadtalker"] is SadTalkerEngine
     assert "sadtalker_batch_size" in SadTalkerEngine.honoured_options
     assert replace(RenderOptions(), sadtalker_batch_size=3).sadtalker_batch_size == 3
+
+
+def test_offline_switch_names_every_missing_file(tmp_path: Path, cache: Path, upstream: tuple[Path, str],
+                                                 server: FileServer) -> None:
+    options = RenderOptions(engine="sadtalker")
+    first = make_engine(options, cache, upstream, server.url)
+    render(first, tmp_path / "first", options, tmp_path / "r1.json")  # clone while online
+    offline = make_engine(RenderOptions(engine="sadtalker", resolution=512), cache, upstream, server.url,
+                          {"LIPSYNC_OFFLINE": "1"})
+    with pytest.raises(ResourceError, match="offline mode .*SadTalker_V0.0.2_512.safetensors.*put it at"):
+        offline.render(make_job(tmp_path / "second", options))
+    assert len(server.requests) == 4

@@ -22,7 +22,7 @@ from ...resources.repository import (
     SADTALKER_REPOSITORY, PinnedRepository, clone_commands, ensure_repository, repository_path, repository_problem,
     repository_url,
 )
-from ...resources.store import ResourceStore
+from ...resources.store import ResourceStore, offline_from_environment
 from ...resources.table import Resource, for_engine
 from ..base import Engine, EngineJob, EnginePlan, ProgressCallback, RenderedClip, no_progress
 from .command import JobPaths, inference_command, job_paths
@@ -125,7 +125,7 @@ class SadTalkerEngine(Engine):
                                  self.options, cuda=cuda)
 
     def _prepare_weights(self, checkout: Path, progress: ProgressCallback) -> None:
-        store = ResourceStore(self.cache_dir, progress=progress)
+        store = ResourceStore(self.cache_dir, offline=offline_from_environment(self.environ), progress=progress)
         check_free_space(self.resources, {r.name: store.path_of(r) for r in self.resources},
                          self.cache_dir / "sadtalker")
         files = store.ensure(self.resources)
