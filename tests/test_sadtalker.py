@@ -145,6 +145,7 @@ def test_failures_are_named(stderr: list[str], stdout: list[str], code: int, kin
 
 def test_runner_streams_logs_and_turns_tqdm_into_progress(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     script = ("import sys\nprint('3DMM Extraction for source image', flush=True)\n"
+              "sys.stderr.write('landmark Det:: 100%|#| 1/1 [00:00<00:00]\\n')\n"
               "for i in range(1, 4):\n    sys.stderr.write(f'Face Renderer:: {i*33}%|#| {i}/3 [00:00<00:00]\\r')\n"
               "sys.stderr.write('\\nwarning: something\\n')\n")
     seen: list[tuple[str, int, int | None]] = []
@@ -152,7 +153,7 @@ def test_runner_streams_logs_and_turns_tqdm_into_progress(tmp_path: Path, caplog
         output = run_inference([os.sys.executable, "-c", script], tmp_path, dict(os.environ),
                                lambda stage, done, total: seen.append((stage, done, total)))
     assert output.returncode == 0 and output.stdout == ["3DMM Extraction for source image"]
-    assert seen == [("render", 0, None), ("render", 1, 3), ("render", 2, 3), ("render", 3, 3)]
+    assert seen == [("sadtalker landmark Det", 1, 1), ("render", 1, 3), ("render", 2, 3), ("render", 3, 3)]
     assert list(output.stderr_tail) == ["warning: something"]
     assert "sadtalker stdout: 3DMM Extraction" in caplog.text and "sadtalker stderr: warning" in caplog.text
 
@@ -221,7 +222,8 @@ def test_ready_venv_helper_is_reused(tmp_path_factory: pytest.TempPathFactory) -
 
 def test_an_interrupted_run_leaves_no_child_rendering(tmp_path: Path) -> None:
     marker = tmp_path / "still-running"
-    script = f"import time\ntime.sleep(1.0)\nopen({str(marker)!r}, 'w').close()\n"
+    script = ("import sys, time\nsys.stderr.write('Face Renderer:: 0%| | 0/9 [00:00<?]\\r'); sys.stderr.flush()\n"
+              f"time.sleep(1.0)\nopen({str(marker)!r}, 'w').close()\n")
 
     def interrupt(stage: str, done: int, total: int | None) -> None:
         raise KeyboardInterrupt

@@ -37,14 +37,13 @@ class RunOutput:
 
 
 def run_inference(command: Sequence[str], cwd: Path, env: Mapping[str, str], progress: ProgressCallback) -> RunOutput:
-    """Run `command`, streaming both pipes at DEBUG; stderr's tqdm bars drive progress('render', done, total)."""
+    """Run `command`, streaming both pipes at DEBUG; stderr's tqdm bars drive progress (see progress_stage)."""
     log.info("running SadTalker: %s", subprocess.list2cmdline(list(command)))
     process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     output = RunOutput(returncode=-1)
     assert process.stdout is not None and process.stderr is not None
     try:
-        progress("render", 0, None)
         reader = threading.Thread(target=_pump, args=(process.stdout, output.stdout.append, "stdout"), daemon=True)
         reader.start()
         _pump(process.stderr, lambda line: _on_stderr(line, output, progress), "stderr")
@@ -79,9 +78,15 @@ def _emit(piece: bytes, handle: Callable[[str], None], name: str) -> None:
 def _on_stderr(line: str, output: RunOutput, progress: ProgressCallback) -> None:
     match = TQDM.match(line.strip())
     if match:
-        progress("render", int(match["done"]), int(match["total"]))
+        progress(progress_stage(match["desc"]), int(match["done"]), int(match["total"]))
         return
     output.stderr_tail.append(line.strip())
+
+
+def progress_stage(description: str) -> str:
+    """Our stage for one of upstream's tqdm bars: its face renderer is `render` (frames), each other bar its own."""
+    name = description.strip().rstrip(":").strip()
+    return "render" if name.lower().startswith("face render") else f"sadtalker {name}"
 
 
 def failure(output: RunOutput, what: str, work_dir: Path, checkout: Path) -> Exception:
