@@ -173,7 +173,7 @@ def report(runs: dict[str, dict[str, Any]]) -> list[str]:
     engine_fps: dict[str, float] = {}
     for name, run in runs.items():
         stages = run["engine_stages"]
-        engine_s = stages.get("inference") if name.startswith("upstream") else sum(stages.values())
+        engine_s = engine_seconds(name, run)
         engine_fps[name] = fps(run["frames"], engine_s)
         detail = {**stages, "encode": run["pipeline_stages"].get("encode", 0.0)}
         lines.append(f"{name:<14} {run['frames']:>6} {run['wall']:>7.2f} {engine_s:>8.2f} {engine_fps[name]:>10.1f} "
@@ -195,6 +195,26 @@ def report(runs: dict[str, dict[str, Any]]) -> list[str]:
                          f"(target x{TARGET_SPEEDUP:g}: {'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}); "
                          f"peak memory (process tree) {peak:.0f} MB vs {up_peak:.0f} MB "
                          f"({'no more memory' if peak <= up_peak else 'MORE memory'})")
+    return lines
+
+
+def engine_seconds(name: str, run: dict[str, Any]) -> float:
+    """The engine's own seconds: upstream's inference.py process, or the sum of the native stages."""
+    stages = run["engine_stages"]
+    return stages.get("inference", 0.0) if name.startswith("upstream") else sum(stages.values())
+
+
+def round_ratios(rounds: list[dict[str, dict[str, Any]]]) -> list[str]:
+    """native/upstream throughput per round (the two ran minutes apart under the same load), and the median."""
+    lines = []
+    for name in (n for n in rounds[0] if n.startswith("native")):
+        if "upstream-crop" not in rounds[0]:
+            break
+        engine = sorted(engine_seconds("upstream-crop", r["upstream-crop"]) / engine_seconds(name, r[name]) for r in rounds)
+        whole = sorted(r["upstream-crop"]["wall"] / r[name]["wall"] for r in rounds)
+        lines.append(f"{name} / upstream per round: engine x{', x'.join(f'{v:.2f}' for v in engine)} "
+                     f"(median x{engine[(len(engine) - 1) // 2]:.2f}); whole render x{', x'.join(f'{v:.2f}' for v in whole)} "
+                     f"(median x{whole[(len(whole) - 1) // 2]:.2f})")
     return lines
 
 
@@ -221,7 +241,7 @@ def main() -> None:
               f"{args.duration:g} s of speech, grace_hopper 512x600, crop {crop}, checkpoint {paths[2].stat().st_size:,} bytes")
         rounds = [{config: run_child(config, paths, crop, cache) for config in args.configs} for _ in range(args.repeat)]
     runs = {config: median_run([r[config] for r in rounds]) for config in args.configs}
-    lines = report(runs)
+    lines = report(runs) + round_ratios(rounds)
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "rounds": rounds, "report": lines}, indent=2))
