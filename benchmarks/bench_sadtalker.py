@@ -97,8 +97,6 @@ def sha256_rate(megabytes: int = 256) -> float:
 
 
 def make_job(root: Path, index: int, options: RenderOptions) -> EngineJob:
-    from lipsync_tool.media.audio import decode_speech  # noqa: F401  (keeps the import cost out of the timing)
-
     work = root / f"job{index}"
     work.mkdir()
     audio = work / "speech_for_mux.wav"
