@@ -199,3 +199,21 @@ def test_resources_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["resources", "clear", "--engine", "wav2lip"]) == 0
     assert not (tmp_path / "wav2lip").exists()
     assert main(["resources", "verify", "nope"]) == 2
+
+
+def test_a_checked_file_is_not_hashed_again_until_it_changes(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warm runs start fast: a file hashed once and untouched since is trusted from its stamp; any write
+    to it (even one that keeps its size) sends it back to a full check, and `verify` always hashes."""
+    from lipsync_tool.resources import store as store_module
+
+    store = ResourceStore(tmp_path, offline=False)
+    resource = local(server)
+    store.ensure([resource])
+    hashed: list[Path] = []
+    real_check = store_module.check_file
+    monkeypatch.setattr(store_module, "check_file", lambda path, expected: hashed.append(path) or real_check(path, expected))
+    assert store.status(resource).problem is None and hashed == [], "the stamp spared a second hash"
+    assert store.status(resource, thorough=True).problem is None and len(hashed) == 1
+    path = store.path_of(resource)
+    path.write_bytes(bytes([PAYLOAD[0] ^ 1]) + PAYLOAD[1:])  # same size, wrong bytes
+    assert "sha256" in (store.status(resource).problem or ""), "a rewritten file is hashed again"

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..cache import resolve_cache_dir
 from ..errors import InputError
 from .repository import REPOSITORIES, PinnedRepository, ensure_repository, repository_path, repository_problem
-from .store import ResourceStore
+from .store import ResourceStore, stamp_path
 from .table import RESOURCES, Resource
 
 ENGINES = tuple(sorted({r.engine for r in RESOURCES}))
@@ -65,6 +65,7 @@ def run_resources(args: argparse.Namespace) -> int:
             print(f"cleared {store.cache_dir / engine}")
         for resource in chosen if args.names else ():
             store.path_of(resource).unlink(missing_ok=True)
+            stamp_path(store.path_of(resource)).unlink(missing_ok=True)
             print(f"removed {store.path_of(resource)}")
         for repo in repos if args.names else ():
             shutil.rmtree(repository_path(repo, store.cache_dir), ignore_errors=True)
@@ -74,7 +75,7 @@ def run_resources(args: argparse.Namespace) -> int:
         store.ensure(chosen)
     problems = 0
     for resource in chosen:
-        state = store.status(resource) if args.action != "list" or store.path_of(resource).exists() else None
+        state = store.status(resource, thorough=args.action == "verify") if args.action != "list" or store.path_of(resource).exists() else None
         if state is None:
             status = "not downloaded"
         else:

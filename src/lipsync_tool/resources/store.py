@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 OFFLINE_ENV = "LIPSYNC_OFFLINE"
 LOCK_TIMEOUT = 3600.0  # s: a concurrent run may be downloading a large file
+STAMP_SUFFIX = ".verified"
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,17 @@ class ResourceStore:
     def path_of(self, resource: Resource) -> Path:
         return self.cache_dir / resource.engine / resource.path
 
-    def status(self, resource: Resource) -> ResourceStatus:
-        """Checks size and sha256 of the cached file (on every call: a truncated file is never trusted)."""
+    def status(self, resource: Resource, *, thorough: bool = False) -> ResourceStatus:
+        """Checks size and sha256 of the cached file. A file hashed before and untouched since (same size,
+        inode, mtime and ctime, recorded in a stamp beside it) is not hashed again unless `thorough`:
+        any write, truncation or replacement changes its ctime, so it is never trusted blindly."""
         path = self.path_of(resource)
-        return ResourceStatus(resource, path, check_file(path, Expected(resource.size, resource.sha256)))
+        if not thorough and _stamp_matches(path, resource):
+            return ResourceStatus(resource, path, None)
+        problem = check_file(path, Expected(resource.size, resource.sha256))
+        if problem is None and resource.sha256:
+            _write_stamp(path, resource)
+        return ResourceStatus(resource, path, problem)
 
     def ensure(self, resources: Iterable[Resource]) -> dict[str, Path]:
         """Paths of `resources`, fetching any that are missing or broken; one clear error for all that cannot be had."""
@@ -84,7 +93,10 @@ class ResourceStore:
                 if target.exists():
                     log.warning("%s in the cache is unusable (%s); fetching it again", resource.name, state.problem)
                     target.unlink()
-                return download(resource.url, target, Expected(resource.size, resource.sha256), self.progress)
+                fetched = download(resource.url, target, Expected(resource.size, resource.sha256), self.progress)
+                if resource.sha256:
+                    _write_stamp(fetched, resource)  # the download checked it as it streamed
+                return fetched
         except Timeout as exc:
             raise ResourceError(f"another lipsync-tool run has held the lock on {target} for an hour; is it stuck?") from exc
 
@@ -92,3 +104,33 @@ class ResourceStore:
         why = "offline mode (LIPSYNC_OFFLINE is set)" if self.offline else "the network cannot be reached"
         items = "; ".join(f"{s.resource.name} ({s.problem}): download {s.resource.url} and put it at {s.path}" for s in missing)
         return f"{len(missing)} model file(s) missing and {why}: {items}"
+
+
+def stamp_path(path: Path) -> Path:
+    """Where the record of a file's last successful hash check lives."""
+    return path.with_name(path.name + STAMP_SUFFIX)
+
+
+def _identity(path: Path) -> dict[str, int]:
+    info = path.stat()
+    return {"size": info.st_size, "inode": info.st_ino, "mtime_ns": info.st_mtime_ns, "ctime_ns": info.st_ctime_ns}
+
+
+def _stamp_matches(path: Path, resource: Resource) -> bool:
+    try:
+        recorded = json.loads(stamp_path(path).read_text())
+        return bool(resource.sha256) and recorded == {"sha256": resource.sha256, **_identity(path)}
+    except (OSError, ValueError):
+        return False
+
+
+def _write_stamp(path: Path, resource: Resource) -> None:
+    """Record a successful check; a cache we cannot write to just means hashing again next time."""
+    stamp = stamp_path(path)
+    partial = stamp.with_name(stamp.name + f".{os.getpid()}")
+    try:
+        partial.write_text(json.dumps({"sha256": resource.sha256, **_identity(path)}))
+        os.replace(partial, stamp)
+    except OSError as exc:
+        log.debug("could not record the check of %s: %s", path, exc)
+        partial.unlink(missing_ok=True)
