@@ -155,6 +155,8 @@ class SadTalkerEngine(Engine):
                 link.unlink()
             try:
                 link.symlink_to(source)
+            except FileExistsError:
+                pass  # a concurrent run made it
             except OSError:
                 shutil.copy2(source, link)
         return folder

@@ -97,6 +97,10 @@ def _link(source: Path, link: Path) -> None:
     try:
         link.symlink_to(source)
         return
+    except FileExistsError:
+        if _same_file(link, source):  # a concurrent run made the same link
+            return
+        raise
     except OSError:
         pass
     try:
