@@ -28,7 +28,9 @@ from lipsync_tool.options import RenderOptions
 from lipsync_tool.resources.repository import repository_path
 
 from .conftest import speech_like, write_wav
-from .sadtalker_helpers import FileServer, fake_resources, link_ready_venv, make_upstream, ready_venv, test_setup
+from .sadtalker_helpers import (
+    FileServer, fake_resources, link_ready_venv, make_upstream, make_wheelhouse, offline_pip_env, ready_venv, test_setup,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -280,3 +282,26 @@ def test_offline_switch_names_every_missing_file(tmp_path: Path, cache: Path, up
     with pytest.raises(ResourceError, match="offline mode .*SadTalker_V0.0.2_512.safetensors.*put it at"):
         offline.render(make_job(tmp_path / "second", options))
     assert len(server.requests) == 4
+
+
+def test_cli_first_run_builds_everything_then_reuses_it(tmp_path: Path, cli_setup: Path, server: FileServer,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The headline command: --install-deps on an empty cache clones, builds the venv (from local wheels here),
+    fetches, renders and upscales; the second run needs none of it."""
+    from lipsync_tool.cli import main
+
+    wheelhouse = make_wheelhouse(tmp_path / "wheels")
+    for key, value in offline_pip_env(wheelhouse, {}).items():
+        monkeypatch.setenv(key, value)
+    portrait, speech = _cli_files(tmp_path)
+    argv = [str(portrait), str(speech), str(tmp_path / "out.mp4"), "--engine", "sadtalker", "--cache-dir",
+            str(cli_setup), "--install-deps", "--resolution", "512", "--preprocess", "full"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert len(list((cli_setup / "sadtalker").glob("venv-py*/lipsync-sadtalker.json"))) == 1
+    fetched = len(server.requests)
+    assert fetched == 4
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git on PATH
+    assert main([*argv[:2], str(tmp_path / "again.mp4"), *argv[3:]]) == 0, capsys.readouterr().err
+    assert len(server.requests) == fetched
+    assert probe(find_ffmpeg(), tmp_path / "again.mp4").video.height == 1080
