@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from lipsync_tool.errors import ResourceError
-from lipsync_tool.resources.download import Expected, download
+from lipsync_tool.resources.download import Expected, NetworkError, download
 from lipsync_tool.resources.store import ResourceStore, offline_from_environment
 from lipsync_tool.resources.table import RESOURCES, Resource, for_engine
 
@@ -217,3 +217,15 @@ def test_a_checked_file_is_not_hashed_again_until_it_changes(server: Server, tmp
     path = store.path_of(resource)
     path.write_bytes(bytes([PAYLOAD[0] ^ 1]) + PAYLOAD[1:])  # same size, wrong bytes
     assert "sha256" in (store.status(resource).problem or ""), "a rewritten file is hashed again"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_is_named_as_such_not_as_a_network_failure(server: Server, tmp_path: Path) -> None:
+    """Writing the partial file fails with ENOSPC (the partial file is made a link to /dev/full): the error says
+    the disk is full and how to fix it, instead of 'broke off, run again'."""
+    target = tmp_path / "model.bin"
+    (tmp_path / "model.bin.part").symlink_to("/dev/full")
+    with pytest.raises(ResourceError, match="is full") as raised:
+        download(f"{server.url}/model.bin", target, Expected(len(PAYLOAD), SHA))
+    assert not isinstance(raised.value, NetworkError) and "--cache-dir" in str(raised.value)
+    assert not target.exists()

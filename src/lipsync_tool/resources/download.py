@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -94,16 +95,33 @@ def download(url: str, target: Path, expected: Expected = Expected(), progress: 
 def _stream(response: object, partial: Path, offset: int, total: int | None, name: str, progress: Progress | None) -> None:
     done = offset
     with open(partial, "ab" if offset else "wb") as handle:
-        try:
-            while block := response.read(CHUNK):  # type: ignore[attr-defined]
-                handle.write(block)
-                done += len(block)
-                if progress is not None:
-                    progress(f"download {name}", done, total)
-        except (OSError, TimeoutError) as exc:
-            raise NetworkError(f"the download of {name} broke off at {_size(done)} ({exc}); run again to resume") from exc
+        while True:
+            try:
+                block = response.read(CHUNK)  # type: ignore[attr-defined]
+            except (OSError, TimeoutError) as exc:
+                raise NetworkError(f"the download of {name} broke off at {_size(done)} ({exc}); run again to resume") from exc
+            if not block:
+                break
+            _write(handle, block, partial, total)
+            done += len(block)
+            if progress is not None:
+                progress(f"download {name}", done, total)
     if total is not None and done < total:
         raise NetworkError(f"the download of {name} broke off at {_size(done)} of {_size(total)}; run again to resume")
+
+
+def _write(handle: "io.BufferedWriter", block: bytes, partial: Path, total: int | None) -> None:  # type: ignore[name-defined]
+    """Write one block; a full disk is the user's to fix, not a network failure to retry."""
+    try:
+        handle.write(block)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            need = f"{_size(total)} in all" if total is not None else "more space"
+            raise ResourceError(
+                f"the disk holding {partial.parent} is full ({need} needed for {partial.name[:-5]}); free space there, "
+                "or point LIPSYNC_CACHE_DIR / --cache-dir at a disk with room, and run again to resume"
+            ) from exc
+        raise ResourceError(f"cannot write {partial}: {exc.strerror or exc}") from exc
 
 
 def _size(count: int | None) -> str:
