@@ -246,6 +246,8 @@ def test_cli_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, cli_setup:
     assert ("inference.py --driven_audio <work-dir>/sadtalker/speech.wav --source_image <work-dir>/sadtalker/source.png "
             "--result_dir <work-dir>/sadtalker/results --checkpoint_dir ") in out
     assert "--size 512 --preprocess extcrop --expression_scale 1 --still --batch_size 2 --cpu" in out
+    assert "-i <work-dir>/sadtalker/results/<timestamp>.mp4 " in out, "the final pass scales upstream's clip"
+    assert "rawvideo" not in out, "no frames are piped for an engine that writes a clip"
     assert server.requests == [] and not (cli_setup / "sadtalker" / "repo").exists()
 
 

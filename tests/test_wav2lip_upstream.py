@@ -284,6 +284,7 @@ def test_dry_run_prints_clone_and_command_without_running(tmp_path: Path, workdi
     assert f"git -C {repo} fetch --depth 1 --no-tags {standin[0]} {standin[1]}" in out
     assert f"-m lipsync_tool.engines.wav2lip.upstream_launch --trust {checkpoint} {repo / 'inference.py'}" in out
     assert "--box 100 300 150 350" in out and "--static True" in out
+    assert "temp/result.avi -i " in out and "rawvideo" not in out, "the final pass scales upstream's clip"
     assert not (tmp_path / "cache").exists() and not (workdir / "out.mp4").exists()
 
 

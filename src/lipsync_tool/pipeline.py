@@ -140,7 +140,10 @@ class LipSyncPipeline:
         target, image, face, speech = inputs.target, inputs.image, inputs.face, inputs.prepared.speech
         engine_plan = self.engine.plan()
         settings = self._encode_settings(target, inputs.prepared.mux_audio)
-        encode = frames_command(self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path())
+        if engine_plan.clip is not None:
+            encode = clip_command(self.ffmpeg, Path(engine_plan.clip), settings, target.partial_path())
+        else:
+            encode = frames_command(self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path())
         placeholder = "<work-dir>"
         commands = tuple(tuple(arg.replace(str(work_dir), placeholder) for arg in command) for command in (*engine_plan.commands, encode))
         notes = (*engine_plan.notes, f"{placeholder}: a fresh temporary directory; the speech is first decoded there as PCM")

@@ -84,6 +84,8 @@ class EnginePlan:
     resources: tuple[str, ...] = ()
     commands: tuple[tuple[str, ...], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    clip: str | None = None
+    """The clip the engine writes, which the final pass scales and muxes; None: frames are piped to it."""
 
 
 class Engine(ABC):

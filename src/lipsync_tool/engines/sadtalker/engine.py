@@ -90,8 +90,9 @@ class SadTalkerEngine(Engine):
                             "a render stops here: pass --install-deps to build it"))
         commands.append(self._command(checkout, job_paths(PLACEHOLDER_WORK_DIR)))
         notes.append(f"SadTalker runs in {checkout} (its working directory); its clip is then scaled to 1080 lines")
+        clip = job_paths(PLACEHOLDER_WORK_DIR).result_dir / "<timestamp>.mp4"
         return EnginePlan(resources=tuple(r.name for r in self.resources), commands=tuple(commands),
-                          notes=tuple(notes))
+                          notes=tuple(notes), clip=str(clip))
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> RenderedClip:
         """Run upstream on the job and return its clip; `stage_seconds` then holds the time of each step."""

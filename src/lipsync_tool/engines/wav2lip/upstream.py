@@ -140,7 +140,8 @@ class UpstreamWav2Lip:
                      "first converted to a .pth there")
         args = inference_args(self.options, checkpoint)
         commands.append(tuple(launcher_command(repo / "inference.py", args, checkpoint)))
-        return EnginePlan(resources=tuple(resources), commands=tuple(commands), notes=tuple(notes))
+        return EnginePlan(resources=tuple(resources), commands=tuple(commands), notes=tuple(notes),
+                          clip=f"{run_dir}/{RESULT_AVI}")
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> RenderedClip:
         """Run upstream inference.py on the job; its clip, checked to exist, for the pipeline to scale and mux."""
