@@ -292,7 +292,8 @@ def test_filled_checkpoint_changes_only_the_lower_face(hopper: tuple, clip: Path
 
 
 def test_face_encoded_once_equals_the_whole_network(tmp_path: Path) -> None:
-    from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator
+    """What the native path runs (norms folded, channels-last, face encoded once) against the plain network."""
+    from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator, fold_batch_norm
 
     from .wav2lip_helpers import official_state
 
@@ -303,7 +304,8 @@ def test_face_encoded_once_equals_the_whole_network(tmp_path: Path) -> None:
         mel, face = torch.from_numpy(npz["mel"]), torch.from_numpy(npz["face"][:1])
     with torch.inference_mode():
         whole = model(mel, face.expand(len(mel), -1, -1, -1).contiguous())
-        fast = model.to(memory_format=torch.channels_last)
+        fast = fold_batch_norm(model).to(memory_format=torch.channels_last)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
         split = fast.decode(mel, fast.encode_face(face.contiguous(memory_format=torch.channels_last)))
     assert len(mel) > 1 and float((whole - split).abs().max()) < 1e-5
 

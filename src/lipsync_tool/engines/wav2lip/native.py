@@ -112,12 +112,12 @@ class NativeWav2Lip:
             return self._generator.to(device.device).eval(), device  # a generator given by the caller
         import torch
 
-        from .model import load_generator
+        from .model import fold_batch_norm, load_generator
 
         checkpoint = resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir, progress=progress)
         if self._generator is None or self._loaded_from != checkpoint.path:
             log.info("loading Wav2Lip checkpoint %s on %s%s", checkpoint.label, device.device, " (fp16)" if device.half else "")
-            generator = load_generator(checkpoint.path, trusted=checkpoint.trusted, device=device.device)
+            generator = fold_batch_norm(load_generator(checkpoint.path, trusted=checkpoint.trusted, device=device.device))
             self._generator = generator.to(memory_format=torch.channels_last)  # ~20% faster convolutions on CPU
             self._loaded_from = checkpoint.path
         return self._generator, device
