@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -297,6 +298,52 @@ def test_cli_render_scales_upstreams_clip_to_1080p(tmp_path: Path, workdir: Path
     info = probe(find_ffmpeg(), workdir / "out.mp4")
     assert info.video.height == 1080 and info.video.codec == "h264" and info.audio is not None
     assert abs(info.duration - 4.0) < 0.1
+
+
+
+LAUNCHER_PROBE = """
+import argparse, json, sys
+import cv2, torch
+result = {"argv": sys.argv[1:], "cv2_rotate": cv2.cv2.ROTATE_90_CLOCKWISE == cv2.ROTATE_90_CLOCKWISE}
+result["trusted"] = sorted(torch.load(sys.argv[1]))
+try:
+    torch.load(sys.argv[2])
+    result["untrusted"] = "loaded"
+except Exception as exc:
+    result["untrusted"] = type(exc).__name__
+try:
+    import librosa, librosa.filters, numpy as np
+    basis = librosa.filters.mel(16000, 800, n_mels=80, fmin=55, fmax=7600)  # upstream's positional call
+    y = np.random.default_rng(0).normal(size=1600).astype(np.float32)
+    same = np.allclose(librosa.stft(y=y, n_fft=800, hop_length=200, win_length=800),
+                       librosa.stft(y=y, n_fft=800, hop_length=200, win_length=800, pad_mode="reflect"))
+    result["librosa"] = [list(basis.shape), bool(same)]
+except ImportError:
+    result["librosa"] = None
+print(json.dumps(result))
+"""
+
+
+def test_launcher_fixes_what_current_libraries_broke(tmp_path: Path) -> None:
+    """cv2.cv2, torch.load (full unpickling only for --trust), librosa's positional mel and reflect STFT padding."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("cv2")
+    payload = {"state_dict": {"w": torch.zeros(1)}, "args": argparse.Namespace(lr=1e-4)}  # not weights_only-safe
+    trusted, untrusted = tmp_path / "trusted.pth", tmp_path / "untrusted.pth"
+    torch.save(payload, trusted)
+    torch.save(payload, untrusted)
+    script = tmp_path / "probe.py"
+    script.write_text(LAUNCHER_PROBE)
+    proc = subprocess.run([*launcher_command(script, [str(trusted), str(untrusted)], trusted)], capture_output=True,
+                          text=True, check=True, cwd=tmp_path)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["argv"] == [str(trusted), str(untrusted)]  # inference.py sees its own arguments only
+    assert result["cv2_rotate"] is True
+    assert result["trusted"] == ["args", "state_dict"]
+    assert result["untrusted"] == "UnpicklingError"  # weights_only stays on for anything else
+    if result["librosa"] is not None:
+        assert result["librosa"] == [[80, 401], True]
+    assert "fixes applied:" in proc.stderr
 
 
 @pytest.mark.smoke
