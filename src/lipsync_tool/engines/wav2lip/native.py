@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ...errors import EngineError
-from ...options import RenderOptions
+from ...options import RenderOptions, Wav2LipOptions
 from ..base import EngineJob, FrameStream, ProgressCallback
 from .audio import HOP, SAMPLE_RATE, WINDOW_COLUMNS, melspectrogram, window_starts, windows_at
 from .checkpoint import resolve_checkpoint
@@ -100,7 +100,9 @@ class NativeWav2Lip:
             x1, y1, x2, y2 = scale_box(small_box, factor)
             box = (x1, y1, min(x2, width), min(y2, height))
         if opts.static is False:
-            log.debug("--wav2lip-no-static on a still portrait: its one frame is used for every output frame")
+            log.info("--wav2lip-no-static changes nothing for a still portrait: its one frame makes every output frame")
+        if opts.face_det_batch_size != Wav2LipOptions().face_det_batch_size:
+            log.info("--wav2lip-face-det-batch-size changes nothing for a still portrait: its face is detected once")
         crop = crop_face(small, small_box)
         log.debug("wav2lip face box %s (crop %s at 1/%d scale)", box, small_box, factor)
         return PreparedFace(box=box, face_input=face_input(crop), paster=FacePaster(image, box, crop))
