@@ -399,3 +399,7 @@ def test_dry_run_lists_the_checkpoint(assets: Path, clip: Path, tmp_path: Path, 
     assert code == 0
     assert "resources: wav2lip_gan.pth" in printed and "1/2 scale" in printed and "full resolution" in printed
     assert "ignored" not in printed
+    missing = tmp_path / "absent.pth"
+    code = main([str(assets / "grace_hopper.jpg"), str(clip), str(tmp_path / "o.mp4"), "--engine", "wav2lip", "--dry-run",
+                 "--wav2lip-checkpoint", str(missing)])
+    assert code == 2 and "no such file" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ...deps import Requirement, ensure_requirements, missing_requirements
 from ...options import RenderOptions, Wav2LipOptions
 from ..base import Engine, EngineJob, EnginePlan, FrameStream, ProgressCallback, RenderedClip, no_progress
-from .checkpoint import checkpoint_resource
+from .checkpoint import checkpoint_resource, resolve_checkpoint
 
 if TYPE_CHECKING:
     from .native import NativeWav2Lip
@@ -43,6 +43,8 @@ class Wav2LipEngine(Engine):
     def plan(self) -> EnginePlan:
         if self.options.wav2lip.impl == "upstream":
             return self._upstream_impl().plan()
+        if checkpoint_resource(self.options.wav2lip.checkpoint) is None:
+            resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir)  # a missing PATH fails the dry run too
         return EnginePlan(resources=_plan_resources(self.options.wav2lip), notes=_plan_notes(self.options.wav2lip))
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream | RenderedClip:
