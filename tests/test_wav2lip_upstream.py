@@ -264,6 +264,27 @@ def test_output_tail_reads_tqdm_carriage_returns() -> None:
     assert output_tail("a\n 10%|#\r 50%|#####\r\nValueError: x\n", lines=2) == "50%|##### | ValueError: x"
 
 
+@pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_torchscript_checkpoint_is_converted_to_a_pth_upstream_can_load(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from lipsync_tool.engines.wav2lip.checkpoint import Checkpoint
+    from lipsync_tool.engines.wav2lip.model import Wav2LipGenerator
+
+    torch.manual_seed(0)
+    model = Wav2LipGenerator().eval()
+    scripted = tmp_path / "wav2lip_gan.pt"  # the TorchScript files upstream's README links since 2025
+    torch.jit.save(torch.jit.trace(model, (torch.zeros(1, 1, 80, 16), torch.zeros(1, 6, 96, 96))), str(scripted))
+    engine = UpstreamWav2Lip(_options(scripted), tmp_path / "cache")
+    converted = engine._upstream_checkpoint(Checkpoint(scripted, trusted=True, label="wav2lip_gan.pt"), tmp_path)
+    assert converted.path == tmp_path / "wav2lip_converted.pth" and not converted.trusted
+    state = torch.load(converted.path, weights_only=True)["state_dict"]  # what upstream's _load + load_state_dict need
+    assert state.keys() == model.state_dict().keys()
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    pickled = Checkpoint(tmp_path / "wav2lip.pth", trusted=True, label="wav2lip.pth")
+    torch.save({"state_dict": {"w": torch.zeros(1)}}, pickled.path)
+    assert engine._upstream_checkpoint(pickled, tmp_path) is pickled  # a pickled .pth is handed over as it is
+
 
 def _cli_args(workdir: Path, checkpoint: Path, *extra: str) -> list[str]:
     return [str(workdir / "grace_hopper.jpg"), str(workdir / "bursts.wav"), str(workdir / "out.mp4"), "--engine", "wav2lip",
