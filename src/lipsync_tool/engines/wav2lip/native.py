@@ -119,7 +119,9 @@ class NativeWav2Lip:
         checkpoint = resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir, progress=progress)
         if self._generator is None or self._loaded_from != checkpoint.path:
             log.info("loading Wav2Lip checkpoint %s on %s%s", checkpoint.label, device.device, " (fp16)" if device.half else "")
-            generator = fold_batch_norm(load_generator(checkpoint.path, trusted=checkpoint.trusted, device=device.device))
+            generator = load_generator(checkpoint.path, trusted=checkpoint.trusted, device=device.device)
+            if not device.half:  # under fp16 autocast batch norm stays fp32; folded weights could overflow fp16
+                generator = fold_batch_norm(generator)
             self._generator = generator.to(memory_format=torch.channels_last)  # ~20% faster convolutions on CPU
             self._loaded_from = checkpoint.path
         return self._generator, device
