@@ -310,6 +310,21 @@ def test_face_encoded_once_equals_the_whole_network(tmp_path: Path) -> None:
     assert len(mel) > 1 and float((whole - split).abs().max()) < 1e-5
 
 
+@pytest.mark.filterwarnings("ignore:CUDA is not available:UserWarning")
+def test_half_precision_path_keeps_batch_norms(hopper: tuple, clip: Path, checkpoint: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA choice (fp16 autocast, norms unfolded), run on the CPU where autocast for cuda is a no-op."""
+    from lipsync_tool.engines.wav2lip import native as native_module
+    from lipsync_tool.engines.wav2lip.device import DeviceChoice
+
+    monkeypatch.setattr(native_module, "select_device", lambda: DeviceChoice("cpu", half=True, threads=None))
+    options = RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(checkpoint=str(checkpoint), batch_size=8))
+    native = NativeWav2Lip(options, tmp_path)
+    frames = list(native.render(_job(hopper, clip, options, tmp_path), lambda *a: None).frames)
+    assert len(frames) == N_FRAMES
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in native._generator.modules())
+
+
 # --- through the CLI ------------------------------------------------------------------------------------
 
 def _decode(ffmpeg: str, path: Path) -> list[np.ndarray]:
