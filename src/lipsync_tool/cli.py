@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument("--wav2lip-static", dest="wav2lip_static", action="store_true", default=None, help="use only the first frame of the face input")
     static.add_argument("--wav2lip-no-static", dest="wav2lip_static", action="store_false", help="use every frame of the face input")
     w2l.add_argument("--wav2lip-nosmooth", action="store_true", help="do not smooth the face box over 5 frames")
-    w2l.add_argument("--wav2lip-batch-size", type=int, default=128, help="generator batch size (default: 128)")
+    w2l.add_argument("--wav2lip-batch-size", type=int, default=None, help="generator batch size (default: 128 on CUDA, 16 on the CPU)")
     w2l.add_argument("--wav2lip-face-det-batch-size", type=int, default=16, help="face detection batch size (default: 16)")
     w2l.add_argument("--wav2lip-resize-factor", type=int, default=1, help="downscale the input by this factor first (default: 1)")
     w2l.add_argument("--wav2lip-crop", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"), default=None, help="face box by hand, in portrait pixels")

@@ -140,6 +140,13 @@ class Wav2LipGenerator(nn.Module):
             skips.append(x)
         return skips
 
+    def still_decoder(self, face: torch.Tensor, first_row: int = 0) -> nn.Module:
+        """For a still face: a module mapping mel windows to the faces `forward` gives, from `first_row` down,
+        with the face's own work done once (see `still_decoder.py`)."""
+        from .still_decoder import StillFaceDecoder
+
+        return StillFaceDecoder(self, face, first_row)
+
     def decode(self, audio_windows: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
         """New faces from mel windows and face features; features of batch 1 are broadcast to the windows' batch."""
         batch = audio_windows.shape[0]

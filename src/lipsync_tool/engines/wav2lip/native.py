@@ -25,7 +25,7 @@ from .audio import HOP, SAMPLE_RATE, WINDOW_COLUMNS, melspectrogram, window_star
 from .checkpoint import resolve_checkpoint
 from .device import DeviceChoice, batch_for_memory, free_memory, run_batches, select_device
 from .facebox import Box, detected_rect, face_boxes, manual_box, scale_box
-from .paste import FacePaster, crop_face, face_input
+from .paste import FIRST_USED_ROW, FacePaster, crop_face, face_input
 
 if TYPE_CHECKING:
     import torch
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES = ("load", "detect", "mel", "generator", "paste")
+CPU_BATCH = 16  # on the CPU larger batches are no faster and take far more memory
+CUDA_BATCH = 128  # upstream's default
 """Keys of `NativeWav2Lip.stage_seconds`."""
 
 
@@ -73,9 +75,10 @@ class NativeWav2Lip:
             model, device = self._model(progress)
         with self._timed("mel"):
             mel, starts = self._mel(job)
-        batch = batch_for_memory(self.options.wav2lip.batch_size, free_memory(device.device), half=device.half)
-        if batch < self.options.wav2lip.batch_size:
-            log.info("generator batch lowered from %d to %d to fit in memory", self.options.wav2lip.batch_size, batch)
+        requested = self.options.wav2lip.batch_size or (CUDA_BATCH if device.device == "cuda" else CPU_BATCH)
+        batch = batch_for_memory(requested, free_memory(device.device), half=device.half)
+        if batch < requested:
+            log.info("generator batch lowered from %d to %d to fit in memory", requested, batch)
         height, width = job.portrait.shape[:2]
         frames = self._frames(model, device, face, mel, starts, batch, progress)
         return FrameStream(size=(width, height), count=len(starts), frames=frames)
@@ -144,12 +147,12 @@ class NativeWav2Lip:
         autocast = torch.autocast("cuda", dtype=torch.float16) if device.half else contextlib.nullcontext()
         with self._timed("generator"), torch.inference_mode(), autocast:
             face_input = torch.from_numpy(face.face_input[None]).to(device.device)
-            skips = model.encode_face(face_input.contiguous(memory_format=torch.channels_last))
+            decoder = model.still_decoder(face_input.contiguous(memory_format=torch.channels_last), FIRST_USED_ROW)
 
         def generate(start: int, stop: int) -> np.ndarray:
             with self._timed("generator"), torch.inference_mode(), autocast:
                 windows = torch.from_numpy(windows_at(mel, starts[start:stop])[:, None]).to(device.device)
-                out = model.decode(windows, skips)
+                out = decoder(windows)
                 return out.float().permute(0, 2, 3, 1).cpu().numpy()
 
         release = torch.cuda.empty_cache if device.device == "cuda" else (lambda: None)

@@ -19,6 +19,9 @@ FACE_SIZE = 96
 
 _MASK_TOP = (0.42, 0.62)
 """Vertical ramp (fractions of the box height) from untouched upper face to fully generated mouth."""
+FIRST_USED_ROW = int(_MASK_TOP[0] * FACE_SIZE) - 2
+"""The first row of a generated face the paste-back reads: the mask is zero above `_MASK_TOP[0]`, less a
+margin for the bilinear resize. The generator only needs to decode the rows from here down."""
 _MASK_BOTTOM = (0.86, 1.0)
 """Ramp back to the untouched portrait at the bottom edge of the box."""
 _MASK_SIDE = 0.22
@@ -58,8 +61,9 @@ def feather_mask(height: int, width: int) -> np.ndarray:
 
 
 def colour_stats(face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation over the upper half of a (96, 96, 3) face."""
-    upper = face[: FACE_SIZE // 2].reshape(-1, 3).astype(np.float32)
+    """Per-channel mean and standard deviation of a (96, 96, 3) face over the band just above the mouth
+    (from `FIRST_USED_ROW` to the middle): the generator sees it unmasked, and it borders what is pasted."""
+    upper = face[FIRST_USED_ROW: FACE_SIZE // 2].reshape(-1, 3).astype(np.float32)
     return upper.mean(axis=0), upper.std(axis=0)
 
 
@@ -91,4 +95,4 @@ class FacePaster:
         return frame
 
 
-__all__ = ["FACE_SIZE", "FacePaster", "colour_stats", "crop_face", "face_input", "feather_mask", "smoothstep"]
+__all__ = ["FACE_SIZE", "FIRST_USED_ROW", "FacePaster", "colour_stats", "crop_face", "face_input", "feather_mask", "smoothstep"]

@@ -55,6 +55,8 @@ FACE_NAME, AUDIO_NAME, OUTFILE_NAME = "face.png", "speech.wav", "result.mp4"
 RESULT_AVI = "temp/result.avi"
 STDERR_LINES = 6
 
+UPSTREAM_BATCH = 128  # upstream's own --wav2lip_batch_size default, passed when the user sets none
+
 
 def upstream_box(crop: tuple[int, int, int, int], resize_factor: int = 1) -> tuple[int, int, int, int]:
     """Our `--wav2lip-crop X1 Y1 X2 Y2` as upstream's `--box` (top, bottom, left, right) = Y1 Y2 X1 X2."""
@@ -70,7 +72,7 @@ def inference_args(options: RenderOptions, checkpoint: str | Path, *, face: str 
     if w.static is not False:  # a still portrait is static; `type=bool` makes any value true, so never pass False
         args += ["--static", "True"]
     args += ["--fps", f"{options.fps:g}", "--pads", *(str(p) for p in w.pads),
-             "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size),
+             "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size or UPSTREAM_BATCH),
              "--resize_factor", str(w.resize_factor)]
     if w.crop is not None:
         args += ["--box", *(str(v) for v in upstream_box(w.crop, w.resize_factor))]
