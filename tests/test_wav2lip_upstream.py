@@ -136,7 +136,7 @@ def test_command_line_translates_every_option_and_parses_upstream(case: str) -> 
     static = [] if w.static is False else ["--static", "True"]
     assert args == ["--checkpoint_path", "/c/ckpt.pth", "--face", "face.png", "--audio", "speech.wav",
                     "--outfile", "result.mp4", *static, "--fps", "30", "--pads", *map(str, w.pads),
-                    "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size),
+                    "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size or 128),
                     "--resize_factor", str(w.resize_factor), *tail]
     parsed = vars(load_parser().parse_args(args))
     assert parsed["fps"] == 30.0 and parsed["face"].split(".")[1] == "png"
