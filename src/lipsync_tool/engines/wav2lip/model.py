@@ -250,7 +250,8 @@ def _read_pickle(path: Path, *, trusted: bool, device: str | torch.device) -> ob
             shown = head[:24].decode("ascii", "replace").encode("unicode_escape").decode("ascii")
             raise ResourceError(
                 f"Wav2Lip checkpoint {path} is corrupt or not a checkpoint at all (neither a zip archive nor a pickle; "
-                f"it starts with '{shown}', an HTML page saved instead of the model?): delete it and download it again."
+                f"it starts with '{shown}', an HTML page saved instead of the model?): delete it and download it again, "
+                "or give --wav2lip-checkpoint a Wav2Lip generator .pth or .pt file."
             )
     try:
         return torch.load(path, map_location=device, weights_only=True, mmap=mmap)
