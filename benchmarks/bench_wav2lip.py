@@ -40,9 +40,10 @@ import numpy as np
 
 SPEECH_RATE = 16000
 TARGET_SPEEDUP = 2.0
-CONFIGS = {
+CONFIGS = {  # native renders upstream's frozen face (no blinks, no head motion) unless "life"
     "native": {"impl": "native"},
     "native-crop": {"impl": "native", "crop": True},
+    "native-life": {"impl": "native", "life": True},
     "upstream-crop": {"impl": "upstream", "crop": True},
 }
 
@@ -97,7 +98,8 @@ def render_once(config: str, portrait: Path, speech: Path, checkpoint: Path, cro
 
     spec = CONFIGS[config]
     wav2lip = Wav2LipOptions(impl=spec["impl"], checkpoint=str(checkpoint), crop=tuple(crop) if spec.get("crop") else None)
-    options = RenderOptions(engine="wav2lip", cache_dir=cache, overwrite=True, wav2lip=wav2lip)
+    frozen = {} if spec.get("life") else {"blink": False, "expression_scale": 0.0}  # upstream's output: only the mouth moves
+    options = RenderOptions(engine="wav2lip", cache_dir=cache, overwrite=True, wav2lip=wav2lip, **frozen)
     pipeline = LipSyncPipeline(options)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()

@@ -372,7 +372,8 @@ def _encoded_portrait(ffmpeg: str, image: np.ndarray, audio: Path, out: Path, co
 def test_cli_render_end_to_end(assets: Path, clip: Path, checkpoint: Path, hopper: tuple, ffmpeg: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     portrait = assets / "grace_hopper.jpg"
-    base = [str(portrait), str(clip), "--engine", "wav2lip", "--wav2lip-checkpoint", str(checkpoint), "--wav2lip-batch-size", "13"]
+    base = [str(portrait), str(clip), "--engine", "wav2lip", "--wav2lip-checkpoint", str(checkpoint), "--wav2lip-batch-size", "13",
+            "--no-blink", "--expression-scale", "0"]  # upstream's frozen face: only the mouth may change
     full = tmp_path / "full.mp4"
     assert main([*base[:2], str(full), *base[2:]]) == 0
     info = probe(ffmpeg, full)
@@ -442,3 +443,37 @@ def test_dry_run_lists_the_checkpoint(assets: Path, clip: Path, tmp_path: Path, 
     code = main([str(assets / "grace_hopper.jpg"), str(clip), str(tmp_path / "o.mp4"), "--engine", "wav2lip", "--dry-run",
                  "--wav2lip-checkpoint", str(missing)])
     assert code == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_the_face_lives_by_default_blinks_and_head_motion(hopper: tuple, clip: Path, checkpoint: Path, tmp_path: Path) -> None:
+    """Wav2Lip alone freezes everything but the mouth; the engine adds the warp engine's blinks and head motion:
+    the head moves outside the generator's box, --no-blink changes only the eyes, the same seed the same frames."""
+    from lipsync_tool.engines.wav2lip.engine import Wav2LipEngine
+
+    from lipsync_tool.engines.warp.life import blink_times
+
+    image, face = hopper
+    wav2lip = Wav2LipOptions(checkpoint=str(checkpoint), batch_size=8)
+    with wave.open(str(clip)) as handle:  # the clip, padded with silence to 2 s: nobody blinks in the first second
+        samples = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32767
+    longer = write_wav(tmp_path / "two_seconds.wav", np.concatenate([samples, np.zeros(32000 - len(samples), np.float32)]))
+    seed = next(s for s in range(100) if blink_times(2.0, np.random.default_rng(s)))  # one that blinks in 2 s
+
+    def render(**changes: object) -> list[np.ndarray]:
+        options = RenderOptions(engine="wav2lip", seed=seed, wav2lip=wav2lip, **changes)
+        return list(Wav2LipEngine(options, tmp_path).render(_job(hopper, longer, options, tmp_path)).frames)
+
+    frames, again, unblinking = render(), render(), render(blink=False)
+    options = RenderOptions(engine="wav2lip", wav2lip=wav2lip)
+    box = NativeWav2Lip(options, tmp_path).prepare_face(_job(hopper, clip, options, tmp_path)).box
+    outside = _outside(box, image.shape, margin=4)
+    assert max(np.abs(f.astype(int) - image.astype(int)).max(axis=2)[outside].max() for f in frames) > 20, "the head moves"
+    assert all(np.array_equal(a, b) for a, b in zip(frames, again)), "same seed, same frames"
+    eyes = face.landmarks.points[[33, 133, 362, 263, 159, 386, 145, 374], :2]
+    (ex0, ey0), (ex1, ey1) = eyes.min(axis=0) - 25, eyes.max(axis=0) + 25
+    blinked = [np.abs(a.astype(int) - b.astype(int)).max(axis=2) for a, b in zip(frames, unblinking)]
+    assert any(d.max() > 30 for d in blinked), "the eyes blink"
+    for d in blinked:
+        d[int(ey0):int(ey1), int(ex0):int(ex1)] = 0
+        assert d.max() == 0, "--no-blink changes nothing but the eyes"
+    assert "blink" not in Wav2LipEngine(RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(impl="upstream")), tmp_path).honoured_options

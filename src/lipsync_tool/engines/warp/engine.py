@@ -12,8 +12,7 @@ import numpy as np
 from ..base import Engine, EngineJob, EnginePlan, FrameStream, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
-    from .eyes import EyeBlinker
-    from .life import HeadMover
+    from .face_life import FaceLife
     from .mouth_warp import MouthWarp
 
 log = logging.getLogger(__name__)
@@ -34,15 +33,13 @@ def seed_from_audio(samples: np.ndarray) -> int:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Everything that changes per frame, decided before the first frame is drawn."""
+    """The mouth of every frame, decided before the first frame is drawn."""
 
     opening: np.ndarray
     width: np.ndarray
     close: np.ndarray
     tuck: np.ndarray
     tongue: np.ndarray
-    blink: np.ndarray
-    head: np.ndarray  # (n, 3): roll degrees, dx, dy in face heights
 
 
 class WarpEngine(Engine):
@@ -58,8 +55,7 @@ class WarpEngine(Engine):
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream:
         import cv2
 
-        from .eyes import EyeBlinker
-        from .life import HeadMover
+        from .face_life import FaceLife
         from .mouth_warp import MouthWarp
 
         height, width = job.portrait.shape[:2]
@@ -73,43 +69,29 @@ class WarpEngine(Engine):
         options = job.options
         timeline = self.timeline(job, progress)
         mouth = MouthWarp(image, points, amplitude=options.expression_scale)
-        blinker = EyeBlinker(image.shape, points) if options.blink else None
-        mover = None
-        if options.expression_scale > 0:
-            pivot = points[152] + mouth.face.down * 0.35 * mouth.face.height
-            mover = HeadMover(image.shape, points, pivot, mouth.face.height)
+        life = FaceLife(image.shape, points, options, timeline.opening, life_seed(job))
         out_h, out_w = image.shape[:2]
-        frames = self._frames(mouth, blinker, mover, timeline, progress)
+        frames = self._frames(mouth, life, timeline, progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)
 
     def timeline(self, job: EngineJob, progress: ProgressCallback = no_progress) -> Timeline:
-        """Mouth poses, blinks and head motion for every frame of the job."""
-        from .life import LIVELY, SUBTLE, blink_times, blink_track, head_motion
-
-        options, n, fps = job.options, job.frame_count, job.options.fps
+        """Mouth poses for every frame of the job."""
         track = job.mouth.get(progress).poses
-        seed = options.seed if options.seed is not None else seed_from_audio(job.speech.samples)
-        rng = np.random.default_rng(seed)
-        blinks = blink_times(n / fps, rng)
-        blink = blink_track(blinks, fps, n) if options.blink else np.zeros(n, np.float32)
-        motion = SUBTLE if options.still else LIVELY
-        opening = track.effective_opening
-        head = head_motion(opening, fps, rng, motion, scale=options.expression_scale)
-        return Timeline(opening, track.column("width"), track.contact, track.column("tuck"),
-                        track.column("tongue"), blink, head)
+        return Timeline(track.effective_opening, track.column("width"), track.contact, track.column("tuck"),
+                        track.column("tongue"))
 
     @staticmethod
-    def _frames(mouth: "MouthWarp", blinker: "EyeBlinker | None", mover: "HeadMover | None",
-                timeline: Timeline, progress: ProgressCallback) -> Iterator[np.ndarray]:
+    def _frames(mouth: "MouthWarp", life: "FaceLife", timeline: Timeline, progress: ProgressCallback) -> Iterator[np.ndarray]:
         total = len(timeline.opening)
         for index in range(total):
             frame = mouth.frame(
                 float(timeline.opening[index]), float(timeline.width[index]), float(timeline.close[index]),
                 float(timeline.tuck[index]), float(timeline.tongue[index]),
             )
-            if blinker is not None:
-                frame = blinker.apply(frame, float(timeline.blink[index]))
-            if mover is not None:
-                frame = mover.apply(frame, *(float(x) for x in timeline.head[index]))
-            yield frame
+            yield life.apply(frame, index)
             progress("render", index + 1, total)
+
+
+def life_seed(job: EngineJob) -> int:
+    """--seed, else a seed derived from the audio: the same audio gives the same blinks and head motion."""
+    return job.options.seed if job.options.seed is not None else seed_from_audio(job.speech.samples)

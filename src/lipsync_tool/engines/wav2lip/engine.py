@@ -14,6 +14,11 @@ from .checkpoint import checkpoint_resource, resolve_checkpoint
 if TYPE_CHECKING:
     from .native import NativeWav2Lip
 
+LIFE_OPTIONS = frozenset({"blink", "seed", "still", "expression_scale"})
+"""What drives the blinks and head motion added to the native path's frames (the warp engine's)."""
+LIFE_FLOOR_DB = -60.0  # loudness (dBFS) that counts as silence for the head's calm and nods ...
+LIFE_SPAN_DB = 45.0  # ... and the range above it that counts as full speech
+
 REQUIREMENTS = (Requirement("torch", "torch>=2.1"),)
 """What the native path imports beyond the core dependencies (the `wav2lip` extra)."""
 
@@ -27,11 +32,13 @@ class Wav2LipEngine(Engine):
 
     name = "wav2lip"
     summary = "Wav2Lip (neural mouth inpainting; needs torch and a checkpoint)"
-    honoured_options = frozenset({"fps", "cache_dir", "install_deps"})
+    honoured_options = frozenset({"fps", "cache_dir", "install_deps"}) | LIFE_OPTIONS
     honours_wav2lip_options = True
 
     def __init__(self, options: RenderOptions, cache_dir: Path) -> None:
         super().__init__(options, cache_dir)
+        if options.wav2lip.impl == "upstream":  # upstream's clip is used as it is: no blinks or head motion added
+            self.honoured_options = type(self).honoured_options - LIFE_OPTIONS
         self._native: "NativeWav2Lip | None" = None
         self._upstream: Any = None
 
@@ -51,7 +58,7 @@ class Wav2LipEngine(Engine):
         if self.options.wav2lip.impl == "upstream":
             return self._upstream_impl().render(job, progress)
         ensure_requirements(REQUIREMENTS, install=self.options.install_deps, engine=self.name)
-        return self._native_impl().render(job, progress)
+        return _with_life(self._native_impl().render(job, progress), job)
 
     def _native_impl(self) -> "NativeWav2Lip":
         if self._native is None:
@@ -68,6 +75,25 @@ class Wav2LipEngine(Engine):
         return self._upstream
 
 
+def _with_life(stream: FrameStream, job: EngineJob) -> FrameStream:
+    """The generator animates only the mouth; add the warp engine's blinks and head motion (calmer in
+    silence, nodding on emphasis of the speech's loudness) unless --no-blink and --expression-scale 0."""
+    options = job.options
+    if not options.blink and options.expression_scale <= 0:
+        return stream
+    import numpy as np
+
+    from ...speech.envelope import loudness_db
+    from ..warp.engine import life_seed
+    from ..warp.face_life import FaceLife
+
+    level = loudness_db(job.speech.samples, job.speech.sample_rate, options.fps, stream.count)
+    activity = np.clip((level - LIFE_FLOOR_DB) / LIFE_SPAN_DB, 0.0, 1.0)
+    life = FaceLife(job.portrait.shape, job.face.landmarks.points, options, activity, life_seed(job))
+    frames = (life.apply(frame, index) for index, frame in enumerate(stream.frames))
+    return FrameStream(stream.size, stream.count, frames)
+
+
 def _plan_resources(opts: Wav2LipOptions) -> tuple[str, ...]:
     entry = checkpoint_resource(opts.checkpoint)
     return (entry.name,) if entry is not None else ()
@@ -79,6 +105,7 @@ def _plan_notes(opts: Wav2LipOptions) -> tuple[str, ...]:
         f"checkpoint {entry.name}: from the cache, verified by size and sha256, downloaded when missing"
         if entry is not None else f"checkpoint {Path(opts.checkpoint).expanduser()}: given explicitly, so trusted",
         "native Wav2Lip inference on CUDA (fp16 autocast) when a GPU is visible, else on the CPU",
+        "blinks and head motion as in the warp engine (off with --no-blink --expression-scale 0)",
     ]
     if opts.crop is not None:
         notes.append(f"face box set by hand: {' '.join(map(str, opts.crop))} (no padding, like upstream --box)")

@@ -1,0 +1,49 @@
+"""Blinks and head motion for one portrait over one clip, decided up front and applied frame by frame.
+
+Shared by the engines that animate a still portrait: the warp engine, and the wav2lip engine,
+whose generator alone would leave every face but the mouth frozen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...options import RenderOptions
+from .eyes import EyeBlinker
+from .geometry import FaceFrame
+from .life import LIVELY, SUBTLE, HeadMover, blink_times, blink_track, head_motion
+
+CHIN = 152
+PIVOT_BELOW_CHIN = 0.35  # face heights: the head rolls about a point in the neck
+
+
+class FaceLife:
+    """`apply(frame, index)` closes the lids and moves the head as planned for frame `index`.
+
+    `activity` (one value in [0, 1] per frame: mouth opening, or loudness) makes the head
+    calmer in silence and nod on emphasis. Honours --no-blink, --no-still, --expression-scale
+    (0: no head motion) and --seed through `options` and `seed`.
+    """
+
+    def __init__(self, image_shape: tuple[int, ...], points: np.ndarray, options: RenderOptions,
+                 activity: np.ndarray, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        n, fps = len(activity), options.fps
+        blinks = blink_times(n / fps, rng)
+        self.blink = blink_track(blinks, fps, n) if options.blink else np.zeros(n, np.float32)
+        self.head = head_motion(activity, fps, rng, SUBTLE if options.still else LIVELY, scale=options.expression_scale)
+        points = points[:, :2].astype(np.float64)
+        self.blinker = EyeBlinker(image_shape, points) if options.blink else None
+        self.mover: HeadMover | None = None
+        if options.expression_scale > 0:
+            face = FaceFrame.from_points(points)
+            pivot = points[CHIN] + face.down * PIVOT_BELOW_CHIN * face.height
+            self.mover = HeadMover(image_shape, points, pivot, face.height)
+
+    def apply(self, frame: np.ndarray, index: int) -> np.ndarray:
+        """`frame` (the portrait's frame `index`) with the lids and the head of that frame."""
+        if self.blinker is not None:
+            frame = self.blinker.apply(frame, float(self.blink[index]))
+        if self.mover is not None:
+            frame = self.mover.apply(frame, *(float(x) for x in self.head[index]))
+        return frame
