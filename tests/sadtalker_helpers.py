@@ -8,7 +8,6 @@ import http.server
 import os
 import shutil
 import subprocess
-import threading
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,8 @@ from lipsync_tool.engines.sadtalker.engine import SadTalkerSetup
 from lipsync_tool.engines.sadtalker.environment import DependencySet, SadTalkerEnvironment, default_venv_path
 from lipsync_tool.resources.repository import SADTALKER_REPOSITORY
 from lipsync_tool.resources.table import Resource, for_engine
+
+from .local_services import LocalHTTPServer
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "sadtalker"
@@ -76,14 +77,11 @@ class FileServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.local = LocalHTTPServer(Handler)
+        self.url = self.local.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.local.close()
 
 
 def fake_resources(server_url: str, missing: tuple[str, ...] = ()) -> tuple[tuple[Resource, ...], dict[str, bytes]]:

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from lipsync_tool.resources.repository import (
     repository_path,
     repository_problem,
 )
+
+from .local_services import run_concurrently
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -179,19 +180,7 @@ def test_two_concurrent_ensures_clone_once(tmp_path: Path, repo: PinnedRepositor
     log = tmp_path / "git.log"
     counting_git(tmp_path / "bin", log)
     env = environ(upstream[0], PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    results: list[Path | BaseException] = []
-
-    def work() -> None:
-        try:
-            results.append(ensure_repository(repo, tmp_path / "cache", environ=env))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            results.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(lambda: ensure_repository(repo, tmp_path / "cache", environ=env), 2)
     assert results == [repository_path(repo, tmp_path / "cache")] * 2
     assert log.read_text().count(" fetch ") == 1
     assert repository_problem(repo, tmp_path / "cache") is None

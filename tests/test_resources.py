@@ -6,7 +6,6 @@ import hashlib
 import http.server
 import os
 import re
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +16,8 @@ from lipsync_tool.errors import ResourceError
 from lipsync_tool.resources.download import Expected, NetworkError, download
 from lipsync_tool.resources.store import ResourceStore, offline_from_environment
 from lipsync_tool.resources.table import RESOURCES, Resource, for_engine
+
+from .local_services import LocalHTTPServer, run_concurrently
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 123)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -59,14 +60,11 @@ class Server:
                     return
                 self.wfile.write(body)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.local = LocalHTTPServer(Handler)
+        self.url = self.local.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.local.close()
 
 
 @pytest.fixture()
@@ -128,20 +126,9 @@ def test_a_server_serving_the_wrong_file_is_refused(server: Server, tmp_path: Pa
 
 def test_concurrent_runs_download_once(server: Server, tmp_path: Path) -> None:
     resource = local(server)
-    results: list[bytes] = []
-    errors: list[Exception] = []
-
-    def run() -> None:
-        try:
-            results.append(ResourceStore(tmp_path, offline=False).ensure([resource])["model.bin"].read_bytes())
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_concurrently(lambda: ResourceStore(tmp_path, offline=False).ensure([resource])["model.bin"].read_bytes(), 4)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    results = [o for o in outcomes if not isinstance(o, BaseException)]
     assert not errors and results == [PAYLOAD] * 4
     assert len(server.requests) == 1, "one download for four concurrent runs"
 

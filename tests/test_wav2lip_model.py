@@ -18,6 +18,9 @@ from lipsync_tool.engines.wav2lip.audio import mel_windows, melspectrogram  # no
 from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator, load_generator  # noqa: E402
 from lipsync_tool.errors import InputError, ResourceError  # noqa: E402
 
+from .wav2lip_helpers import official_state as parity_state  # noqa: E402
+from .wav2lip_helpers import write_official_checkpoint  # noqa: E402
+
 DATA = Path(__file__).parent / "data" / "wav2lip"
 OUT_TOLERANCE = 1e-5
 MEL_TOLERANCE = 1e-4
@@ -34,49 +37,15 @@ def parity() -> dict[str, np.ndarray]:
         return {name: npz[name] for name in npz.files}
 
 
-def _hash_uniform(n: int, k: int) -> np.ndarray:
-    """u[0..n-1] in [-0.5, 0.5) from the 32-bit integer hash of the parity README, in float64."""
-    mask = np.uint64(0xFFFFFFFF)
-    x = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(k * 40503 + 12345)) & mask
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(2246822519)) & mask
-    x ^= x >> np.uint64(13)
-    x = (x * np.uint64(3266489917)) & mask
-    x ^= x >> np.uint64(16)
-    return x.astype(np.float64) / 2.0**32 - 0.5
-
-
-def _parity_value(entry: dict, k: int) -> torch.Tensor:
-    """Tensor k of the layout filled as the parity README says (scaled in float64, then cast to float32)."""
-    key, shape = entry["key"], tuple(entry["shape"])
-    n = int(np.prod(shape, dtype=np.int64))
-    if entry["dtype"] == "int64":
-        return torch.zeros(shape, dtype=torch.int64)
-    u = _hash_uniform(n, k)
-    if key.endswith("running_var"):
-        values = 1 + 0.2 * u
-    elif key.endswith("running_mean"):
-        values = 0.1 * u
-    elif len(shape) >= 2:
-        values = u * 1.3 * np.sqrt(6.0 / (n / shape[0]))
-    elif key.endswith(".weight"):
-        values = 1 + 0.2 * u
-    else:
-        values = 0.2 * u
-    return torch.from_numpy(values.astype(np.float32).reshape(shape))
-
-
 @pytest.fixture(scope="module")
-def official_state(layout: list[dict]) -> dict[str, torch.Tensor]:
+def official_state() -> dict[str, torch.Tensor]:
     """The parity weights keyed as in the official files (`module.` prefix)."""
-    return {entry["key"]: _parity_value(entry, k) for k, entry in enumerate(layout)}
+    return parity_state()
 
 
 @pytest.fixture(scope="module")
-def official_checkpoint(tmp_path_factory: pytest.TempPathFactory, official_state: dict) -> Path:
-    path = tmp_path_factory.mktemp("wav2lip") / "wav2lip.pth"
-    torch.save({"state_dict": official_state, "optimizer": {}, "global_step": 1, "global_epoch": 1}, path)
-    return path
+def official_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_official_checkpoint(tmp_path_factory.mktemp("wav2lip") / "wav2lip.pth")
 
 
 @pytest.fixture(scope="module")

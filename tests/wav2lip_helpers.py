@@ -11,7 +11,7 @@ DATA = Path(__file__).parent / "data" / "wav2lip"
 
 
 def _hash_uniform(n: int, k: int) -> np.ndarray:
-    """u[0..n-1] in [-0.5, 0.5) from the 32-bit integer hash of the parity README (as tests/test_wav2lip_model.py)."""
+    """u[0..n-1] in [-0.5, 0.5) from the 32-bit integer hash of the parity README, in float64."""
     mask = np.uint64(0xFFFFFFFF)
     x = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(k * 40503 + 12345)) & mask
     x ^= x >> np.uint64(15)
@@ -23,7 +23,8 @@ def _hash_uniform(n: int, k: int) -> np.ndarray:
 
 
 def official_state() -> dict:
-    """The parity weights keyed as in the official files (`module.` prefix, 352 tensors)."""
+    """The parity weights keyed as in the official files (`module.` prefix, 352 tensors), filled as the parity
+    README says (scaled in float64, then cast to float32)."""
     import torch
 
     state = {}

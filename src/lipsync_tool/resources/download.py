@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from ..errors import ResourceError
 
@@ -110,7 +110,7 @@ def _stream(response: object, partial: Path, offset: int, total: int | None, nam
         raise NetworkError(f"the download of {name} broke off at {_size(done)} of {_size(total)}; run again to resume")
 
 
-def _write(handle: "io.BufferedWriter", block: bytes, partial: Path, total: int | None) -> None:  # type: ignore[name-defined]
+def _write(handle: BinaryIO, block: bytes, partial: Path, total: int | None) -> None:
     """Write one block; a full disk is the user's to fix, not a network failure to retry."""
     try:
         handle.write(block)

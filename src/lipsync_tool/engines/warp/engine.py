@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
@@ -24,11 +23,6 @@ MAX_RENDER_WIDTH = 1920
 def render_scale(width: int, height: int) -> float:
     """Scale that caps the render at 1080 lines and 1920 columns; portraits are never enlarged."""
     return min(1.0, MAX_RENDER_LINES / height, MAX_RENDER_WIDTH / width)
-
-
-def seed_from_audio(samples: np.ndarray) -> int:
-    """A seed that is the same for the same audio, so renders repeat without --seed."""
-    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(samples).tobytes()).digest()[:8], "little")
 
 
 @dataclass(frozen=True)
@@ -55,7 +49,7 @@ class WarpEngine(Engine):
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream:
         import cv2
 
-        from .face_life import FaceLife
+        from .face_life import FaceLife, life_seed
         from .mouth_warp import MouthWarp
 
         height, width = job.portrait.shape[:2]
@@ -91,7 +85,3 @@ class WarpEngine(Engine):
             yield life.apply(frame, index)
             progress("render", index + 1, total)
 
-
-def life_seed(job: EngineJob) -> int:
-    """--seed, else a seed derived from the audio: the same audio gives the same blinks and head motion."""
-    return job.options.seed if job.options.seed is not None else seed_from_audio(job.speech.samples)

@@ -6,12 +6,18 @@ whose generator alone would leave every face but the mouth frozen.
 
 from __future__ import annotations
 
+import hashlib
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...options import RenderOptions
 from .eyes import EyeBlinker
 from .geometry import FaceFrame
 from .life import LIVELY, SUBTLE, HeadMover, blink_times, blink_track, head_motion
+
+if TYPE_CHECKING:
+    from ..base import EngineJob
 
 CHIN = 152
 PIVOT_BELOW_CHIN = 0.35  # face heights: the head rolls about a point in the neck
@@ -47,3 +53,13 @@ class FaceLife:
         if self.mover is not None:
             frame = self.mover.apply(frame, *(float(x) for x in self.head[index]))
         return frame
+
+
+def seed_from_audio(samples: np.ndarray) -> int:
+    """A seed that is the same for the same audio, so renders repeat without --seed."""
+    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(samples).tobytes()).digest()[:8], "little")
+
+
+def life_seed(job: "EngineJob") -> int:
+    """--seed, else a seed derived from the audio: the same audio gives the same blinks and head motion."""
+    return job.options.seed if job.options.seed is not None else seed_from_audio(job.speech.samples)

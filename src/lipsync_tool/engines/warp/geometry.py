@@ -109,6 +109,12 @@ def warp_region(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     return cv2.convexHull(np.vstack([grown, np.array(under)]).astype(np.float32)).reshape(-1, 2)
 
 
+def sorted_edge(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A contour as (x ascending, y), ready for `np.interp` along the mouth."""
+    order = np.argsort(points[:, 0], kind="stable")
+    return points[order, 0], points[order, 1]
+
+
 def smooth_loop(polygon: np.ndarray, iterations: int = 2) -> np.ndarray:
     """Round a closed polygon's corners by Chaikin corner cutting."""
     for _ in range(iterations):

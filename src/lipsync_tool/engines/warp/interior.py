@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ...face.topology import LIPS_INNER, LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
-from .geometry import smooth_loop
+from .geometry import smooth_loop, sorted_edge
 from .region_warp import Roi
 
 UPPER_TEETH = 0.024  # visible height of the upper incisors, in face heights
@@ -41,11 +41,6 @@ def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, dow
     cast = skin / max(float(skin.mean()), 1.0)
     brightness = min(225.0, float(skin.max()) * 1.08)
     return np.clip(brightness * (0.8 + 0.2 * cast), 0, 245).astype(np.float32)
-
-
-def _sorted_edge(edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(edge[:, 0])
-    return edge[order, 0], edge[order, 1]
 
 
 def _fold(depth: np.ndarray, band: np.ndarray) -> np.ndarray:
@@ -106,16 +101,14 @@ class MouthInterior:
         self._full_mask: np.ndarray | None = None
         upper = points[list(LIPS_UPPER_INNER)]
         lower = points[list(LIPS_LOWER_INNER)]
-        self._upper_edge = (upper[np.argsort(upper[:, 0]), 0], upper[np.argsort(upper[:, 0]), 1])
-        self._lower_edge = (lower[np.argsort(lower[:, 0]), 0], lower[np.argsort(lower[:, 0]), 1])
-        self._upper_outer = _sorted_edge(points[list(LIPS_UPPER_OUTER)])
-        self._lower_outer = _sorted_edge(points[list(LIPS_LOWER_OUTER)])
+        self._upper_edge, self._lower_edge = sorted_edge(upper), sorted_edge(lower)
+        self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
+        self._lower_outer = sorted_edge(points[list(LIPS_LOWER_OUTER)])
 
-    def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray, lower_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where pressed lips take their pixels: a sample point that falls inside the portrait's open mouth
         is mirrored across the nearer lip edge, so lip texture, not teeth, fills the closing gap; the
-        second array is 1 where that happened (fading at the edges). `lower_only`: only the lower lip
-        rises (f, v: the upper teeth stay in view)."""
+        second array is 1 where that happened (fading at the edges)."""
         top = np.interp(map_x, *self._upper_edge)
         bottom = np.interp(map_x, *self._lower_edge)
         middle = (top + bottom) / 2

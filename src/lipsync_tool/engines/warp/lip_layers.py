@@ -12,18 +12,13 @@ import cv2
 import numpy as np
 
 from ...face.topology import LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
+from .geometry import sorted_edge
 from .region_warp import Roi
 
 RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
 SEAM_WIDTH = 0.006  # face heights: the shadow line between closed lips
 SEAM_DARKNESS = 0.7  # the seam's colour as a share of the lips' own
 SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
-
-
-def _edge(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A contour as (x ascending, y) for interpolation along the mouth."""
-    order = np.argsort(points[:, 0], kind="stable")
-    return points[order, 0], points[order, 1]
 
 
 class LipLayers:
@@ -34,10 +29,10 @@ class LipLayers:
         self.face_height = face_height
         self.seam_colour = lip_colour.astype(np.float32) * SEAM_DARKNESS
         rim = RIM * face_height
-        self._upper_outer = _edge(points[list(LIPS_UPPER_OUTER)])
-        self._upper_inner = _edge(points[list(LIPS_UPPER_INNER)] - (0, rim))
-        self._lower_inner = _edge(points[list(LIPS_LOWER_INNER)] + (0, rim))
-        self._lower_outer = _edge(points[list(LIPS_LOWER_OUTER)])
+        self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
+        self._upper_inner = sorted_edge(points[list(LIPS_UPPER_INNER)] - (0, rim))
+        self._lower_inner = sorted_edge(points[list(LIPS_LOWER_INNER)] + (0, rim))
+        self._lower_outer = sorted_edge(points[list(LIPS_LOWER_OUTER)])
 
     def draw(self, out: np.ndarray, moved: np.ndarray, map_x: np.ndarray, roi: Roi, strength: float) -> None:
         """Draw both lips between their `moved` contours into `out` (in place); `map_x` is the warp's
@@ -47,10 +42,10 @@ class LipLayers:
         rows, cols = map_x.shape
         xs = np.arange(cols, dtype=np.float32) + roi.x0
         ys = np.arange(rows, dtype=np.float32)[:, None] + roi.y0
-        up_out = np.interp(xs, *_edge(moved[list(LIPS_UPPER_OUTER)]))[None, :]
-        up_in = np.interp(xs, *_edge(moved[list(LIPS_UPPER_INNER)]))[None, :]
-        low_in = np.interp(xs, *_edge(moved[list(LIPS_LOWER_INNER)]))[None, :]
-        low_out = np.interp(xs, *_edge(moved[list(LIPS_LOWER_OUTER)]))[None, :]
+        up_out = np.interp(xs, *sorted_edge(moved[list(LIPS_UPPER_OUTER)]))[None, :]
+        up_in = np.interp(xs, *sorted_edge(moved[list(LIPS_UPPER_INNER)]))[None, :]
+        low_in = np.interp(xs, *sorted_edge(moved[list(LIPS_LOWER_INNER)]))[None, :]
+        low_out = np.interp(xs, *sorted_edge(moved[list(LIPS_LOWER_OUTER)]))[None, :]
         seam = np.minimum((up_in + low_in) / 2, low_in)
         up_in, low_in = np.minimum(up_in, seam), np.maximum(low_in, seam)
         source_y, inside = self._source_rows(ys, map_x, (up_out, up_in, low_in, low_out))

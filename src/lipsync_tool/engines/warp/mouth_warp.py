@@ -68,7 +68,7 @@ class MouthWarp:
         moved = self.warp.moved(self.points, weights)
         if close > 0.01 and self.interior.has_own_mouth:
             if tucked:
-                self._press_own_mouth(out, maps, close, lower_only=True)
+                self._press_own_mouth(out, maps, close)
             else:
                 self.lip_layers.draw(out, moved, maps[0], self.roi, min(1.0, 1.5 * close))
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
@@ -81,9 +81,9 @@ class MouthWarp:
         self.interior.paint(out, moved, pose, upper_shift)
         return out
 
-    def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float, lower_only: bool) -> None:
+    def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float) -> None:
         """Lips pressing over a mouth the portrait shows open: lip texture replaces the teeth they cover."""
-        lip_y, weight = self.interior.lip_source_map(*maps, lower_only=lower_only)
+        lip_y, weight = self.interior.lip_source_map(*maps)
         lips = self.warp.remap(self.image, (maps[0], lip_y)).astype(np.float32)
         alpha = (weight * min(1.0, 1.5 * close))[..., None]
         roi = self.roi

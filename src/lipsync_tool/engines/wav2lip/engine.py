@@ -84,8 +84,7 @@ def _with_life(stream: FrameStream, job: EngineJob) -> FrameStream:
     import numpy as np
 
     from ...speech.envelope import loudness_db
-    from ..warp.engine import life_seed
-    from ..warp.face_life import FaceLife
+    from ..warp.face_life import FaceLife, life_seed
 
     level = loudness_db(job.speech.samples, job.speech.sample_rate, options.fps, stream.count)
     activity = np.clip((level - LIFE_FLOOR_DB) / LIFE_SPAN_DB, 0.0, 1.0)

@@ -1,0 +1,41 @@
+"""Small stand-ins the offline tests share: an HTTP server on 127.0.0.1, and running work concurrently."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+
+class LocalHTTPServer:
+    """Serves `handler` (a BaseHTTPRequestHandler class) on 127.0.0.1 at a free port, in a daemon thread."""
+
+    def __init__(self, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def run_concurrently(work: Callable[[], T], count: int) -> list[T | BaseException]:
+    """`work()` in `count` threads started together; each result, or the exception it raised."""
+    results: list[T | BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's assertions
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
