@@ -72,14 +72,10 @@ def test_end_to_end_1080p_with_a_moving_mouth(workdir: Path, ffmpeg: str, portra
     speaking = openings[frames_in((start, end))]
     summary = f"speech mean {speaking.mean():.3f} p10 {np.percentile(speaking, 10):.3f} p90 {np.percentile(speaking, 90):.3f}, silence {silent.mean():.3f}"
     assert silent.std() < 0.004, "the mouth stays still in silence"
-    # With teeth showing at rest, the mesh places the lower inner lip on the teeth and under-reads the jaw's drop.
-    rise = 0.012 if silent.mean() < 0.03 else 0.008
-    assert np.percentile(speaking, 90) > silent.mean() + rise, "vowels open the mouth beyond its rest: " + summary
+    assert silent.mean() < 0.02, "silence is a closed mouth, on the smile with teeth too: " + summary
+    assert np.percentile(speaking, 90) > silent.mean() + 0.012, "vowels open the mouth beyond its rest: " + summary
     assert np.percentile(speaking, 90) - np.percentile(speaking, 10) > 0.02, "the mouth moves while speaking: " + summary
-    if silent.mean() < 0.03:  # a closed-mouth portrait: speech parts the lips on average
-        assert speaking.mean() > silent.mean() + 0.01, summary
-    else:  # a portrait smiling with teeth: the lips also close, on m, b, p
-        assert np.percentile(speaking, 5) < silent.mean() - 0.012, summary  # a mouth that never closes sits at its rest
+    assert speaking.mean() > silent.mean() + 0.01, summary
 
 
 def best_lag(openings: np.ndarray, level: np.ndarray, max_lag: int = 4) -> tuple[int, float]:

@@ -104,6 +104,27 @@ def test_silence_gives_a_closed_mouth() -> None:
     assert np.all(quiet.effective_opening == 0)
 
 
+def test_loudness_opens_part_of_the_jaw_but_never_the_closed_lips() -> None:
+    """Two /aa/ syllables, the second 12 dB quieter, around an /m/: the louder one opens wider, the /m/
+    stays shut, silence stays closed, and the same speech 12 dB quieter moves the mouth the same."""
+    from lipsync_tool.speech.coarticulation import LOUDNESS_SHARE, with_loudness
+
+    phones = [Phone("sil", 0, 0.4), Phone("aa", 0.4, 0.8), Phone("m", 0.8, 1.0), Phone("aa", 1.0, 1.4), Phone("sil", 1.4, 2.0)]
+    track = frame_poses(phones, 2.0, 25, 50)
+    level = np.full(50, -90.0)
+    level[10:20], level[20:25], level[25:35] = -15.0, -25.0, -27.0
+    loud = with_loudness(track, level)
+    first, second = loud.effective_opening[12:18].mean(), loud.effective_opening[27:33].mean()
+    assert first > second + 0.3 * LOUDNESS_SHARE, (first, second)
+    assert loud.effective_opening[22] < 0.01 and track.effective_opening[22] < 0.01, "the /m/ keeps the lips together"
+    assert np.all(loud.effective_opening[:7] == 0) and np.all(loud.effective_opening[-8:] == 0)
+    np.testing.assert_allclose(with_loudness(track, level - 12.0).poses, loud.poses, atol=1e-6)
+    silent = with_loudness(track, np.full(50, -120.0))
+    assert np.array_equal(silent.poses, track.poses), "digital silence leaves the phones' own poses"
+    with pytest.raises(ValueError):
+        with_loudness(track, level[:10])
+
+
 def test_acoustic_visemes_open_on_vowels_and_spread_on_hiss() -> None:
     rng = np.random.default_rng(0)
     t = np.arange(SPEECH_RATE) / SPEECH_RATE

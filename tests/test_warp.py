@@ -99,10 +99,12 @@ def test_warp_is_deterministic(hopper: tuple[np.ndarray, np.ndarray]) -> None:
 
 
 def test_a_smile_with_teeth_presses_shut_into_lips_and_a_seam() -> None:
-    """The astronaut smiles with her teeth showing: at full closure her lips are redrawn over the teeth,
-    the mesh reads the lips as nearly closed, and no tooth-white pixel is left between them."""
+    """The astronaut smiles with her teeth showing: at rest and at full closure her lips are redrawn over
+    the teeth, the mesh reads the lips as nearly closed, and no tooth-white pixel is left between them;
+    as the jaw opens they part, back to the photo's own smile and beyond."""
     import skimage.data
 
+    from lipsync_tool.engines.warp.mouth_warp import OWN_MOUTH_PARTED_AT
     from lipsync_tool.face.measure import mouth_opening
     from lipsync_tool.face.topology import LIPS_INNER, LIPS_OUTER
 
@@ -111,10 +113,14 @@ def test_a_smile_with_teeth_presses_shut_into_lips_and_a_seam() -> None:
     points = analyzer.analyze(image).landmarks.points[:, :2].astype(np.float64)
     warp = MouthWarp(image, points)
     assert warp.interior.has_own_mouth
-    rest = mouth_opening(analyzer.analyze(warp.frame(0.0)).landmarks.points)
+    reading = lambda frame: mouth_opening(analyzer.analyze(frame).landmarks.points)  # noqa: E731
+    smile = reading(image)
     shut = warp.frame(0.0, close=1.0)
-    closed = mouth_opening(analyzer.analyze(shut).landmarks.points)
-    assert closed < 0.3 * rest, f"pressed {closed:.4f} against {rest:.4f} at rest"
+    closed, rest = reading(shut), reading(warp.frame(0.0))
+    assert closed < 0.3 * smile and rest < 0.3 * smile, f"pressed {closed:.4f}, at rest {rest:.4f}, smiling {smile:.4f}"
+    parting = [reading(warp.frame(share * OWN_MOUTH_PARTED_AT)) for share in (0.0, 0.5, 1.0)]
+    assert parting[0] < parting[1] < parting[2], f"the lips part as the jaw opens: {parting}"
+    assert parting[2] > 0.8 * smile, f"{parting[2]:.4f} at full parting against the photo's {smile:.4f}"
     teeth = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(teeth, [np.round(points[list(LIPS_INNER)]).astype(np.int32)], 1)
     lips = np.zeros(image.shape[:2], np.uint8)

@@ -141,7 +141,7 @@ class EvaluationReport:
     faces_found: int
     """Frames in which a face was found."""
     detections: int
-    """Frames that needed a fresh face detection (the first included)."""
+    """Frames whose face the detector found (every frame measured, unless a missed one was tracked)."""
     face_height_px: float
     """Median forehead-to-chin distance in video pixels (the scale of the jitter)."""
     sync: SyncMetrics

@@ -1,8 +1,11 @@
 """Follow the face through every frame of a video with the face mesh, and measure it.
 
-Detection runs on the first frame, the mesh then tracks from each frame's landmarks to the
-next (MediaPipe's own video mode); when the tracked face's presence score drops below
-``MIN_PRESENCE`` the face is detected again. Frames are decoded at most ``max_height`` lines
+Every frame is measured on its own: the face is detected and the mesh run on it (MediaPipe's
+static-image mode), so no frame's reading depends on the one before. Tracking from the last
+frame's landmarks (its video mode) feeds each crop from the previous result: the crop follows
+the jaw a frame late, a still mouth's reading swings between two values frame to frame, and
+openings read low after a closure. Only when detection misses a face is it tracked from the
+last frame's landmarks, kept while the presence score stays at least ``MIN_PRESENCE``. Frames are decoded at most ``max_height`` lines
 tall for speed and the landmarks are scaled back to the video's own pixels, so every
 distance reported is in video pixels whatever the analysis size.
 """
@@ -25,7 +28,7 @@ from ..media.frames import iter_frames
 log = logging.getLogger(__name__)
 
 MIN_PRESENCE = 0.5
-"""Below this face-presence score a tracked face counts as lost and is detected again."""
+"""Below this face-presence score a face tracked through a missed detection counts as lost."""
 DEFAULT_MAX_HEIGHT = 720
 """Frames taller than this are analysed scaled down to it (landmarks are scaled back)."""
 
@@ -130,16 +133,16 @@ class FaceFollower:
     def follow(
         self, frames: Iterable[np.ndarray], scale: tuple[float, float] = (1.0, 1.0)
     ) -> Iterator[TrackedFrame]:
-        """Yield every frame with its face: tracked from the previous frame, re-detected when lost."""
+        """Yield every frame with its face: detected in that frame, tracked from the last one when missed."""
         previous: FaceLandmarks | None = None
         for index, image in enumerate(frames):
-            detected = False
-            current = self.analyzer.mesh.track(image, previous) if previous is not None else None
-            if current is None or current.score < MIN_PRESENCE:
-                if previous is not None:
-                    log.debug("frame %d: face lost (score %.2f); detecting again", index, current.score)
-                current = self._detect(image)
-                detected = current is not None
+            current = self._detect(image)
+            detected = current is not None
+            if current is None and previous is not None:
+                current = self.analyzer.mesh.track(image, previous)
+                if current.score < MIN_PRESENCE:
+                    log.debug("frame %d: no face (tracked score %.2f)", index, current.score)
+                    current = None
             previous = current
             points = None if current is None else current.xy.astype(np.float64) * np.asarray(scale)
             yield TrackedFrame(index, image, points, scale, detected)

@@ -15,6 +15,10 @@ SMOOTHING = 0.022  # s: ... and this Gaussian blends them, so a movement starts 
 # (shift + 2 sigma) and is halfway at 20 ms ahead, where the sound's energy and the mouth agree.
 CONTACT = (0.25, 0.75)  # closure-channel values over which the lips go from apart to touching: a /p/ whose
 # blended closure peaks at 0.8 still shuts the lips in that frame, as a real bilabial does.
+LOUDNESS_SHARE = 0.45  # of the jaw opening that follows the sound's level: the open-close cycle of syllables,
+# which phone targets blended by a Gaussian only partly give (a loud syllable opens wider than a quiet one)
+LOUDNESS_RANGE_DB = 25.0  # level below the speech's loud frames (its 90th percentile) at which that part is shut
+SILENT_DB = -55.0  # dBFS: quieter frames are silence, however quiet the whole recording
 CLOSE_INDEX = POSE_PARAMETERS.index("close")
 OPEN_INDEX = POSE_PARAMETERS.index("open")
 
@@ -96,3 +100,25 @@ def sample_frames(track: np.ndarray, fps: float, n_frames: int) -> PoseTrack:
 def frame_poses(phones: Sequence[TimedPhone], duration: float, fps: float, n_frames: int) -> PoseTrack:
     """Per-frame mouth poses for timed phones: each phone's target, anticipated, blended, sampled."""
     return sample_frames(target_track(phones, max(duration, n_frames / fps)), fps, n_frames)
+
+
+def with_loudness(track: PoseTrack, level_db: np.ndarray) -> PoseTrack:
+    """`track` with `LOUDNESS_SHARE` of its jaw opening following the per-frame level (dBFS, one per frame).
+
+    The level is read relative to the speech's own loud frames, so a quiet recording opens as wide
+    as a loud one; closures are untouched, since the lips still meet wherever they touch.
+    """
+    level = np.asarray(level_db, dtype=np.float64)
+    if len(level) != len(track.poses):
+        raise ValueError(f"{len(level)} levels for {len(track.poses)} frames")
+    if len(level) == 0:
+        return track
+    audible = level[level > max(float(level.max()) - 40.0, SILENT_DB)]
+    if len(audible) == 0:
+        return track
+    loud = float(np.percentile(audible, 90))
+    shut = max(loud - LOUDNESS_RANGE_DB, SILENT_DB)
+    share = np.clip((level - shut) / max(loud - shut, 1.0), 0.0, 1.0)
+    poses = track.poses.copy()
+    poses[:, OPEN_INDEX] = (1.0 - LOUDNESS_SHARE) * poses[:, OPEN_INDEX] + LOUDNESS_SHARE * share
+    return PoseTrack(poses.astype(np.float32), track.fps)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import InputError, LipSyncError
 from .acoustic import acoustic_poses
-from .coarticulation import PoseTrack, TimedPhone, frame_poses
+from .coarticulation import PoseTrack, TimedPhone, frame_poses, with_loudness
+from .envelope import loudness_db
 from .cues import MouthCue, cues_from_phones, cues_from_poses
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class SpeechAnalyzer:
               phones: Sequence[TimedPhone] | None = None, progress: Any = None) -> MouthTrack:
         """The mouth track for `speech`; `phones` given (e.g. from text-to-speech) are used as they are."""
         if phones is not None:
-            return MouthTrack(frame_poses(phones, speech.duration, fps, n_frames), "given", tuple(phones), speech.duration)
+            return MouthTrack(self._poses(phones, speech, fps, n_frames), "given", tuple(phones), speech.duration)
         if uses_phones(mode, language):
             try:
                 found, method = self.phones(speech, transcript, progress)
@@ -86,11 +87,17 @@ class SpeechAnalyzer:
             else:
                 if any(p.phone != "sil" for p in found) or speech.is_silent:
                     log.info("visemes from %d %s phones", len(found), method)
-                    return MouthTrack(frame_poses(found, speech.duration, fps, n_frames), method, tuple(found), speech.duration)
+                    return MouthTrack(self._poses(found, speech, fps, n_frames), method, tuple(found), speech.duration)
                 log.info("no phones recognised; using the acoustic visemes")
         elif transcript:
             log.info("--transcript is only used by the phonetic visemes (English); ignoring it")
         poses = acoustic_poses(speech.samples, speech.sample_rate, fps, n_frames)
         return MouthTrack(poses, "acoustic", (), speech.duration)
+
+    @staticmethod
+    def _poses(phones: Sequence[TimedPhone], speech: "SpeechAudio", fps: float, n_frames: int) -> PoseTrack:
+        """Each phone's pose, blended, with part of the jaw following the sound's level."""
+        level = loudness_db(speech.samples, speech.sample_rate, fps, n_frames)
+        return with_loudness(frame_poses(phones, speech.duration, fps, n_frames), level)
 
 

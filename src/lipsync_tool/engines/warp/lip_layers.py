@@ -16,8 +16,11 @@ from .geometry import sorted_edge
 from .region_warp import Roi
 
 RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
-SEAM_WIDTH = 0.006  # face heights: the shadow line between closed lips
-SEAM_DARKNESS = 0.7  # the seam's colour as a share of the lips' own
+SEAM_WIDTH = 0.008  # face heights: the shadow line between closed lips (at least 2 px: see `_seam`)
+SEAM_DARKNESS = 0.55  # the seam's colour as a share of the lips' own
+UPPER_LIP_FULLNESS = 0.6  # a closed upper lip is at least this thick, as a share of the lower lip
+UPPER_FROM_LOWER = (0.35, 0.85)  # the part of the lower lip's band (0: its inner edge) mirrored onto the upper lip
+UPPER_LIP_SHADE = 0.85  # the upper lip faces down, away from the light
 SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
 
 
@@ -48,8 +51,10 @@ class LipLayers:
         low_out = np.interp(xs, *sorted_edge(moved[list(LIPS_LOWER_OUTER)]))[None, :]
         seam = np.minimum((up_in + low_in) / 2, low_in)
         up_in, low_in = np.minimum(up_in, seam), np.maximum(low_in, seam)
+        up_out = np.minimum(up_out, seam - UPPER_LIP_FULLNESS * strength * (low_out - seam))
         source_y, inside = self._source_rows(ys, map_x, (up_out, up_in, low_in, low_out))
         lips = cv2.remap(self.image, map_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        lips *= np.where(ys < seam, UPPER_LIP_SHADE, 1.0)[..., None].astype(np.float32)
         alpha = (inside * strength)[..., None]
         patch = out[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
         patch = patch * (1 - alpha) + lips * alpha
@@ -66,7 +71,10 @@ class LipLayers:
         src_low_out = np.interp(map_x, *self._lower_outer)
         t_up = np.clip((ys - up_out) / np.maximum(up_in - up_out, 1.0), 0.0, 1.0)
         t_low = np.clip((ys - low_in) / np.maximum(low_out - low_in, 1.0), 0.0, 1.0)
-        upper_rows = src_up_out + t_up * (np.maximum(src_up_in, src_up_out + 1.0) - src_up_out)
+        # The upper lip of a smile is stretched thin over the teeth, its band mostly skin: the closed upper
+        # lip takes the lower lip's texture, mirrored about the seam (shaded in `draw`).
+        lower_band = np.maximum(src_low_out - src_low_in, 1.0)
+        upper_rows = src_low_in + (UPPER_FROM_LOWER[0] + (1.0 - t_up) * (UPPER_FROM_LOWER[1] - UPPER_FROM_LOWER[0])) * lower_band
         lower_rows = src_low_in + t_low * (np.maximum(src_low_out, src_low_in + 1.0) - src_low_in)
         source_y = np.where(ys < (up_in + low_in) / 2, upper_rows, lower_rows).astype(np.float32)
         # Soft edges one pixel wide at the outer contours, where the warped portrait takes over.
@@ -77,7 +85,7 @@ class LipLayers:
     def _seam(self, patch: np.ndarray, ys: np.ndarray, seam: np.ndarray, gap: np.ndarray, xs: np.ndarray,
               moved: np.ndarray, strength: float) -> np.ndarray:
         """Darken a thin line where the lips meet, fading towards the corners and as they part."""
-        width = max(0.75, SEAM_WIDTH * self.face_height / 2)
+        width = max(1.0, SEAM_WIDTH * self.face_height / 2)
         profile = np.exp(-0.5 * ((ys - seam) / width) ** 2)
         closed = np.clip(1.0 - gap / max(SEAM_GAP * self.face_height, 1.0), 0.0, 1.0)
         corners = moved[[LIPS_UPPER_INNER[0], LIPS_UPPER_INNER[-1]], 0]

@@ -23,6 +23,18 @@ JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
 ROUNDING_GAIN = 1.8  # rounded lips draw in further than spread lips reach out
 OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
+OWN_MOUTH_PARTED_AT = 0.6  # jaw opening at which a portrait that shows its teeth has its lips as far apart as
+# in the photo: below it the lips come together, shut at rest, so silence is a closed mouth on any portrait
+
+
+OWN_MOUTH_ROUND_COVER = 0.6  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
+
+
+def own_mouth_rest_close(opening: float) -> float:
+    """How far the lips of a portrait that shows its teeth are drawn together at this jaw opening:
+    1 (closed) at rest, 0 (the photo's own parted lips) from `OWN_MOUTH_PARTED_AT` on, smooth between."""
+    t = float(np.clip(1.0 - opening / OWN_MOUTH_PARTED_AT, 0.0, 1.0))
+    return t * t * (3.0 - 2.0 * t)
 
 
 class MouthWarp:
@@ -57,6 +69,8 @@ class MouthWarp:
         """The portrait with the jaw opened by `opening` in [0, 1], the lips spread by `width`
         in [-1, 1] (negative: rounded), the portrait's own parted lips pressed shut by `close`,
         the lower lip tucked under the upper teeth by `tuck` and the tongue tip shown by `tongue`."""
+        if self.interior.has_own_mouth:
+            close = max(close, own_mouth_rest_close(opening) * (1.0 - tuck), OWN_MOUTH_ROUND_COVER * max(-width, 0.0))
         tucked = self.interior.has_own_mouth and OWN_MOUTH_TUCK_CLOSE * tuck > close
         if tucked:  # f/v on a mouth already open: the lower lip comes up to the teeth
             close = OWN_MOUTH_TUCK_CLOSE * tuck
@@ -70,7 +84,7 @@ class MouthWarp:
             if tucked:
                 self._press_own_mouth(out, maps, close)
             else:
-                self.lip_layers.draw(out, moved, maps[0], self.roi, min(1.0, 1.5 * close))
+                self.lip_layers.draw(out, moved, maps[0], self.roi, min(1.0, 4.0 * close))
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
             upper_teeth=float(np.clip(1.0 + min(width, 0.0) * 0.8, 0.0, 1.0)),
