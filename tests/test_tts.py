@@ -14,6 +14,7 @@ from lipsync_tool.media.audio import decode_speech
 from lipsync_tool.media.ffmpeg import find_ffmpeg
 from lipsync_tool.media.probe import probe
 from lipsync_tool.speech.tts import synthesize_to_wav
+from lipsync_tool.speech_input import TEXT_MARGIN
 
 from .test_pipeline import mouth_track
 
@@ -29,7 +30,7 @@ def test_text_to_talking_video(workdir: Path, voice: str, text: str) -> None:
     with wave.open(str(saved)) as handle:
         assert handle.getframerate() == 22050 and handle.getnchannels() == 1
 
-    phones = synthesize_to_wav(text, workdir / "again.wav", voice=voice).phones
+    phones = synthesize_to_wav(text, workdir / "again.wav", voice=voice, margin=TEXT_MARGIN).phones
     first = next(p for p in phones if p.phone != "sil")
     level = np.abs(speech.samples)
     voiced = np.nonzero(np.convolve(level, np.ones(160) / 160, mode="same") > 0.01 * level.max())[0][0] / speech.sample_rate
@@ -37,6 +38,9 @@ def test_text_to_talking_video(workdir: Path, voice: str, text: str) -> None:
 
     openings = mouth_track(ffmpeg, out, height=512)
     assert len(openings) == result.frames
+    still = int(TEXT_MARGIN * 25) - 2  # the mouth moves ~65 ms ahead of the first sound
+    assert np.abs(speech.samples[: int(0.9 * TEXT_MARGIN * speech.sample_rate)]).max() < 1e-3, "a breath of silence first"
+    assert openings[:still].max() < 0.02 and openings[-still:].max() < 0.02, "the clip opens and ends on a closed mouth"
     assert openings.max() > 0.04, "the mouth opens on the vowels"
     pause = max((p for p in phones if p.phone == "sil"), key=lambda p: p.end - p.start)
     assert pause.end - pause.start > 0.15, "the sentence has a pause between its phrases"

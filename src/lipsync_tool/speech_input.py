@@ -14,6 +14,10 @@ from .options import RenderOptions
 
 log = logging.getLogger(__name__)
 
+TEXT_MARGIN = 0.3
+"""Seconds of silence before and after synthesised speech: the clip opens and ends on the still
+face, as a speaker draws breath, rather than cutting in mid-word (--trim-silence removes it)."""
+
 
 @dataclass(frozen=True)
 class PreparedSpeech:
@@ -43,7 +47,8 @@ def prepare_speech(ffmpeg: str, audio: Path | None, options: RenderOptions, work
     if options.text is not None:
         from .speech.tts import synthesize_to_wav
 
-        synthesized = synthesize_to_wav(options.text, work_dir / "speech.wav", voice=options.voice, rate=options.rate, pitch=options.pitch)
+        synthesized = synthesize_to_wav(options.text, work_dir / "speech.wav", voice=options.voice, rate=options.rate,
+                                        pitch=options.pitch, margin=TEXT_MARGIN)
         speech = decode_speech(ffmpeg, synthesized.wav, max_duration=options.max_duration)
         log.info("synthesised %.2f s of speech with the eSpeak NG voice %s", synthesized.duration, options.voice)
         prepared = PreparedSpeech(speech, synthesized.wav, synthesized.phones, synthesized.wav)

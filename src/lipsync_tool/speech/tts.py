@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from .ipa import ipa_to_arpabet
 from .phones import PhoneSegment
@@ -19,18 +21,25 @@ class SynthesizedSpeech:
     voice: str
 
 
-def synthesize_to_wav(text: str, wav: Path, *, voice: str = "en-us", rate: int = 160, pitch: int = 50) -> SynthesizedSpeech:
-    """Speak `text` with eSpeak NG into `wav`; raises InputError for empty text, unknown voices, text too long."""
+def synthesize_to_wav(text: str, wav: Path, *, voice: str = "en-us", rate: int = 160, pitch: int = 50,
+                      margin: float = 0.0) -> SynthesizedSpeech:
+    """Speak `text` with eSpeak NG into `wav`, with `margin` seconds of silence before and after;
+    raises InputError for empty text, unknown voices, text too long."""
     from .espeak import EspeakSynthesizer
 
     speech = EspeakSynthesizer().synthesize(text, voice=voice, rate=rate, pitch=pitch)
-    speech.write_wav(wav)
-    phones = tuple(
-        PhoneSegment("sil" if event.is_pause else ipa_to_arpabet(event.ipa) if event.ipa else "sil", event.start, event.end)
+    pad = np.zeros(int(round(margin * speech.sample_rate)), np.float32)
+    replace(speech, samples=np.concatenate([pad, speech.samples, pad])).write_wav(wav)
+    shift = len(pad) / speech.sample_rate
+    spoken = [
+        PhoneSegment("sil" if event.is_pause else ipa_to_arpabet(event.ipa) if event.ipa else "sil", event.start + shift, event.end + shift)
         for event in speech.events
         if event.end > event.start
-    )
-    return SynthesizedSpeech(wav, phones, speech.duration, voice)
+    ]
+    duration = speech.duration + 2 * shift
+    if shift > 0:
+        spoken = [PhoneSegment("sil", 0.0, shift), *spoken, PhoneSegment("sil", duration - shift, duration)]
+    return SynthesizedSpeech(wav, tuple(spoken), duration, voice)
 
 
 def voice_table() -> str:

@@ -25,6 +25,7 @@ from ...face.topology import MOUTH_CORNERS as OUTER_MOUTH_CORNERS
 MOUTH_CORNERS = OUTER_MOUTH_CORNERS + INNER_MOUTH_CORNERS
 CORNER_DROP = 0.3  # share of the lower lip's travel that the mouth corners follow
 UPPER_LIP_LIFT = 0.10
+POUT_UPPER, POUT_LOWER = 0.006, 0.010  # face heights the rounded lips flare apart at the midline
 UPPER_LIP_SHARE = 0.2  # of a parted mouth's gap, the share the upper lip travels to close it (the jaw lifts the rest)
 
 
@@ -147,6 +148,23 @@ def lip_stretch_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarra
     near_mouth = 1.0 - _smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, 0.18)
     sideways = np.clip(u / half_width, -1.0, 1.0) * near_mouth
     return sideways[:, None] * frame.right[None, :]
+
+
+def lip_pout_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Displacement (N, 2), in face heights, of fully rounded lips flaring apart in the middle.
+
+    Rounded lips push forward and their aperture turns from a slit into an O: the upper lip
+    lifts and the lower lip drops most at the midline, not at all at the corners. Without this
+    the narrowing alone reads as lips closing.
+    """
+    u, v, upper, lower = _lip_membership(points, frame)
+    corners = list(OUTER_MOUTH_CORNERS)
+    half_width = float(np.abs(u[corners]).max())
+    taper = np.clip(1.0 - (u / half_width) ** 2, 0.0, 1.0)
+    amount = np.zeros(len(points))
+    amount[upper] = -POUT_UPPER * taper[upper]
+    amount[lower] = POUT_LOWER * taper[lower]
+    return amount[:, None] * frame.down[None, :]
 
 
 def lip_press_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:

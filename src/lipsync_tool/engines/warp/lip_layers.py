@@ -51,7 +51,8 @@ class LipLayers:
         low_out = np.interp(xs, *sorted_edge(moved[list(LIPS_LOWER_OUTER)]))[None, :]
         seam = np.minimum((up_in + low_in) / 2, low_in)
         up_in, low_in = np.minimum(up_in, seam), np.maximum(low_in, seam)
-        up_out = np.minimum(up_out, seam - UPPER_LIP_FULLNESS * strength * (low_out - seam))
+        fullness = _smoothed(UPPER_LIP_FULLNESS * strength * (low_out - low_in), 0.03 * self.face_height)
+        up_out = np.minimum(_smoothed(up_out, 0.01 * self.face_height), up_in - fullness)
         source_y, inside = self._source_rows(ys, map_x, (up_out, up_in, low_in, low_out))
         lips = cv2.remap(self.image, map_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         lips *= np.where(ys < seam, UPPER_LIP_SHADE, 1.0)[..., None].astype(np.float32)
@@ -94,3 +95,13 @@ class LipLayers:
         taper = (1.0 - across**4)[None, :]
         alpha = (profile * closed * taper * strength)[..., None]
         return patch * (1 - alpha) + self.seam_colour * alpha
+
+
+def _smoothed(row: np.ndarray, sigma: float) -> np.ndarray:
+    """A (1, N) contour smoothed along x by a Gaussian of `sigma` px: landmark bumps are not lip shape."""
+    if sigma < 0.5 or row.shape[1] < 3:
+        return row
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    return np.convolve(np.pad(row[0], radius, mode="edge"), kernel, mode="valid")[None, :]

@@ -9,6 +9,7 @@ from .geometry import (
     FaceFrame,
     anchor_ring,
     jaw_open_displacements,
+    lip_pout_displacements,
     lip_press_displacements,
     lip_tuck_displacements,
     lip_stretch_displacements,
@@ -27,7 +28,8 @@ OWN_MOUTH_PARTED_AT = 0.6  # jaw opening at which a portrait that shows its teet
 # in the photo: below it the lips come together, shut at rest, so silence is a closed mouth on any portrait
 
 
-OWN_MOUTH_ROUND_COVER = 0.6  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
+OWN_MOUTH_ROUND_COVER = 0.1  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
+OWN_MOUTH_ROUNDING = 1.25  # rounding of a smile with teeth, against ROUNDING_GAIN
 
 
 def own_mouth_rest_close(opening: float) -> float:
@@ -50,6 +52,7 @@ class MouthWarp:
             "width": lip_stretch_displacements(self.points, self.face) * (LIP_STRETCH * scale),
             "close": lip_press_displacements(self.points, self.face) * self.face.height,
             "tuck": lip_tuck_displacements(self.points, self.face) * scale,
+            "pout": lip_pout_displacements(self.points, self.face) * scale,
         }
         region = warp_region(self.points, self.face)
         sigma = max(2.0, 0.05 * self.face.height)
@@ -59,11 +62,13 @@ class MouthWarp:
         self.inner_loop = list(LIPS_INNER)
         self.interior = MouthInterior(image, self.points, self.face.height, self.face.down)
         self.lip_layers = LipLayers(image, self.points, self.face.height, self.interior.lip)
+        # A smile's corners start pulled back: rounding them has further to go.
+        self.rounding_gain = ROUNDING_GAIN * (OWN_MOUTH_ROUNDING if self.interior.has_own_mouth else 1.0)
 
-    @staticmethod
-    def _weights(opening: float, width: float, close: float, tuck: float = 0.0) -> dict[str, float]:
-        width = width * ROUNDING_GAIN if width < 0 else width
-        return {"open": opening, "width": width, "close": close, "tuck": tuck}
+    def _weights(self, opening: float, width: float, close: float, tuck: float = 0.0) -> dict[str, float]:
+        rounding = max(-width, 0.0)
+        width = -rounding * self.rounding_gain if width < 0 else width
+        return {"open": opening, "width": width, "close": close, "tuck": tuck, "pout": rounding * max(1.0 - close, 0.0)}
 
     def frame(self, opening: float, width: float = 0.0, close: float = 0.0, tuck: float = 0.0, tongue: float = 0.0) -> np.ndarray:
         """The portrait with the jaw opened by `opening` in [0, 1], the lips spread by `width`
