@@ -25,7 +25,8 @@ from ...face.topology import MOUTH_CORNERS as OUTER_MOUTH_CORNERS
 MOUTH_CORNERS = OUTER_MOUTH_CORNERS + INNER_MOUTH_CORNERS
 CORNER_DROP = 0.3  # share of the lower lip's travel that the mouth corners follow
 UPPER_LIP_LIFT = 0.10
-POUT_UPPER, POUT_LOWER = 0.006, 0.010  # face heights the rounded lips flare apart at the midline
+CHEEK_FOLLOW = 0.3  # face heights beyond the lip corners over which the cheeks follow a spread or rounding
+POUT_UPPER, POUT_LOWER = 0.004, 0.007  # face heights the rounded lips flare apart at the midline
 UPPER_LIP_SHARE = 0.2  # of a parted mouth's gap, the share the upper lip travels to close it (the jaw lifts the rest)
 
 
@@ -145,7 +146,7 @@ def lip_stretch_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarra
     u, v = frame.local(points)
     corners = list(OUTER_MOUTH_CORNERS)
     half_width = float(np.abs(u[corners]).max())
-    near_mouth = 1.0 - _smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, 0.18)
+    near_mouth = 1.0 - _smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, CHEEK_FOLLOW)
     sideways = np.clip(u / half_width, -1.0, 1.0) * near_mouth
     return sideways[:, None] * frame.right[None, :]
 
