@@ -44,7 +44,6 @@ class LipLayers:
             return
         rows, cols = map_x.shape
         xs = np.arange(cols, dtype=np.float32) + roi.x0
-        ys = np.arange(rows, dtype=np.float32)[:, None] + roi.y0
         up_out = np.interp(xs, *sorted_edge(moved[list(LIPS_UPPER_OUTER)]))[None, :]
         up_in = np.interp(xs, *sorted_edge(moved[list(LIPS_UPPER_INNER)]))[None, :]
         low_in = np.interp(xs, *sorted_edge(moved[list(LIPS_LOWER_INNER)]))[None, :]
@@ -53,14 +52,33 @@ class LipLayers:
         up_in, low_in = np.minimum(up_in, seam), np.maximum(low_in, seam)
         fullness = _smoothed(UPPER_LIP_FULLNESS * strength * (low_out - low_in), 0.03 * self.face_height)
         up_out = np.minimum(_smoothed(up_out, 0.01 * self.face_height), up_in - fullness)
-        source_y, inside = self._source_rows(ys, map_x, (up_out, up_in, low_in, low_out))
-        lips = cv2.remap(self.image, map_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        # Only the lips' own box is drawn: the rest of the warp's box is left as the warp made it.
+        margin = 3 * self._seam_width() + 2
+        top = max(int(np.floor(up_out.min() - margin)) - roi.y0, 0)
+        bottom = min(int(np.ceil(low_out.max() + margin)) - roi.y0 + 1, rows)
+        corners = moved[list(LIPS_UPPER_OUTER), 0]
+        left = max(int(np.floor(corners.min() - margin)) - roi.x0, 0)
+        right = min(int(np.ceil(corners.max() + margin)) - roi.x0 + 1, cols)
+        if bottom <= top or right <= left:
+            return
+        box = Roi(roi.x0 + left, roi.y0 + top, roi.x0 + right, roi.y0 + bottom)
+        span = slice(left, right)
+        up_out, up_in, low_in, low_out, seam = (a[:, span] for a in (up_out, up_in, low_in, low_out, seam))
+        xs = xs[span]
+        ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None]
+        band_x = np.ascontiguousarray(map_x[top:bottom, span])
+        source_y, inside = self._source_rows(ys, band_x, (up_out, up_in, low_in, low_out))
+        lips = cv2.remap(self.image, band_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         lips *= np.where(ys < seam, UPPER_LIP_SHADE, 1.0)[..., None].astype(np.float32)
         alpha = (inside * strength)[..., None]
-        patch = out[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
+        patch = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         patch = patch * (1 - alpha) + lips * alpha
         patch = self._seam(patch, ys, seam, low_in - up_in, xs, moved, strength)
-        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+        out[box.y0 : box.y1, box.x0 : box.x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+
+    def _seam_width(self) -> float:
+        """The seam's Gaussian sigma in pixels."""
+        return max(1.0, SEAM_WIDTH * self.face_height / 2)
 
     def _source_rows(self, ys: np.ndarray, map_x: np.ndarray, moved: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Source row of every pixel inside either lip (each lip's band stretched onto its moved place),
@@ -86,7 +104,7 @@ class LipLayers:
     def _seam(self, patch: np.ndarray, ys: np.ndarray, seam: np.ndarray, gap: np.ndarray, xs: np.ndarray,
               moved: np.ndarray, strength: float) -> np.ndarray:
         """Darken a thin line where the lips meet, fading towards the corners and as they part."""
-        width = max(1.0, SEAM_WIDTH * self.face_height / 2)
+        width = self._seam_width()
         profile = np.exp(-0.5 * ((ys - seam) / width) ** 2)
         closed = np.clip(1.0 - gap / max(SEAM_GAP * self.face_height, 1.0), 0.0, 1.0)
         corners = moved[[LIPS_UPPER_INNER[0], LIPS_UPPER_INNER[-1]], 0]
