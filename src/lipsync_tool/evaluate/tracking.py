@@ -5,9 +5,10 @@ static-image mode), so no frame's reading depends on the one before. Tracking fr
 frame's landmarks (its video mode) feeds each crop from the previous result: the crop follows
 the jaw a frame late, a still mouth's reading swings between two values frame to frame, and
 openings read low after a closure. Only when detection misses a face is it tracked from the
-last frame's landmarks, kept while the presence score stays at least ``MIN_PRESENCE``. Frames are decoded at most ``max_height`` lines
-tall for speed and the landmarks are scaled back to the video's own pixels, so every
-distance reported is in video pixels whatever the analysis size.
+last frame's landmarks, kept while the presence score stays at least ``MIN_PRESENCE``.
+Frames are decoded at most ``max_height`` lines tall for speed and the landmarks are scaled
+back to the video's own pixels, so every distance reported is in video pixels whatever the
+analysis size.
 """
 
 from __future__ import annotations

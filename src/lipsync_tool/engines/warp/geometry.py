@@ -55,7 +55,8 @@ class FaceFrame:
         return rel @ self.right / self.height, rel @ self.down / self.height
 
 
-def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def smoothstep(x: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
+    """0 below `lo`, 1 above `hi`, a smooth cubic between."""
     t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -69,8 +70,8 @@ def jaw_open_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     draw in slightly, as they do when a mouth opens.
     """
     u, v = frame.local(points)
-    lateral = 1.0 - _smoothstep(np.abs(u), 0.10, 0.48)
-    amount = 0.92 * lateral * _smoothstep(v, 0.0, 0.10)
+    lateral = 1.0 - smoothstep(np.abs(u), 0.10, 0.48)
+    amount = 0.92 * lateral * smoothstep(v, 0.0, 0.10)
     corners = list(MOUTH_CORNERS)
     half_width = float(np.abs(u[corners]).max())
     taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
@@ -146,7 +147,7 @@ def lip_stretch_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarra
     u, v = frame.local(points)
     corners = list(OUTER_MOUTH_CORNERS)
     half_width = float(np.abs(u[corners]).max())
-    near_mouth = 1.0 - _smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, CHEEK_FOLLOW)
+    near_mouth = 1.0 - smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, CHEEK_FOLLOW)
     sideways = np.clip(u / half_width, -1.0, 1.0) * near_mouth
     return sideways[:, None] * frame.right[None, :]
 

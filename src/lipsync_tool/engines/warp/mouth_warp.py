@@ -13,6 +13,7 @@ from .geometry import (
     lip_press_displacements,
     lip_tuck_displacements,
     lip_stretch_displacements,
+    smoothstep,
     smooth_loop,
     warp_region,
 )
@@ -26,8 +27,6 @@ ROUNDING_GAIN = 1.8  # rounded lips draw in further than spread lips reach out
 OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
 OWN_MOUTH_PARTED_AT = 0.6  # jaw opening at which a portrait that shows its teeth has its lips as far apart as
 # in the photo: below it the lips come together, shut at rest, so silence is a closed mouth on any portrait
-
-
 OWN_MOUTH_ROUND_COVER = 0.1  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
 OWN_MOUTH_ROUNDING = 1.25  # rounding of a smile with teeth, against ROUNDING_GAIN
 
@@ -35,8 +34,7 @@ OWN_MOUTH_ROUNDING = 1.25  # rounding of a smile with teeth, against ROUNDING_GA
 def own_mouth_rest_close(opening: float) -> float:
     """How far the lips of a portrait that shows its teeth are drawn together at this jaw opening:
     1 (closed) at rest, 0 (the photo's own parted lips) from `OWN_MOUTH_PARTED_AT` on, smooth between."""
-    t = float(np.clip(1.0 - opening / OWN_MOUTH_PARTED_AT, 0.0, 1.0))
-    return t * t * (3.0 - 2.0 * t)
+    return 1.0 - float(smoothstep(opening, 0.0, OWN_MOUTH_PARTED_AT))
 
 
 class MouthWarp:
