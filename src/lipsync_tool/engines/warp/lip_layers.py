@@ -17,20 +17,21 @@ from .region_warp import Roi
 
 RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
 SEAM_WIDTH = 0.008  # face heights: the shadow line between closed lips (at least 2 px: see `_seam`)
-SEAM_DARKNESS = 0.55  # the seam's colour as a share of the lips' own
 UPPER_LIP_FULLNESS = 0.6  # a closed upper lip is at least this thick, as a share of the lower lip
 UPPER_FROM_LOWER = (0.35, 0.85)  # the part of the lower lip's band (0: its inner edge) mirrored onto the upper lip
-UPPER_LIP_SHADE = 0.85  # the upper lip faces down, away from the light
+UPPER_LIP_TINT = np.array([0.95, 0.8, 0.8], np.float32)  # the upper lip faces down, away from the light: darker, redder
+SEAM_TINT = np.array([0.8, 0.3, 0.25], np.float32)  # the seam multiplies the lips' own colour by this: a red shadow.
+# A seam darkened towards grey reads as a gap to the face mesh (and to the eye: a grey line is an open mouth's
+# shadow); one that keeps the red of the lips, as a real closed mouth's does, reads as touching lips.
 SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
 
 
 class LipLayers:
     """Redraws the lips of one portrait (whose mouth shows teeth) pressed together."""
 
-    def __init__(self, image: np.ndarray, points: np.ndarray, face_height: float, lip_colour: np.ndarray) -> None:
+    def __init__(self, image: np.ndarray, points: np.ndarray, face_height: float) -> None:
         self.image = image
         self.face_height = face_height
-        self.seam_colour = lip_colour.astype(np.float32) * SEAM_DARKNESS
         rim = RIM * face_height
         self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
         self._upper_inner = sorted_edge(points[list(LIPS_UPPER_INNER)] - (0, rim))
@@ -69,7 +70,7 @@ class LipLayers:
         band_x = np.ascontiguousarray(map_x[top:bottom, span])
         source_y, inside = self._source_rows(ys, band_x, (up_out, up_in, low_in, low_out))
         lips = cv2.remap(self.image, band_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        lips *= np.where(ys < seam, UPPER_LIP_SHADE, 1.0)[..., None].astype(np.float32)
+        lips *= np.where((ys < seam)[..., None], UPPER_LIP_TINT, 1.0).astype(np.float32)
         alpha = (inside * strength)[..., None]
         patch = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         patch = patch * (1 - alpha) + lips * alpha
@@ -103,7 +104,7 @@ class LipLayers:
 
     def _seam(self, patch: np.ndarray, ys: np.ndarray, seam: np.ndarray, gap: np.ndarray, xs: np.ndarray,
               moved: np.ndarray, strength: float) -> np.ndarray:
-        """Darken a thin line where the lips meet, fading towards the corners and as they part."""
+        """Darken a thin line where the lips meet (keeping their hue), fading towards the corners and as they part."""
         width = self._seam_width()
         profile = np.exp(-0.5 * ((ys - seam) / width) ** 2)
         closed = np.clip(1.0 - gap / max(SEAM_GAP * self.face_height, 1.0), 0.0, 1.0)
@@ -112,7 +113,7 @@ class LipLayers:
         across = np.clip(np.abs(xs - (left + right) / 2) / max((right - left) / 2, 1.0), 0.0, 1.0)
         taper = (1.0 - across**4)[None, :]
         alpha = (profile * closed * taper * strength)[..., None]
-        return patch * (1 - alpha) + self.seam_colour * alpha
+        return patch * (1 - alpha * (1 - SEAM_TINT))
 
 
 def _smoothed(row: np.ndarray, sigma: float) -> np.ndarray:

@@ -59,7 +59,7 @@ class MouthWarp:
         self.roi = self.warp.roi
         self.inner_loop = list(LIPS_INNER)
         self.interior = MouthInterior(image, self.points, self.face.height, self.face.down)
-        self.lip_layers = LipLayers(image, self.points, self.face.height, self.interior.lip)
+        self.lip_layers = LipLayers(image, self.points, self.face.height)
         # A smile's corners start pulled back: rounding them has further to go.
         self.rounding_gain = ROUNDING_GAIN * (OWN_MOUTH_ROUNDING if self.interior.has_own_mouth else 1.0)
 
