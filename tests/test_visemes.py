@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lipsync_tool.speech.acoustic import acoustic_poses
-from lipsync_tool.speech.coarticulation import ANTICIPATION, frame_poses
+from lipsync_tool.speech.coarticulation import ANTICIPATION, MIN_CLOSURE, frame_poses
 from lipsync_tool.speech.ipa import ipa_to_arpabet
 from lipsync_tool.speech.visemes import PHONES, VISEME_POSES, Viseme, rhubarb_shape_of, viseme_of
 
@@ -68,6 +68,18 @@ def test_a_60_ms_bilabial_closure_survives_at_any_alignment(offset: float) -> No
     assert vowel.max() > 0.9, "the vowels open the mouth"
     closure = opening[int((0.45 + offset) * 25) : int((0.62 + offset) * 25) + 1]
     assert closure.min() < 0.12, f"the lips close for /m/ (min opening {closure.min():.2f})"
+
+
+def test_a_very_short_bilabial_still_shuts_the_lips_for_min_closure() -> None:
+    """eSpeak gives some /b/ 20 ms: the lips still stay shut MIN_CLOSURE (50 ms), over the end of the vowel
+    before, so at 25 fps the closure is not a single frame."""
+    phones = [Phone("sil", 0.0, 0.4), Phone("aa", 0.4, 0.7), Phone("b", 0.7, 0.72), Phone("iy", 0.72, 1.0), Phone("sil", 1.0, 1.4)]
+    track = frame_poses(phones, 1.4, 200, 280)
+    shut = np.flatnonzero(track.contact > 0.99) / 200
+    assert len(shut) and shut.max() - shut.min() >= MIN_CLOSURE - 0.011, f"shut from {shut.min():.3f} to {shut.max():.3f} s"
+    assert shut.min() >= 0.7 - MIN_CLOSURE - ANTICIPATION - 0.02, "but not absurdly early"
+    at_25 = frame_poses(phones, 1.4, 25, 35).contact
+    assert int(np.sum(at_25 > 0.99)) >= 2, f"contact per frame {np.round(at_25, 2)}"
 
 
 def test_no_jitter_and_bounded_jumps() -> None:

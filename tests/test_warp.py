@@ -129,3 +129,61 @@ def test_a_smile_with_teeth_presses_shut_into_lips_and_a_seam() -> None:
     white = lambda pixels: float(np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200))  # noqa: E731
     assert white(image[between]) > 0.3, "the portrait shows white teeth there"
     assert white(shut[between]) < white(image[lip_band]) + 0.05, "no more white than her lips' own highlights"
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    import skimage.data
+
+    image = skimage.data.astronaut()
+    return image, FaceAnalyzer().analyze(image).landmarks.points[:, :2].astype(np.float64)
+
+
+def _inside(image: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(contour).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def test_closed_lips_meet_at_a_red_seam_not_a_grey_one(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
+    """The seam between the astronaut's closed lips keeps the lips' hue, darker and redder, as a real closed
+    mouth's does; a seam darkened towards grey reads as a gap to the eye and to the face mesh."""
+    from lipsync_tool.face.topology import LIPS_OUTER
+
+    image, points = astronaut
+    lips = _inside(image, points[list(LIPS_OUTER)])
+    shut = MouthWarp(image, points).frame(0.0, close=1.0)[lips].astype(np.float32)
+    lum = shut @ np.array([0.299, 0.587, 0.114])
+    seam = shut[lum <= np.percentile(lum, 15)]
+    own = image[lips].astype(np.float32)
+    seam_red, lips_red = float(np.mean(seam[:, 0] / seam[:, 1])), float(np.median(own[:, 0] / own[:, 1]))
+    assert seam_red > 1.3 * lips_red, f"seam red/green {seam_red:.2f} against the lips' {lips_red:.2f}"
+
+
+def test_teeth_seen_through_half_parted_lips_keep_their_colour(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
+    """Half way to the photo's smile the teeth between the lips are as white as in the photo, not washed
+    towards the lip colour (only a nearly shut gap darkens to the seam)."""
+    from lipsync_tool.engines.warp.mouth_warp import OWN_MOUTH_PARTED_AT
+    from lipsync_tool.face.topology import LIPS_INNER
+
+    image, points = astronaut
+    between = _inside(image, points[list(LIPS_INNER)])
+    white = lambda pixels: float(np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200))  # noqa: E731
+    half = MouthWarp(image, points).frame(0.5 * OWN_MOUTH_PARTED_AT)
+    assert white(half[between]) > 0.6 * white(image[between]), f"{white(half[between]):.2f} white, photo {white(image[between]):.2f}"
+
+
+def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
+    """The mesh's reading of the astronaut's mouth grows with the jaw opening, about in proportion: her
+    lips part linearly (parted by a smooth step, 0.3 of the jaw already read 0.65 of the full opening),
+    and her lower teeth show once the jaw drops past the photo's own opening."""
+    from lipsync_tool.face.measure import mouth_opening
+
+    image, points = astronaut
+    analyzer = FaceAnalyzer()
+    warp = MouthWarp(image, points)
+    openings = (0.0, 0.3, 0.6, 1.0)
+    readings = np.array([mouth_opening(analyzer.analyze(warp.frame(o, 0.1)).landmarks.points) for o in openings])
+    assert np.all(np.diff(readings) > 0), f"readings {np.round(readings, 4)}"
+    assert readings[1] < 0.55 * readings[-1], f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
+    assert warp._lower_teeth(0.5, 0.0) == 0.0 and warp._lower_teeth(1.0, 0.0) == 1.0

@@ -15,10 +15,11 @@ SMOOTHING = 0.022  # s: ... and this Gaussian blends them, so a movement starts 
 # (shift + 2 sigma) and is halfway at 20 ms ahead, where the sound's energy and the mouth agree.
 CONTACT = (0.25, 0.75)  # closure-channel values over which the lips go from apart to touching: a /p/ whose
 # blended closure peaks at 0.8 still shuts the lips in that frame, as a real bilabial does.
-LOUDNESS_SHARE = 0.45  # of the jaw opening that follows the sound's level: the open-close cycle of syllables,
+LOUDNESS_SHARE = 0.55  # of the jaw opening that follows the sound's level: the open-close cycle of syllables,
 # which phone targets blended by a Gaussian only partly give (a loud syllable opens wider than a quiet one)
 LOUDNESS_RANGE_DB = 25.0  # level below the speech's loud frames (its 90th percentile) at which that part is shut
 SILENT_DB = -55.0  # dBFS: quieter frames are silence, however quiet the whole recording
+MIN_CLOSURE = 0.05  # s: the shortest time the lips stay shut for m, b, p (eSpeak gives some /b/ 20 ms)
 CLOSE_INDEX = POSE_PARAMETERS.index("close")
 OPEN_INDEX = POSE_PARAMETERS.index("open")
 
@@ -62,14 +63,21 @@ def _gaussian(sigma_samples: float) -> np.ndarray:
 
 
 def target_track(phones: Sequence[TimedPhone], duration: float) -> np.ndarray:
-    """Step-wise pose targets on the fine grid, each phone's target starting ANTICIPATION early."""
+    """Step-wise pose targets on the fine grid, each phone's target starting ANTICIPATION early.
+
+    A lip closure shorter than `MIN_CLOSURE` starts earlier, over the end of the sound before it:
+    the lips shut before a stop's burst, and a recogniser or synthesiser often gives the closure
+    itself to the preceding phone.
+    """
     n = int(np.ceil(duration * TRACK_RATE)) + 1
     track = np.zeros((n, len(POSE_PARAMETERS)), np.float32)
     for phone in phones:
-        start = max(0, int(round((phone.start - ANTICIPATION) * TRACK_RATE)))
+        pose = pose_of(phone.phone)
+        begin = min(phone.start, phone.end - MIN_CLOSURE) if pose.close >= 1.0 else phone.start
+        start = max(0, int(round((begin - ANTICIPATION) * TRACK_RATE)))
         stop = min(n, int(round((phone.end - ANTICIPATION) * TRACK_RATE)))
         if stop > start:
-            track[start:stop] = pose_of(phone.phone).as_array()
+            track[start:stop] = pose.as_array()
     return track
 
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ...face.topology import LIPS_INNER, LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
-from .geometry import smooth_loop, sorted_edge
+from .geometry import smooth_loop, smoothstep, sorted_edge
 from .region_warp import Roi
 
 UPPER_TEETH = 0.024  # visible height of the upper incisors, in face heights
@@ -17,6 +17,10 @@ TEETH_SPAN = 0.64  # share of the mouth's inner width the front teeth cover
 TONGUE_HEIGHT = 0.5  # share of the opening a raised tongue tip fills
 LIP_EDGE = 0.008  # face heights: how deep inside the lip a pressed lip takes its texture from
 LIP_BAND_USED = 0.8  # share of a lip's thickness (past LIP_EDGE) that lends texture to the closing gap
+INNER_LIP_TINT = np.array([0.8, 0.55, 0.55], np.float32)  # the wet inner rim of the lips, redder than their outside
+PURSED_CORNERS = 1.0  # how far fully pursed lips cover a portrait's own teeth at the mouth's corners
+SHUT_WASH = (0.6, 1.0)  # closure over which what still shows between the lips darkens to the lip seam: only a
+# nearly shut gap is washed, so teeth seen through half-parted lips keep their own colour
 OWN_MOUTH_GAP = 0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
 
 
@@ -29,6 +33,8 @@ class InteriorPose:
     tongue: float = 0.0
     closed: float = 0.0
     """How far the lips are pressed together: what is left of the gap darkens to the lip seam."""
+    rounding: float = 0.0
+    """How far the lips are pursed (oo, w): the corners of the mouth fall into their shadow."""
 
 
 def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> np.ndarray:
@@ -140,13 +146,16 @@ class MouthInterior:
             return
         fill = self._cavity(coverage)
         if self.source_mask is not None:
+            fill = self._lower_teeth(fill, box, moved, pose.lower_teeth)
             kept, kept_alpha = self._own_mouth(box, upper_shift)
             fill = self._over(fill, kept, kept_alpha)
+            fill = self._over(fill, np.broadcast_to(self.lip * 0.85, fill.shape), self._pursed_corners(box, polygon, pose.rounding))
         else:
             fill = self._synthesise(fill, box, moved, pose)
-        if pose.closed > 0.01:
+        shut = float(smoothstep(pose.closed, *SHUT_WASH))
+        if shut > 0.01:
             seam = np.broadcast_to(self.lip * 0.7, fill.shape)
-            fill = self._over(fill, seam, np.full(fill.shape[:2], min(pose.closed, 1.0), np.float32))
+            fill = self._over(fill, seam, np.full(fill.shape[:2], shut, np.float32))
         patch = frame[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         blended = patch * (1 - coverage[..., None]) + fill * coverage[..., None]
         frame[box.y0 : box.y1, box.x0 : box.x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
@@ -158,9 +167,7 @@ class MouthInterior:
     def _synthesise(self, fill: np.ndarray, box: Roi, moved: np.ndarray, pose: InteriorPose) -> np.ndarray:
         upper_edge = moved[list(LIPS_UPPER_INNER)]
         lower_edge = moved[list(LIPS_LOWER_INNER)]
-        if pose.lower_teeth > 0.01:
-            band = _band(lower_edge, -self.down, LOWER_TEETH * self.face_height)
-            fill = self._over(fill, self._shaded_teeth(fill.shape, box, lower_edge, 0.8), self._soft(band, box) * pose.lower_teeth)
+        fill = self._lower_teeth(fill, box, moved, pose.lower_teeth)
         if pose.upper_teeth > 0.01:
             band = _band(upper_edge, self.down, UPPER_TEETH * self.face_height)
             fill = self._over(fill, self._shaded_teeth(fill.shape, box, upper_edge, 1.0), self._soft(band, box) * pose.upper_teeth)
@@ -170,6 +177,14 @@ class MouthInterior:
             colour = self.tongue_colour * (0.55 + 0.45 * lit)
             fill = self._over(fill, colour, np.clip(tongue * 2.0, 0.0, 1.0) * pose.tongue)
         return fill
+
+    def _lower_teeth(self, fill: np.ndarray, box: Roi, moved: np.ndarray, amount: float) -> np.ndarray:
+        """The lower incisors' edges rising from behind the lower lip, `amount` in [0, 1]."""
+        if amount <= 0.01:
+            return fill
+        lower_edge = moved[list(LIPS_LOWER_INNER)]
+        band = _band(lower_edge, -self.down, LOWER_TEETH * self.face_height)
+        return self._over(fill, self._shaded_teeth(fill.shape, box, lower_edge, 0.8), self._soft(band, box) * amount)
 
     def _soft(self, polygon: np.ndarray, box: Roi) -> np.ndarray:
         return cv2.GaussianBlur(polygon_coverage(polygon, box), (0, 0), max(0.5, 0.003 * self.face_height))
@@ -211,14 +226,24 @@ class MouthInterior:
     def _cavity(self, coverage: np.ndarray) -> np.ndarray:
         """Dark oral cavity: darkest under the upper lip, warmer towards the tongue, lighter at the lips."""
         inside = (coverage > 0.5).astype(np.uint8)
-        depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-        edge_glow = 1.0 - np.clip(depth / 2.0, 0.0, 1.0)
+        # Distance from the lips, smoothed: on the binary mask alone it steps a pixel at a time along a slanted lip.
+        depth = cv2.GaussianBlur(cv2.distanceTransform(inside, cv2.DIST_L2, 3), (0, 0), 0.8)
+        edge_glow = np.clip(1.0 - depth / 2.0, 0.0, 1.0) * np.clip(coverage * 2.0, 0.0, 1.0)
         rows = np.nonzero(inside.any(axis=1))[0]
         top, bottom = (rows[0], rows[-1]) if len(rows) else (0, coverage.shape[0] - 1)
         y = np.clip((np.arange(coverage.shape[0]) - top) / max(bottom - top, 1), 0, 1)[:, None, None]
         deep = self.lip * 0.10
         base = deep * (1 - y * 0.6) + self.tongue_colour * 0.5 * (y**2)
-        return base * (1 - edge_glow[..., None] * 0.7) + self.lip * 0.75 * edge_glow[..., None]
+        return base * (1 - edge_glow[..., None] * 0.7) + self.lip * INNER_LIP_TINT * edge_glow[..., None]
+
+    @staticmethod
+    def _pursed_corners(box: Roi, polygon: np.ndarray, rounding: float) -> np.ndarray:
+        """(H, W) share of each pixel that pursed lips cover: none at the midline, growing towards the corners."""
+        left, right = float(polygon[:, 0].min()), float(polygon[:, 0].max())
+        xs = np.arange(box.x0, box.x1, dtype=np.float32)
+        across = np.clip(np.abs(xs - (left + right) / 2) / max((right - left) / 2, 1.0), 0.0, 1.0)
+        cover = np.clip(PURSED_CORNERS * rounding * across**4, 0.0, 1.0)
+        return np.broadcast_to(cover[None, :], (box.size[1], box.size[0]))
 
     def _own_mouth(self, box: Roi, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The portrait's visible mouth interior, moved by `shift`, on the pixels of `box`."""

@@ -25,16 +25,17 @@ JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
 ROUNDING_GAIN = 1.8  # rounded lips draw in further than spread lips reach out
 OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
-OWN_MOUTH_PARTED_AT = 0.6  # jaw opening at which a portrait that shows its teeth has its lips as far apart as
+OWN_MOUTH_PARTED_AT = 1.0  # jaw opening at which a portrait that shows its teeth has its lips as far apart as
 # in the photo: below it the lips come together, shut at rest, so silence is a closed mouth on any portrait
+OWN_MOUTH_LOWER_TEETH_FROM = 0.6  # jaw opening from which a smile's dropping jaw shows the lower teeth (all at 1)
 OWN_MOUTH_ROUND_COVER = 0.1  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
-OWN_MOUTH_ROUNDING = 1.25  # rounding of a smile with teeth, against ROUNDING_GAIN
 
 
 def own_mouth_rest_close(opening: float) -> float:
     """How far the lips of a portrait that shows its teeth are drawn together at this jaw opening:
-    1 (closed) at rest, 0 (the photo's own parted lips) from `OWN_MOUTH_PARTED_AT` on, smooth between."""
-    return 1.0 - float(smoothstep(opening, 0.0, OWN_MOUTH_PARTED_AT))
+    1 (closed) at rest, 0 (the photo's own parted lips) at `OWN_MOUTH_PARTED_AT`, in proportion between (a
+    smooth step read as a jump then a plateau: the mouth looked open as soon as it parted)."""
+    return 1.0 - float(np.clip(opening / OWN_MOUTH_PARTED_AT, 0.0, 1.0))
 
 
 class MouthWarp:
@@ -60,12 +61,10 @@ class MouthWarp:
         self.inner_loop = list(LIPS_INNER)
         self.interior = MouthInterior(image, self.points, self.face.height, self.face.down)
         self.lip_layers = LipLayers(image, self.points, self.face.height)
-        # A smile's corners start pulled back: rounding them has further to go.
-        self.rounding_gain = ROUNDING_GAIN * (OWN_MOUTH_ROUNDING if self.interior.has_own_mouth else 1.0)
 
     def _weights(self, opening: float, width: float, close: float, tuck: float = 0.0) -> dict[str, float]:
         rounding = max(-width, 0.0)
-        width = -rounding * self.rounding_gain if width < 0 else width
+        width = -rounding * ROUNDING_GAIN if width < 0 else width
         return {"open": opening, "width": width, "close": close, "tuck": tuck, "pout": rounding * max(1.0 - close, 0.0)}
 
     def frame(self, opening: float, width: float = 0.0, close: float = 0.0, tuck: float = 0.0, tongue: float = 0.0) -> np.ndarray:
@@ -91,12 +90,20 @@ class MouthWarp:
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
             upper_teeth=float(np.clip(1.0 + min(width, 0.0) * 0.8, 0.0, 1.0)),
-            lower_teeth=float(np.clip(width, 0.0, 1.0)),
+            lower_teeth=self._lower_teeth(opening, width),
             tongue=float(np.clip(tongue, 0.0, 1.0)),
             closed=float(np.clip(close, 0.0, 1.0)),
+            rounding=float(np.clip(-width, 0.0, 1.0)),
         )
         self.interior.paint(out, moved, pose, upper_shift)
         return out
+
+    def _lower_teeth(self, opening: float, width: float) -> float:
+        """How much of the lower teeth shows: on wide shapes, and in a smile whose jaw drops past the photo's."""
+        wide = float(np.clip(width, 0.0, 1.0))
+        if not self.interior.has_own_mouth:
+            return wide
+        return max(wide, float(smoothstep(opening, OWN_MOUTH_LOWER_TEETH_FROM, 1.0)))
 
     def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float) -> None:
         """Lips pressing over a mouth the portrait shows open: lip texture replaces the teeth they cover."""
