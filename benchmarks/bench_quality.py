@@ -1,6 +1,6 @@
 """Lip-sync quality of the warp engine, measured by `lipsync-tool evaluate` against eSpeak NG's true phone timings.
 
-    python benchmarks/bench_quality.py [--json out.json] [--no-upscale]
+    python benchmarks/bench_quality.py [--json out.json] [--no-upscale] [--spread]
 
 Renders English eSpeak speech on two real portraits three ways: driven by the synthesiser's own
 phonemes (--text), by forced alignment of the words (--transcript), and by phone recognition
@@ -9,7 +9,9 @@ speech through the acoustic visemes. Prints the evaluate figures beside the issu
 loudness-only baseline (the mouth following the sound's level) is measured in the same run, so
 the figures can be read against it. Clips are evaluated as the tool writes them, at 1080 lines;
 --no-upscale evaluates the portraits' own size (faster, but the H.264 coding of a small face
-blurs the seam of closed lips).
+blurs the seam of closed lips). --spread adds the spread that one clip's few intervals hide: five
+English sentences dense in m/b/p (the two above and three more), each rendered with seeds 1 and 2
+(head motion and blinks differ), pooled per portrait.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ ENGLISH = "Hello, my name is Bob. We buy blue boots and warm hats. Papa made a m
 PASSAGE = ("The North Wind and the Sun were disputing which was the stronger, when a traveler came along wrapped "
            "in a warm cloak. They agreed that the one who first succeeded in making the traveler take his cloak off "
            "should be considered stronger than the other.")
+MORE = (
+    "My mother baked a pumpkin pie, and both boys begged for more.",
+    "Maybe Bill will bring some lemons by the bus stop tomorrow morning.",
+    "Please pass me the bottle of milk, the bread and the plums.",
+)
 GERMAN = "Guten Morgen! Wir kaufen blaue Boote, und Mama malt eine Karte vom Mond."
 PAD = 0.8
 
@@ -82,10 +89,41 @@ def row(video: Path, audio: Path, phones: Path, portrait: Path) -> dict:
     }
 
 
+def spread(portraits: dict[str, Path], folder: Path) -> dict[str, dict]:
+    """Per portrait: closure, opening and rounding pooled over five sentences x seeds 1-2, and r's range."""
+    texts = (ENGLISH, PASSAGE, *MORE)
+    clips = [spoken(text, folder, f"spread{number}") for number, text in enumerate(texts)]
+    pooled: dict[str, dict] = {}
+    for face, portrait in portraits.items():
+        counts = {"closure": [0, 0], "opening": [0, 0], "rounding": [0, 0]}
+        rs = []
+        for text, (wav, phones) in zip(texts, clips):
+            for seed in (1, 2):
+                out = folder / "clip.mp4"
+                lipsync_tool.render(portrait, None, out, text=text, seed=seed, overwrite=True)
+                report = evaluate_video(out, audio=wav, phones=phones, portrait=None).to_dict()
+                for part, count in counts.items():
+                    count[0] += report["articulation"][part]["passed"]
+                    count[1] += report["articulation"][part]["total"]
+                rs.append(report["sync"]["r"])
+        pooled[face] = {**{part: count for part, count in counts.items()}, "r": rs}
+    return pooled
+
+
+def print_spread(pooled: dict[str, dict]) -> None:
+    print("\nspread: five English sentences x seeds 1-2, true phonemes, intervals pooled per portrait")
+    print(f"{'portrait':16} {'closure':>13} {'open':>13} {'round':>13} {'r median':>9} {'r min-max':>11}")
+    for face, values in pooled.items():
+        cell = lambda part: f"{values[part][0]}/{values[part][1]} {values[part][0] / max(values[part][1], 1):4.0%}"  # noqa: E731
+        rs = values["r"]
+        print(f"{face:16} {cell('closure'):>13} {cell('opening'):>13} {cell('rounding'):>13} {np.median(rs):9.2f} {min(rs):5.2f}-{max(rs):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--no-upscale", action="store_true", help="evaluate at the portraits' own size (faster)")
+    parser.add_argument("--spread", action="store_true", help="also pool five sentences x two seeds per portrait")
     args = parser.parse_args()
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="lipsync-quality-") as tmp:
@@ -102,19 +140,23 @@ def main() -> None:
             "en passage, text (true phonemes)": (None, {"text": PASSAGE}, *spoken(PASSAGE, folder, "passage")),
             "de, audio only (acoustic)": (de_wav, {"language": "de"}, de_wav, de_phones),
         }
-        for face, portrait in portraits(folder).items():
+        faces = portraits(folder)
+        for face, portrait in faces.items():
             for name, (audio, options, reference, phones) in runs.items():
                 out = folder / "clip.mp4"
                 lipsync_tool.render(portrait, audio, out, upscale=not args.no_upscale, seed=1, overwrite=True, **options)
                 results[f"{face}: {name}"] = row(out, reference, phones, portrait)
+        pooled = spread(faces, folder) if args.spread else None
     fmt = lambda v, spec: "   -  " if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)  # noqa: E731
     print(f"{'clip':48} {'r':>5} {'lag':>6} {'closure':>8} {'open':>6} {'round':>6} {'SSIM':>6} {'jitter':>7}")
     for name, values in results.items():
         print(f"{name:48} {fmt(values['r'], '5.2f')} {fmt(values['lag'], '+6.2f')} {fmt(values['closure'], '8.0%')} "
               f"{fmt(values['opening'], '6.0%')} {fmt(values['rounding'], '6.0%')} {fmt(values['ssim'], '6.3f')} {fmt(values['jitter_px'], '7.2f')}")
     print("targets: r >= 0.6, lag 0 +-1 frames, closure >= 85 %, opening >= 85 %, rounding >= 70 %, SSIM >= 0.93, jitter < 0.5 px")
+    if pooled is not None:
+        print_spread(pooled)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=float))
+        args.json.write_text(json.dumps({"clips": results, "spread": pooled}, indent=2, default=float))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 same thresholds fail a mouth driven by loudness alone.
 
 Each clip is rendered as the tool writes it (1080 lines) from eSpeak NG text, and measured against the
-synthesiser's own phone timings. The thresholds sit below the issue's targets (closure 85 %, rounding
-70 %, measured in `benchmarks/bench_quality.py`) by one interval's worth of mesh noise, and far above
-what the loudness-only mouth scores (closure 14-36 %, rounding 0 %).
+synthesiser's own phone timings. Closure is held to the issue's target (85 %: one of the sentence's
+eight bilabials may be missed; both portraits close all eight), rounding sits a step below its 70 %
+(one of five intervals: the astronaut rounds four of five here, the bench's pooled figure is 98 %),
+and both sit far above what the loudness-only mouth scores (closure 25-38 %, rounding 20 %).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lipsync_tool.speech_input import TEXT_MARGIN
 
 from .conftest import ENGLISH_SENTENCE
 
-MIN_CLOSURE = 0.7
+MIN_CLOSURE = 0.85
 MIN_OPENING = 0.85
 MIN_ROUNDING = 0.6
 MAX_LAG_FRAMES = 1.0
@@ -68,7 +69,7 @@ def test_the_warp_engine_articulates_english(workdir: Path, portrait: str, spoke
     assert art is not None and art.closure.total >= 5 and art.rounding.total >= 3, table
     assert all(passes(report).values()), table
     assert abs(report.sync.lag_subframe) <= MAX_LAG_FRAMES, table
-    assert report.sync.r > 0.45, table  # 0.60-0.61 on the bench's longer sentence; see the README
+    assert report.sync.r > 0.55, table  # 0.64-0.69 here, 0.61-0.64 on the bench's longer sentence; see the README
     assert report.identity is not None and report.identity.ssim_outside_blinks > MIN_SSIM, table
 
 

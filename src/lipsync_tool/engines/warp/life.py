@@ -102,10 +102,10 @@ class HeadMover:
         head = centre + (oval - centre) * 1.45
         sigma = 0.08 * face_height
         self.roi = Roi.around(head, image_shape, margin=int(3 * sigma))
-        self.mask = feather_mask(head, self.roi, sigma)[..., None]
+        self.mask = feather_mask(head, self.roi, sigma).astype(np.float32)
         width, height = self.roi.size
-        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32) + self.roi.x0, np.arange(height, dtype=np.float32) + self.roi.y0)
-        self.grid = np.stack([xs, ys], axis=-1)
+        self.xs = (np.arange(width, dtype=np.float32) + self.roi.x0)[None, :]
+        self.ys = (np.arange(height, dtype=np.float32) + self.roi.y0)[:, None]
         self.pivot = (float(pivot[0]), float(pivot[1]))
         self.face_height = face_height
 
@@ -115,12 +115,13 @@ class HeadMover:
             return frame
         forward = cv2.getRotationMatrix2D(self.pivot, roll, 1.0)
         forward[:, 2] += (dx * self.face_height, dy * self.face_height)
-        inverse = cv2.invertAffineTransform(forward)
-        source = self.grid @ inverse[:, :2].T.astype(np.float32) + inverse[:, 2].astype(np.float32)
-        mapped = self.grid + self.mask * (source - self.grid)
+        (a, b, c), (d, e, f) = cv2.invertAffineTransform(forward).astype(np.float32)
+        # Each pixel's source, faded back to itself by the mask, from the row and column coordinates alone.
+        map_x = self.xs + self.mask * ((a - 1.0) * self.xs + b * self.ys + c)
+        map_y = self.ys + self.mask * (d * self.xs + (e - 1.0) * self.ys + f)
         out = frame.copy()
         roi = self.roi
         # Bicubic: a bilinear resample at a fraction of a pixel blurs each frame by a different amount, so
         # fine lines (the seam of closed lips, lashes) would soften and sharpen as the head drifts.
-        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(frame, mapped[..., 0], mapped[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
+        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
         return out
