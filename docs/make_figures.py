@@ -1,11 +1,13 @@
-"""Make the contact sheets shown in the README: every viseme of the warp engine on two real portraits.
+"""Make the contact sheets shown in the README: every viseme of the warp engine on two real portraits,
+a blink, and frames of a real render.
 
-    python docs/make_figures.py            # writes docs/visemes.png and docs/blink.png
+    python docs/make_figures.py            # writes docs/visemes.png, docs/blink.png and docs/speech.png
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -18,6 +20,8 @@ from lipsync_tool.face.analyzer import FaceAnalyzer
 from lipsync_tool.speech.visemes import VISEME_POSES
 
 TILE = 200
+SENTENCE = "Hello, my name is Bob. We buy blue boots and warm hats."
+SPEECH_PHONES = ("m", "ey", "b", "aa", "ay", "uw", "w", "ae")  # the first of each, shown in the order spoken
 
 
 def portraits() -> dict[str, np.ndarray]:
@@ -70,6 +74,36 @@ def blink_sheet(analyzer: FaceAnalyzer) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+def speech_sheet(analyzer: FaceAnalyzer) -> np.ndarray:
+    """Frames of `lipsync-tool PORTRAIT OUT --text SENTENCE` as the tool renders them (no upscale), each in
+    the middle of one of SPEECH_PHONES, head motion and all."""
+    import lipsync_tool
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+    from lipsync_tool.media.frames import iter_frames
+    from lipsync_tool.speech.tts import synthesize_to_wav
+    from lipsync_tool.speech_input import TEXT_MARGIN
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="lipsync-figures-") as tmp:
+        folder = Path(tmp)
+        phones = synthesize_to_wav(SENTENCE, folder / "speech.wav", margin=TEXT_MARGIN).phones
+        moments = sorted((next(p for p in phones if p.phone == name) for name in SPEECH_PHONES), key=lambda p: p.start)
+        for number, image in enumerate(portraits().values()):
+            source, video = folder / f"portrait{number}.png", folder / f"clip{number}.mp4"
+            Image.fromarray(image).save(source)
+            lipsync_tool.render(source, None, video, text=SENTENCE, seed=1, upscale=False)
+            frames = list(iter_frames(find_ffmpeg(), video))
+            points = analyzer.analyze(image).landmarks.points[:, :2]
+            face_height = float(np.linalg.norm(points[152] - points[10]))
+            centre, half = points[[13, 14]].mean(axis=0) - (0, 0.05 * face_height), 0.3 * face_height
+            tiles = []
+            for phone in moments:
+                index = min(int((phone.start + phone.end) / 2 * 25), len(frames) - 1)
+                tiles.append(label(crop_tile(frames[index], centre, half), f"/{phone.phone}/ {(phone.start + phone.end) / 2:.2f} s"))
+            rows.append(np.concatenate(tiles, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
@@ -77,7 +111,8 @@ def main() -> None:
     analyzer = FaceAnalyzer()
     Image.fromarray(viseme_sheet(analyzer)).save(args.out / "visemes.png", optimize=True)
     Image.fromarray(blink_sheet(analyzer)).save(args.out / "blink.png", optimize=True)
-    print(f"wrote {args.out / 'visemes.png'} and {args.out / 'blink.png'}")
+    Image.fromarray(speech_sheet(analyzer)).save(args.out / "speech.png", optimize=True)
+    print(f"wrote {args.out / 'visemes.png'}, {args.out / 'blink.png'} and {args.out / 'speech.png'}")
 
 
 if __name__ == "__main__":

@@ -186,4 +186,4 @@ def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.
     readings = np.array([mouth_opening(analyzer.analyze(warp.frame(o, 0.1)).landmarks.points) for o in openings])
     assert np.all(np.diff(readings) > 0), f"readings {np.round(readings, 4)}"
     assert readings[1] < 0.55 * readings[-1], f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
-    assert warp._lower_teeth(0.5, 0.0) == 0.0 and warp._lower_teeth(1.0, 0.0) == 1.0
+    assert warp._lower_teeth_shown(0.5, 0.0) == 0.0 and warp._lower_teeth_shown(1.0, 0.0) == 1.0

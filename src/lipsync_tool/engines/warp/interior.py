@@ -34,7 +34,7 @@ class InteriorPose:
     closed: float = 0.0
     """How far the lips are pressed together: what is left of the gap darkens to the lip seam."""
     rounding: float = 0.0
-    """How far the lips are pursed (oo, w): the corners of the mouth fall into their shadow."""
+    """How far the lips are pursed (oo, w): they cover a portrait's own teeth at the mouth's corners."""
 
 
 def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ class MouthWarp:
         upper_shift = moved[UPPER_LIP_INNER_MID] - self.points[UPPER_LIP_INNER_MID]
         pose = InteriorPose(
             upper_teeth=float(np.clip(1.0 + min(width, 0.0) * 0.8, 0.0, 1.0)),
-            lower_teeth=self._lower_teeth(opening, width),
+            lower_teeth=self._lower_teeth_shown(opening, width),
             tongue=float(np.clip(tongue, 0.0, 1.0)),
             closed=float(np.clip(close, 0.0, 1.0)),
             rounding=float(np.clip(-width, 0.0, 1.0)),
@@ -98,7 +98,7 @@ class MouthWarp:
         self.interior.paint(out, moved, pose, upper_shift)
         return out
 
-    def _lower_teeth(self, opening: float, width: float) -> float:
+    def _lower_teeth_shown(self, opening: float, width: float) -> float:
         """How much of the lower teeth shows: on wide shapes, and in a smile whose jaw drops past the photo's."""
         wide = float(np.clip(width, 0.0, 1.0))
         if not self.interior.has_own_mouth:
