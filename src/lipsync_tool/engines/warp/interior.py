@@ -149,7 +149,8 @@ class MouthInterior:
             fill = self._lower_teeth(fill, box, moved, pose.lower_teeth)
             kept, kept_alpha = self._own_mouth(box, upper_shift)
             fill = self._over(fill, kept, kept_alpha)
-            fill = self._over(fill, np.broadcast_to(self.lip * 0.85, fill.shape), self._pursed_corners(box, polygon, pose.rounding))
+            if pose.rounding > 0.01:
+                fill = self._over(fill, np.broadcast_to(self.lip * 0.85, fill.shape), self._pursed_corners(box, polygon, pose.rounding))
         else:
             fill = self._synthesise(fill, box, moved, pose)
         shut = float(smoothstep(pose.closed, *SHUT_WASH))
