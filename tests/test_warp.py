@@ -175,7 +175,7 @@ def test_teeth_seen_through_half_parted_lips_keep_their_colour(astronaut: tuple[
 
 def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
     """The mesh's reading of the astronaut's mouth grows with the jaw opening, about in proportion: her
-    lips part linearly (parted by a smooth step, 0.3 of the jaw already read 0.65 of the full opening),
+    lips part linearly (parted by a smooth step, 0.3 of the jaw already read 0.57 of the full opening, now 0.45),
     and her lower teeth show once the jaw drops past the photo's own opening."""
     from lipsync_tool.face.measure import mouth_opening
 
@@ -185,5 +185,5 @@ def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.
     openings = (0.0, 0.3, 0.6, 1.0)
     readings = np.array([mouth_opening(analyzer.analyze(warp.frame(o, 0.1)).landmarks.points) for o in openings])
     assert np.all(np.diff(readings) > 0), f"readings {np.round(readings, 4)}"
-    assert readings[1] < 0.55 * readings[-1], f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
+    assert readings[1] < 0.5 * readings[-1], f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
     assert warp._lower_teeth_shown(0.5, 0.0) == 0.0 and warp._lower_teeth_shown(1.0, 0.0) == 1.0
