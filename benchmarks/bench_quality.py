@@ -106,7 +106,7 @@ def spread(portraits: dict[str, Path], folder: Path) -> dict[str, dict]:
                     count[0] += report["articulation"][part]["passed"]
                     count[1] += report["articulation"][part]["total"]
                 rs.append(report["sync"]["r"])
-        pooled[face] = {**{part: count for part, count in counts.items()}, "r": rs}
+        pooled[face] = {**counts, "r": rs}
     return pooled
 
 
