@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -52,7 +50,9 @@ def make_speech(seconds: float, folder: Path) -> Path:
     for sentence in SENTENCES:
         speech = synth.synthesize(sentence)
         t_new = np.arange(int(speech.duration * 16000)) / 16000
-        pieces.append(np.interp(t_new, np.arange(len(speech.samples)) / speech.sample_rate, speech.samples))
+        pieces.append(
+            np.interp(t_new, np.arange(len(speech.samples)) / speech.sample_rate, speech.samples)
+        )
         pieces.append(np.zeros(8000))
     block = np.concatenate(pieces)
     repeats = int(np.ceil(seconds * 16000 / len(block)))
@@ -68,19 +68,29 @@ def make_speech(seconds: float, folder: Path) -> Path:
     return path
 
 
-def _render(portrait: str, audio: str, output: str, upscale: bool, queue: "multiprocessing.Queue[dict]") -> None:
+def _render(
+    portrait: str, audio: str, output: str, upscale: bool, queue: multiprocessing.Queue[dict]
+) -> None:
     import lipsync_tool
 
     start = time.perf_counter()
     result = lipsync_tool.render(portrait, audio, output, upscale=upscale, max_duration=3600)
-    queue.put({"wall": time.perf_counter() - start, "stages": result.stage_seconds, "frames": result.frames})
+    queue.put(
+        {
+            "wall": time.perf_counter() - start,
+            "stages": result.stage_seconds,
+            "frames": result.frames,
+        }
+    )
 
 
 def measure(portrait: Path, audio: Path, output: Path, upscale: bool) -> dict:
     """Render in a child process; return its timings and peak memory (MB)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_render, args=(str(portrait), str(audio), str(output), upscale, queue))
+    process = context.Process(
+        target=_render, args=(str(portrait), str(audio), str(output), upscale, queue)
+    )
     process.start()
     peaks = {"python": 0, "ffmpeg": 0}
     while process.is_alive():
@@ -95,7 +105,9 @@ def measure(portrait: Path, audio: Path, output: Path, upscale: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--no-upscale", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
@@ -110,15 +122,23 @@ def main() -> None:
         rows = {}
         for seconds in (10.0, args.minutes * 60):
             audio = make_speech(seconds, folder)
-            rows[f"{seconds:g} s"] = measure(portrait, audio, folder / f"out_{int(seconds)}.mp4", not args.no_upscale)
+            rows[f"{seconds:g} s"] = measure(
+                portrait, audio, folder / f"out_{int(seconds)}.mp4", not args.no_upscale
+            )
             (folder / f"out_{int(seconds)}.mp4").unlink(missing_ok=True)
     short, long = rows.values()
-    print(f"{'clip':>8} {'wall s':>8} {'x real time':>11} {'python MB':>10} {'ffmpeg MB':>10}  stages")
+    print(
+        f"{'clip':>8} {'wall s':>8} {'x real time':>11} {'python MB':>10} {'ffmpeg MB':>10}  stages"
+    )
     for name, row in rows.items():
         seconds = float(name.split()[0])
-        print(f"{name:>8} {row['wall']:8.1f} {row['wall'] / seconds:11.2f} {row['peak_python_mb']:10.0f} {row['peak_ffmpeg_mb']:10.0f}  "
-              + ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items()))
-    ratio = (long["peak_python_mb"] + long["peak_ffmpeg_mb"]) / (short["peak_python_mb"] + short["peak_ffmpeg_mb"])
+        print(
+            f"{name:>8} {row['wall']:8.1f} {row['wall'] / seconds:11.2f} {row['peak_python_mb']:10.0f} {row['peak_ffmpeg_mb']:10.0f}  "
+            + ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items())
+        )
+    ratio = (long["peak_python_mb"] + long["peak_ffmpeg_mb"]) / (
+        short["peak_python_mb"] + short["peak_ffmpeg_mb"]
+    )
     print(f"peak memory {args.minutes:g} min / 10 s = {ratio:.2f} (target <= 1.2)")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "memory_ratio": ratio}, indent=2))

@@ -28,11 +28,13 @@ import sys
 import tempfile
 import time
 import wave
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
+
 from lipsync_tool.options import VISEMES_CHOICES
 
 SPEECH_RATE = 16000
@@ -49,7 +51,10 @@ LATER_TARGET_FPS = 100.0
 # ---------------------------------------------------------------- synthetic inputs
 # The same generator as tests/conftest.py (a benchmark must not import from tests/).
 
-def speech_like(duration: float, voiced: list[tuple[float, float]], rate: int = SPEECH_RATE, seed: int = 0) -> np.ndarray:
+
+def speech_like(
+    duration: float, voiced: list[tuple[float, float]], rate: int = SPEECH_RATE, seed: int = 0
+) -> np.ndarray:
     """A vowel-like harmonic signal with syllable-rate loudness inside `voiced` (start, end) spans, silence elsewhere."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(duration * rate))) / rate
@@ -60,7 +65,9 @@ def speech_like(duration: float, voiced: list[tuple[float, float]], rate: int = 
         envelope[inside] = 0.25 + 0.75 * syllables
     f0 = 140 + 25 * np.sin(2 * np.pi * 0.7 * t)
     phase = 2 * np.pi * np.cumsum(f0) / rate
-    formants = sum(np.sin(k * phase) * (1.0 / k) * (1.6 if k in (3, 4, 8) else 1.0) for k in range(1, 20))
+    formants = sum(
+        np.sin(k * phase) * (1.0 / k) * (1.6 if k in (3, 4, 8) else 1.0) for k in range(1, 20)
+    )
     signal = formants * envelope + rng.normal(0, 1e-4, len(t))
     return (signal / np.max(np.abs(signal)) * 0.5).astype(np.float32)
 
@@ -97,6 +104,7 @@ def make_inputs(folder: Path, duration: float) -> tuple[Path, Path]:
 
 
 # ---------------------------------------------------------------- child processes
+
 
 def proc_status(pid: str) -> dict[str, str]:
     """Fields of /proc/PID/status (Linux); empty when the process is gone."""
@@ -147,9 +155,12 @@ class MemorySampler:
 
     @staticmethod
     def available() -> bool:
-        return Path("/proc/self/status").exists() and Path(f"/proc/self/task/{os.getpid()}/children").exists()
+        return (
+            Path("/proc/self/status").exists()
+            and Path(f"/proc/self/task/{os.getpid()}/children").exists()
+        )
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread.start()
         return self
 
@@ -234,7 +245,9 @@ def child_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
 
     imported = time.perf_counter()
     notes = capture_log("lipsync_tool.speech.track")
-    options = RenderOptions(fps=spec["fps"], upscale=spec["upscale"], visemes=spec["visemes"], overwrite=True)
+    options = RenderOptions(
+        fps=spec["fps"], upscale=spec["upscale"], visemes=spec["visemes"], overwrite=True
+    )
     pipeline = LipSyncPipeline(options)
     constructed = time.perf_counter()
     with sampling() as sampler:
@@ -263,7 +276,9 @@ def floor_frames(spec: dict[str, Any]) -> Any:
         return [image] * spec["frames"]
     rendered = np.fromfile(spec["frames_file"], np.uint8).reshape(-1, *image.shape)
     if len(rendered) != spec["frames"]:
-        raise RuntimeError(f"{spec['frames_file']} holds {len(rendered)} frames, expected {spec['frames']}")
+        raise RuntimeError(
+            f"{spec['frames_file']} holds {len(rendered)} frames, expected {spec['frames']}"
+        )
     return rendered
 
 
@@ -288,7 +303,10 @@ def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"pipeline": child_pipeline, "floor": child_floor}
+CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "pipeline": child_pipeline,
+    "floor": child_floor,
+}
 
 
 def run_child(kind: str, spec: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -296,12 +314,23 @@ def run_child(kind: str, spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     spec_path = folder / f"{kind}-spec.json"
     result_path = folder / f"{kind}-result.json"
     spec_path.write_text(json.dumps(spec))
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(spec_path), str(result_path)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        kind,
+        str(spec_path),
+        str(result_path),
+    ]
     start = time.perf_counter()
-    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark child '{kind}' failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"benchmark child '{kind}' failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
     result = json.loads(result_path.read_text())
     result["process_wall_s"] = wall
     return result
@@ -313,6 +342,7 @@ def child_main(kind: str, spec_path: str, result_path: str) -> None:
 
 
 # ---------------------------------------------------------------- in-process measurements
+
 
 def floor_commands(portrait: Path, audio: Path, fps: float, folder: Path) -> dict[bool, list[str]]:
     """The pipeline's own encode command (`frames_command`, as the pipeline builds it), with and without upscale."""
@@ -326,7 +356,9 @@ def floor_commands(portrait: Path, audio: Path, fps: float, folder: Path) -> dic
     commands = {}
     for upscale in (True, False):
         settings = EncodeSettings(fps=fps, upscale=upscale, container="mp4", audio=audio)
-        commands[upscale] = frames_command(find_ffmpeg(), size, settings, folder / f"floor-{'up' if upscale else 'native'}.mp4")
+        commands[upscale] = frames_command(
+            find_ffmpeg(), size, settings, folder / f"floor-{'up' if upscale else 'native'}.mp4"
+        )
     return commands
 
 
@@ -344,9 +376,17 @@ class EngineBench:
         image = load_portrait(portrait)
         speech = decode_speech(self.pipeline.ffmpeg, audio, max_duration=options.max_duration)
         count = frame_count(speech.duration, options.fps)
-        self.job = EngineJob(portrait_path=portrait, portrait=image, face=self.pipeline.analyzer.analyze(image),
-                             audio_path=audio, speech=speech, frame_count=count, options=options, work_dir=folder,
-                             mouth=self.mouth_source(speech, options, count))
+        self.job = EngineJob(
+            portrait_path=portrait,
+            portrait=image,
+            face=self.pipeline.analyzer.analyze(image),
+            audio_path=audio,
+            speech=speech,
+            frame_count=count,
+            options=options,
+            work_dir=folder,
+            mouth=self.mouth_source(speech, options, count),
+        )
         self.job.mouth.get()  # loads the phone recognizer, if the visemes use it
 
     def mouth_source(self, speech: Any, options: Any, count: int) -> Any:
@@ -359,7 +399,9 @@ class EngineBench:
         import dataclasses
 
         job = self.job
-        return dataclasses.replace(job, mouth=self.mouth_source(job.speech, job.options, job.frame_count))
+        return dataclasses.replace(
+            job, mouth=self.mouth_source(job.speech, job.options, job.frame_count)
+        )
 
 
 def engine_alone(bench: EngineBench) -> dict[str, Any]:
@@ -379,8 +421,13 @@ def engine_alone(bench: EngineBench) -> dict[str, Any]:
         if frame is None:
             break
         per_frame.append(time.perf_counter() - t0)
-    return {"mouth_track_s": track, "setup_s": setup, "frames_s": float(sum(per_frame)), "per_frame_s": per_frame,
-            "frames": len(per_frame)}
+    return {
+        "mouth_track_s": track,
+        "setup_s": setup,
+        "frames_s": float(sum(per_frame)),
+        "per_frame_s": per_frame,
+        "frames": len(per_frame),
+    }
 
 
 def save_engine_frames(engine: Any, job: Any, path: Path) -> Path:
@@ -409,6 +456,7 @@ def profile_engine(engine: Any, job: Any, top: int) -> str:
 
 # ---------------------------------------------------------------- the runs
 
+
 def run_all(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from lipsync_tool import RenderOptions
 
@@ -422,21 +470,46 @@ def run_all(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     for index in range(args.repeats):
         log(f"round {index + 1}/{args.repeats}")
         for upscale, label in ((True, "up"), (False, "native")):
-            spec = {"fps": args.fps, "upscale": upscale, "visemes": args.visemes, "portrait": str(portrait),
-                    "audio": str(audio), "output": str(folder / f"out-{label}.mp4")}
+            spec = {
+                "fps": args.fps,
+                "upscale": upscale,
+                "visemes": args.visemes,
+                "portrait": str(portrait),
+                "audio": str(audio),
+                "output": str(folder / f"out-{label}.mp4"),
+            }
             runs[f"pipeline_{label}"].append(run_child("pipeline", spec, folder))
-            spec = {"portrait": str(portrait), "command": commands[upscale], "frames": job.frame_count}
+            spec = {
+                "portrait": str(portrait),
+                "command": commands[upscale],
+                "frames": job.frame_count,
+            }
             runs[f"floor_{label}"].append(run_child("floor", spec, folder))
             spec["frames_file"] = str(frames_file)
             runs[f"content_floor_{label}"].append(run_child("floor", spec, folder))
         runs["engine"].append(engine_alone(bench))
-    profile = profile_engine(bench.engine, bench.fresh_job(), args.profile) if args.profile else None
-    return {"portrait": portrait, "job": job, "commands": commands, "runs": runs, "profile": profile,
-            "load_average": {"before": load_before, "after": os.getloadavg()}}
+    profile = (
+        profile_engine(bench.engine, bench.fresh_job(), args.profile) if args.profile else None
+    )
+    return {
+        "portrait": portrait,
+        "job": job,
+        "commands": commands,
+        "runs": runs,
+        "profile": profile,
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+    }
 
 
-RUN_KINDS = ("pipeline_up", "pipeline_native", "floor_up", "floor_native", "content_floor_up", "content_floor_native",
-             "engine")
+RUN_KINDS = (
+    "pipeline_up",
+    "pipeline_native",
+    "floor_up",
+    "floor_native",
+    "content_floor_up",
+    "content_floor_native",
+    "engine",
+)
 
 
 def log(message: str) -> None:
@@ -468,7 +541,9 @@ def memory_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "python_peak_bytes": python,
         "ffmpeg_peak_bytes": ffmpeg,
-        "sum_of_peaks_bytes": python + ffmpeg if python is not None and ffmpeg is not None else None,
+        "sum_of_peaks_bytes": python + ffmpeg
+        if python is not None and ffmpeg is not None
+        else None,
         "together_peak_bytes": together,
         "python_cpu_s": median([r["python_cpu_s"] for r in runs]),
         "ffmpeg_cpu_s": median([r["ffmpeg_cpu_s"] for r in runs]),
@@ -479,7 +554,9 @@ def pipeline_summary(runs: list[dict[str, Any]], duration: float) -> dict[str, A
     walls = [r["render_call_s"] for r in runs]
     process = median([r["process_wall_s"] for r in runs])
     return {
-        "stage_seconds": {name: median([r["stage_seconds"].get(name, 0.0) for r in runs]) for name in STAGES},
+        "stage_seconds": {
+            name: median([r["stage_seconds"].get(name, 0.0) for r in runs]) for name in STAGES
+        },
         "unstaged_s": median([r["render_call_s"] - sum(r["stage_seconds"].values()) for r in runs]),
         "render_call_s": median(walls),
         "render_call_spread_s": spread(walls),
@@ -487,7 +564,9 @@ def pipeline_summary(runs: list[dict[str, Any]], duration: float) -> dict[str, A
         "startup_s": median([r["import_s"] + r["construct_s"] for r in runs]),
         "process_wall_s": process,
         "process_rtf": process / duration,
-        "render_plus_encode_s": median([r["stage_seconds"]["render"] + r["stage_seconds"]["encode"] for r in runs]),
+        "render_plus_encode_s": median(
+            [r["stage_seconds"]["render"] + r["stage_seconds"]["encode"] for r in runs]
+        ),
         **memory_summary(runs),
         "frame_size": runs[0]["frame_size"],
         "render_size": runs[0]["render_size"],
@@ -533,8 +612,14 @@ def derive(p: dict[str, dict[str, Any]], key: str) -> dict[str, float]:
     }
 
 
-def targets(up: dict[str, Any], d_up: dict[str, float], engine: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    measured = up["sum_of_peaks_bytes"] if up["sum_of_peaks_bytes"] is not None else up["python_peak_bytes"]
+def targets(
+    up: dict[str, Any], d_up: dict[str, float], engine: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    measured = (
+        up["sum_of_peaks_bytes"]
+        if up["sum_of_peaks_bytes"] is not None
+        else up["python_peak_bytes"]
+    )
     peak_mb = measured / 1e6
 
     def entry(value: float, target: str, met: bool) -> dict[str, Any]:
@@ -542,12 +627,20 @@ def targets(up: dict[str, Any], d_up: dict[str, float], engine: dict[str, Any]) 
 
     return {
         "rtf_upscale": entry(up["rtf"], f"<= {TARGET_RTF}", up["rtf"] <= TARGET_RTF),
-        "rtf_upscale_cold_process": entry(up["process_rtf"], f"<= {TARGET_RTF}", up["process_rtf"] <= TARGET_RTF),
-        "render_overhead_vs_floor_upscale": entry(d_up["overhead_vs_floor"], f"<= {TARGET_RENDER_OVERHEAD}",
-                                                  d_up["overhead_vs_floor"] <= TARGET_RENDER_OVERHEAD),
+        "rtf_upscale_cold_process": entry(
+            up["process_rtf"], f"<= {TARGET_RTF}", up["process_rtf"] <= TARGET_RTF
+        ),
+        "render_overhead_vs_floor_upscale": entry(
+            d_up["overhead_vs_floor"],
+            f"<= {TARGET_RENDER_OVERHEAD}",
+            d_up["overhead_vs_floor"] <= TARGET_RENDER_OVERHEAD,
+        ),
         "peak_memory_mb_upscale": entry(peak_mb, f"< {TARGET_PEAK_MB}", peak_mb < TARGET_PEAK_MB),
-        "engine_frames_per_s_later": entry(engine["frames_per_s"], f">= {LATER_TARGET_FPS}",
-                                           engine["frames_per_s"] >= LATER_TARGET_FPS),
+        "engine_frames_per_s_later": entry(
+            engine["frames_per_s"],
+            f">= {LATER_TARGET_FPS}",
+            engine["frames_per_s"] >= LATER_TARGET_FPS,
+        ),
     }
 
 
@@ -561,15 +654,22 @@ def summarise(measured: dict[str, Any], args: argparse.Namespace) -> dict[str, A
     parts["engine_alone"] = engine_summary(runs["engine"])
     derived = {key: derive(parts, key) for key in ("up", "native")}
     up, native = parts["pipeline_up"], parts["pipeline_native"]
-    derived["upscale_cost_pipeline_s"] = up["stage_seconds"]["encode"] - native["stage_seconds"]["encode"]
-    derived["upscale_cost_floor_s"] = parts["floor_up"]["encode_s"] - parts["floor_native"]["encode_s"]
-    derived["engine_vs_floor_fps_native"] = parts["engine_alone"]["frames_per_s"] / parts["floor_native"]["frames_per_s"]
+    derived["upscale_cost_pipeline_s"] = (
+        up["stage_seconds"]["encode"] - native["stage_seconds"]["encode"]
+    )
+    derived["upscale_cost_floor_s"] = (
+        parts["floor_up"]["encode_s"] - parts["floor_native"]["encode_s"]
+    )
+    derived["engine_vs_floor_fps_native"] = (
+        parts["engine_alone"]["frames_per_s"] / parts["floor_native"]["frames_per_s"]
+    )
     parts["derived"] = derived
     parts["targets"] = targets(up, derived["up"], parts["engine_alone"])
     return parts
 
 
 # ---------------------------------------------------------------- report
+
 
 def mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value / 1e6:.0f} MB"
@@ -621,27 +721,39 @@ def busy_warning(env: dict[str, Any]) -> list[str]:
     cpus = os.cpu_count() or 1
     if env["load_average"]["before"][0] < 0.5 * cpus:
         return []
-    return [f"WARNING: the machine was busy before the benchmark started (load {env['load_average']['before'][0]:.2f} "
-            f"on {cpus} CPUs): wall times are inflated and noisy; compare the CPU seconds, or rerun when idle."]
+    return [
+        f"WARNING: the machine was busy before the benchmark started (load {env['load_average']['before'][0]:.2f} "
+        f"on {cpus} CPUs): wall times are inflated and noisy; compare the CPU seconds, or rerun when idle."
+    ]
 
 
 def pipeline_row(label: str, p: dict[str, Any], upscale: float | None) -> str:
     st = p["stage_seconds"]
     lo, hi = p["render_call_spread_s"]
     up_col = f"{upscale:9.2f}" if upscale is not None else f"{'-':>9}"
-    return (f"{label:27}{st['validate']:9.2f}{st['analysis']:9.2f}{st['render']:8.2f}{st['encode']:8.2f}{up_col}"
-            f"{st['finish']:8.2f}{p['unstaged_s']:9.2f}{p['render_call_s']:8.2f}{p['rtf']:7.2f}   {lo:.2f}-{hi:.2f}")
+    return (
+        f"{label:27}{st['validate']:9.2f}{st['analysis']:9.2f}{st['render']:8.2f}{st['encode']:8.2f}{up_col}"
+        f"{st['finish']:8.2f}{p['unstaged_s']:9.2f}{p['render_call_s']:8.2f}{p['rtf']:7.2f}   {lo:.2f}-{hi:.2f}"
+    )
 
 
 def report_pipeline(s: dict[str, Any]) -> list[str]:
     up, native, d = s["pipeline_up"], s["pipeline_native"], s["derived"]
-    head = (f"{'':27}{'validate':>9}{'analysis':>9}{'render':>8}{'encode':>8}{'upscale*':>9}{'finish':>8}"
-            f"{'unstaged':>9}{'wall':>8}{'RTF':>7}   wall min-max")
+    head = (
+        f"{'':27}{'validate':>9}{'analysis':>9}{'render':>8}{'encode':>8}{'upscale*':>9}{'finish':>8}"
+        f"{'unstaged':>9}{'wall':>8}{'RTF':>7}   wall min-max"
+    )
     return [
         "Full pipeline, LipSyncPipeline.render() in a fresh process per run (seconds; wall = the render() call)",
         head,
-        pipeline_row(f"with upscale ({up['frame_size'][0]}x{up['frame_size'][1]})", up, d["upscale_cost_pipeline_s"]),
-        pipeline_row(f"without upscale ({native['frame_size'][0]}x{native['frame_size'][1]})", native, None),
+        pipeline_row(
+            f"with upscale ({up['frame_size'][0]}x{up['frame_size'][1]})",
+            up,
+            d["upscale_cost_pipeline_s"],
+        ),
+        pipeline_row(
+            f"without upscale ({native['frame_size'][0]}x{native['frame_size'][1]})", native, None
+        ),
         "  * upscale is not a stage of its own: it runs inside the encode pass; shown = encode(upscale) - encode(native).",
         "  unstaged = render() wall minus the sum of stage_seconds: what engine.render() does before the first frame",
         "  (speech -> mouth track, i.e. phone recognition with its model load, and the warp setup), which no stage times.",
@@ -661,10 +773,17 @@ def report_floor(s: dict[str, Any]) -> list[str]:
         f"{'':27}{'':>7}{'':>9}{'(÷ floor)':>14}{'rend+enc':>10}{'':>9}{'floor':>11}",
     ]
     for label, key in (("with upscale", "up"), ("without upscale", "native")):
-        floor, content, p, r = s[f"floor_{key}"], s[f"content_floor_{key}"], s[f"pipeline_{key}"], d[key]
-        lines.append(f"{label:27}{floor['encode_s']:7.2f}{floor['frames_per_s']:9.0f}"
-                     f"{content['encode_s']:7.2f} ({r['content_floor_vs_floor']:4.2f}){p['render_plus_encode_s']:10.2f}"
-                     f"{r['overhead_vs_floor']:9.2f}{r['overhead_vs_content_floor']:11.2f}")
+        floor, content, p, r = (
+            s[f"floor_{key}"],
+            s[f"content_floor_{key}"],
+            s[f"pipeline_{key}"],
+            d[key],
+        )
+        lines.append(
+            f"{label:27}{floor['encode_s']:7.2f}{floor['frames_per_s']:9.0f}"
+            f"{content['encode_s']:7.2f} ({r['content_floor_vs_floor']:4.2f}){p['render_plus_encode_s']:10.2f}"
+            f"{r['overhead_vs_floor']:9.2f}{r['overhead_vs_content_floor']:11.2f}"
+        )
     lines += [
         "  floor = the unmodified portrait fed every frame; content floor = the engine's own frames, rendered beforehand,",
         "  so (content floor ÷ floor) is what moving pixels cost x264, and (pipeline ÷ content floor) what the engine",
@@ -693,14 +812,21 @@ def report_resources(s: dict[str, Any]) -> list[str]:
         "Peak memory (max over repeats) and CPU seconds (user + system, median) per run",
         f"{'':27}{'python':>9}{'ffmpeg':>9}{'sum':>9}{'together':>10}{'CPU python':>12}{'CPU ffmpeg':>12}",
     ]
-    rows = (("pipeline, upscale", "pipeline_up"), ("pipeline, no upscale", "pipeline_native"),
-            ("floor, upscale", "floor_up"), ("floor, no upscale", "floor_native"),
-            ("content floor, upscale", "content_floor_up"), ("content floor, no upscale", "content_floor_native"))
+    rows = (
+        ("pipeline, upscale", "pipeline_up"),
+        ("pipeline, no upscale", "pipeline_native"),
+        ("floor, upscale", "floor_up"),
+        ("floor, no upscale", "floor_native"),
+        ("content floor, upscale", "content_floor_up"),
+        ("content floor, no upscale", "content_floor_native"),
+    )
     for label, key in rows:
         m = s[key]
-        lines.append(f"{label:27}{mb(m['python_peak_bytes']):>9}{mb(m['ffmpeg_peak_bytes']):>9}"
-                     f"{mb(m['sum_of_peaks_bytes']):>9}"
-                     f"{mb(m['together_peak_bytes']):>10}{m['python_cpu_s']:12.2f}{m['ffmpeg_cpu_s']:12.2f}")
+        lines.append(
+            f"{label:27}{mb(m['python_peak_bytes']):>9}{mb(m['ffmpeg_peak_bytes']):>9}"
+            f"{mb(m['sum_of_peaks_bytes']):>9}"
+            f"{mb(m['together_peak_bytes']):>10}{m['python_cpu_s']:12.2f}{m['ffmpeg_cpu_s']:12.2f}"
+        )
     lines += [
         "  python = the run's process, its VmHWM; ffmpeg = VmHWM of its largest child (the encoder), sampled every 20 ms;",
         "  sum = the two peaks added (an upper bound); together = the largest sampled sum of their RSS at one moment.",
@@ -731,39 +857,77 @@ def report_targets(s: dict[str, Any]) -> list[str]:
 
 
 def report(env: dict[str, Any], s: dict[str, Any], profile: str | None) -> str:
-    lines = (report_header(env) + report_pipeline(s) + report_floor(s) + report_engine(s) + report_resources(s)
-             + report_targets(s))
+    lines = (
+        report_header(env)
+        + report_pipeline(s)
+        + report_floor(s)
+        + report_engine(s)
+        + report_resources(s)
+        + report_targets(s)
+    )
     if profile:
-        title = "cProfile of one engine render (speech -> mouth track, setup, all frames), by own time"
+        title = (
+            "cProfile of one engine render (speech -> mouth track, setup, all frames), by own time"
+        )
         lines += ["", title, profile.rstrip()]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- CLI
 
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark lipsync-tool: seconds per stage, real-time factor and peak memory of a full render "
         "with and without upscale, beside ffmpeg alone encoding the same frames (the floor).",
     )
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of each measurement; the median is reported (default 3)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of the synthetic speech (default 10)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of each measurement; the median is reported (default 3)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="length of the synthetic speech (default 10)"
+    )
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
-    parser.add_argument("--visemes", choices=VISEMES_CHOICES, default="auto",
-                        help="RenderOptions.visemes for every run (default auto, as the CLI: phone recognition for English)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number (raw runs included) to PATH")
-    parser.add_argument("--profile", type=int, nargs="?", const=15, default=0, metavar="N",
-                        help="append a cProfile of one engine render, top N functions by own time (default N 15)")
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "SPEC", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--visemes",
+        choices=VISEMES_CHOICES,
+        default="auto",
+        help="RenderOptions.visemes for every run (default auto, as the CLI: phone recognition for English)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write every number (raw runs included) to PATH",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        nargs="?",
+        const=15,
+        default=0,
+        metavar="N",
+        help="append a cProfile of one engine render, top N functions by own time (default N 15)",
+    )
+    parser.add_argument(
+        "--child", nargs=3, metavar=("KIND", "SPEC", "RESULT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
 
 
-def to_json(env: dict[str, Any], summary: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
-    runs = {k: [{kk: vv for kk, vv in r.items() if kk != "per_frame_s"} for r in v] for k, v in measured["runs"].items()}
+def to_json(
+    env: dict[str, Any], summary: dict[str, Any], measured: dict[str, Any]
+) -> dict[str, Any]:
+    runs = {
+        k: [{kk: vv for kk, vv in r.items() if kk != "per_frame_s"} for r in v]
+        for k, v in measured["runs"].items()
+    }
     return {"environment": env, "summary": summary, "runs": runs}
 
 
@@ -778,7 +942,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(measured, args)
     print(report(env, summary, measured["profile"]))
     if args.json:
-        args.json.write_text(json.dumps(to_json(env, summary, measured), indent=2, default=str) + "\n")
+        args.json.write_text(
+            json.dumps(to_json(env, summary, measured), indent=2, default=str) + "\n"
+        )
         log(f"wrote {args.json}")
     return 0
 

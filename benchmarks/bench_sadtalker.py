@@ -37,20 +37,30 @@ from lipsync_tool.options import RenderOptions
 from lipsync_tool.resources.repository import SADTALKER_REPOSITORY
 from lipsync_tool.resources.table import for_engine
 
-STANDIN = '''import os, shutil, sys, time
+STANDIN = """import os, shutil, sys, time
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 save_dir = os.path.join(args["--result_dir"], time.strftime("%Y_%m_%d_%H.%M.%S"))
 shutil.copyfile(os.environ["BENCH_CLIP"], save_dir + ".mp4")
 print("The generated video is named:", save_dir + ".mp4")
-'''
-UNKNOWN_SIZE = 194_000_000  # alignment_WFLW_4HG.pth: the table has no size; ~194 MB per the upstream notes
+"""
+UNKNOWN_SIZE = (
+    194_000_000  # alignment_WFLW_4HG.pth: the table has no size; ~194 MB per the upstream notes
+)
 REQUIRED = ("src/utils/audio.py", "src/facerender/animate.py", "src/config/facerender.yaml")
 
 
 def _git(*args: str, cwd: Path) -> str:
-    env = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b",
-           "PATH": os.environ["PATH"], "HOME": str(cwd)}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    env = {
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+        "PATH": os.environ["PATH"],
+        "HOME": str(cwd),
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def make_upstream(root: Path) -> tuple[Path, str]:
@@ -101,11 +111,34 @@ def make_job(root: Path, index: int, options: RenderOptions) -> EngineJob:
     work = root / f"job{index}"
     work.mkdir()
     audio = work / "speech_for_mux.wav"
-    subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=duration=2:sample_rate=16000",
-                    "-c:a", "pcm_s16le", str(audio)], check=True)
+    subprocess.run(
+        [
+            find_ffmpeg(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2:sample_rate=16000",
+            "-c:a",
+            "pcm_s16le",
+            str(audio),
+        ],
+        check=True,
+    )
     portrait = np.full((512, 512, 3), 128, np.uint8)
-    return EngineJob(portrait_path=root / "p.png", portrait=portrait, face=None, audio_path=audio,  # type: ignore[arg-type]
-                     speech=None, frame_count=50, options=options, work_dir=work, mouth=None)  # type: ignore[arg-type]
+    return EngineJob(
+        portrait_path=root / "p.png",
+        portrait=portrait,
+        face=None,
+        audio_path=audio,  # type: ignore[arg-type]
+        speech=None,
+        frame_count=50,
+        options=options,
+        work_dir=work,
+        mouth=None,
+    )  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -120,14 +153,44 @@ def main() -> None:
         files = {r.name: f"fake {r.name}".encode() * 1000 for r in for_engine("sadtalker")}
         httpd, requests = serve(files)
         url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        resources = tuple(replace(r, url=f"{url}/{r.name}", size=len(files[r.name]),
-                                  sha256=hashlib.sha256(files[r.name]).hexdigest()) for r in for_engine("sadtalker"))
-        setup = SadTalkerSetup(repository=replace(SADTALKER_REPOSITORY, commit=commit), resources=resources,
-                               dependencies=DependencySet((), (), disk_bytes=1))
+        resources = tuple(
+            replace(
+                r,
+                url=f"{url}/{r.name}",
+                size=len(files[r.name]),
+                sha256=hashlib.sha256(files[r.name]).hexdigest(),
+            )
+            for r in for_engine("sadtalker")
+        )
+        setup = SadTalkerSetup(
+            repository=replace(SADTALKER_REPOSITORY, commit=commit),
+            resources=resources,
+            dependencies=DependencySet((), (), disk_bytes=1),
+        )
         clip = root / "clip.mp4"
-        subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=256x256:rate=25",
-                        "-t", "2", "-pix_fmt", "yuv420p", str(clip)], check=True)
-        environ = {**os.environ, "LIPSYNC_SADTALKER_REPO_URL": bare.as_uri(), "BENCH_CLIP": str(clip)}
+        subprocess.run(
+            [
+                find_ffmpeg(),
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=256x256:rate=25",
+                "-t",
+                "2",
+                "-pix_fmt",
+                "yuv420p",
+                str(clip),
+            ],
+            check=True,
+        )
+        environ = {
+            **os.environ,
+            "LIPSYNC_SADTALKER_REPO_URL": bare.as_uri(),
+            "BENCH_CLIP": str(clip),
+        }
         engine = SadTalkerEngine(options, root / "cache", setup=setup, environ=environ)
         engine.render(make_job(root, 0, options))  # cold: clone, venv, downloads
         cold_requests = len(requests)
@@ -137,10 +200,20 @@ def main() -> None:
             start = time.perf_counter()
             engine.render(job)
             total = time.perf_counter() - start
-            runs.append({"total": total, "overhead": total - engine.stage_seconds["inference"], **engine.stage_seconds})
+            runs.append(
+                {
+                    "total": total,
+                    "overhead": total - engine.stage_seconds["inference"],
+                    **engine.stage_seconds,
+                }
+            )
         httpd.shutdown()
         rate = sha256_rate()
-        real_bytes = sum(r.size or UNKNOWN_SIZE for r in for_engine("sadtalker") if r.name in needed_names(options))
+        real_bytes = sum(
+            r.size or UNKNOWN_SIZE
+            for r in for_engine("sadtalker")
+            if r.name in needed_names(options)
+        )
         report = {
             "runs": runs,
             "overhead_median_s": statistics.median(r["overhead"] for r in runs),
@@ -152,11 +225,15 @@ def main() -> None:
         }
     for run in runs:
         print("  " + ", ".join(f"{k} {v:.3f} s" for k, v in run.items()))
-    print(f"wrapper overhead (median of {args.runs} warm renders, stand-in files): {report['overhead_median_s']:.3f} s "
-          f"(target < 2 s); stand-in inference {report['inference_median_s']:.3f} s")
+    print(
+        f"wrapper overhead (median of {args.runs} warm renders, stand-in files): {report['overhead_median_s']:.3f} s "
+        f"(target < 2 s); stand-in inference {report['inference_median_s']:.3f} s"
+    )
     print(f"network requests on warm renders: {report['warm_requests']}")
-    print(f"first use (or `resources verify`) hashes the real files of this job ({real_bytes / 1e9:.2f} GB) once at "
-          f"{rate / 1e6:.0f} MB/s sha256: {report['real_files_rehash_s']:.2f} s; warm renders only stat them")
+    print(
+        f"first use (or `resources verify`) hashes the real files of this job ({real_bytes / 1e9:.2f} GB) once at "
+        f"{rate / 1e6:.0f} MB/s sha256: {report['real_files_rehash_s']:.2f} s; warm renders only stat them"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 

@@ -16,7 +16,9 @@ from lipsync_tool.media.ffmpeg import find_ffmpeg
 SPEECH_RATE = 16000
 
 
-def speech_like(duration: float, voiced: list[tuple[float, float]], rate: int = SPEECH_RATE, seed: int = 0) -> np.ndarray:
+def speech_like(
+    duration: float, voiced: list[tuple[float, float]], rate: int = SPEECH_RATE, seed: int = 0
+) -> np.ndarray:
     """A vowel-like harmonic signal with syllable-rate loudness inside `voiced` (start, end) spans, silence elsewhere."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(duration * rate))) / rate
@@ -27,7 +29,9 @@ def speech_like(duration: float, voiced: list[tuple[float, float]], rate: int = 
         envelope[inside] = 0.03 + 0.97 * syllables**1.5
     f0 = 140 + 25 * np.sin(2 * np.pi * 0.7 * t)
     phase = 2 * np.pi * np.cumsum(f0) / rate
-    formants = sum(np.sin(k * phase) * (1.0 / k) * (1.6 if k in (3, 4, 8) else 1.0) for k in range(1, 20))
+    formants = sum(
+        np.sin(k * phase) * (1.0 / k) * (1.6 if k in (3, 4, 8) else 1.0) for k in range(1, 20)
+    )
     signal = formants * envelope + rng.normal(0, 1e-4, len(t))
     return (signal / np.max(np.abs(signal)) * 0.5).astype(np.float32)
 
@@ -57,9 +61,17 @@ class PaddedSpeech:
 
         assert isinstance(speech, Speech)
         rate = speech.sample_rate
-        padded = np.concatenate([np.zeros(int(PAD * rate), np.float32), speech.samples, np.zeros(int(PAD * rate), np.float32)])
+        padded = np.concatenate(
+            [
+                np.zeros(int(PAD * rate), np.float32),
+                speech.samples,
+                np.zeros(int(PAD * rate), np.float32),
+            ]
+        )
         t_new = np.arange(int(len(padded) / rate * SPEECH_RATE)) / SPEECH_RATE
-        self.samples_16k = np.interp(t_new, np.arange(len(padded)) / rate, padded).astype(np.float32)
+        self.samples_16k = np.interp(t_new, np.arange(len(padded)) / rate, padded).astype(
+            np.float32
+        )
         self.events = [(e.phoneme, e.ipa, e.start + PAD, e.end + PAD) for e in speech.events]
         self.speech_span = (PAD, PAD + speech.duration)
         self.duration = len(self.samples_16k) / SPEECH_RATE

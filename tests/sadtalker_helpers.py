@@ -13,7 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lipsync_tool.engines.sadtalker.engine import SadTalkerSetup
-from lipsync_tool.engines.sadtalker.environment import DependencySet, SadTalkerEnvironment, default_venv_path
+from lipsync_tool.engines.sadtalker.environment import (
+    DependencySet,
+    SadTalkerEnvironment,
+    default_venv_path,
+)
 from lipsync_tool.resources.repository import SADTALKER_REPOSITORY
 from lipsync_tool.resources.table import Resource, for_engine
 
@@ -21,23 +25,44 @@ from .local_services import LocalHTTPServer
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "sadtalker"
-TINY_DEPENDENCIES = DependencySet(packages=("standin-dep==1.0", "torchvision==0.0.1"),
-                                  no_deps_packages=("standin-nodeps==1.0",), disk_bytes=50_000_000)
+TINY_DEPENDENCIES = DependencySet(
+    packages=("standin-dep==1.0", "torchvision==0.0.1"),
+    no_deps_packages=("standin-nodeps==1.0",),
+    disk_bytes=50_000_000,
+)
 
 
 def git(*args: str, cwd: Path) -> str:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                            env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                                 "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+        },
+    )
     return result.stdout.strip()
 
 
 def make_upstream(root: Path) -> tuple[Path, str]:
     """A bare repository laid out like OpenTalker/SadTalker with the stand-in inference.py; (path, commit)."""
     work = root / "upstream-work"
-    for name in ("src/utils/audio.py", "src/facerender/animate.py", "src/utils/preprocess.py",
-                 "src/face3d/util/preprocess.py", "src/config/facerender.yaml", "src/config/facerender_still.yaml",
-                 "scripts/download_models.sh"):
+    for name in (
+        "src/utils/audio.py",
+        "src/facerender/animate.py",
+        "src/utils/preprocess.py",
+        "src/face3d/util/preprocess.py",
+        "src/config/facerender.yaml",
+        "src/config/facerender_still.yaml",
+        "scripts/download_models.sh",
+    ):
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(f"# stand-in for upstream {name}\n", encoding="utf-8")
     shutil.copyfile(DATA / "inference_standin.py", work / "inference.py")
@@ -84,22 +109,33 @@ class FileServer:
         self.local.close()
 
 
-def fake_resources(server_url: str, missing: tuple[str, ...] = ()) -> tuple[tuple[Resource, ...], dict[str, bytes]]:
+def fake_resources(
+    server_url: str, missing: tuple[str, ...] = ()
+) -> tuple[tuple[Resource, ...], dict[str, bytes]]:
     """The sadtalker table with small fake files served from `server_url` (names in `missing` answer 404)."""
     table, files = [], {}
     for entry in for_engine("sadtalker"):
         body = f"fake {entry.name}\n".encode() * 64
         if entry.name not in missing:
             files[entry.name] = body
-        table.append(replace(entry, url=f"{server_url}/{entry.name}", size=len(body),
-                             sha256=hashlib.sha256(body).hexdigest()))
+        table.append(
+            replace(
+                entry,
+                url=f"{server_url}/{entry.name}",
+                size=len(body),
+                sha256=hashlib.sha256(body).hexdigest(),
+            )
+        )
     return tuple(table), files
 
 
 def test_setup(bare: Path, commit: str, resources: tuple[Resource, ...]) -> SadTalkerSetup:
     """The engine's setup pointing at the stand-ins (the repo URL itself comes from LIPSYNC_SADTALKER_REPO_URL)."""
-    return SadTalkerSetup(repository=replace(SADTALKER_REPOSITORY, commit=commit, url=bare.as_uri()),
-                          resources=resources, dependencies=TINY_DEPENDENCIES)
+    return SadTalkerSetup(
+        repository=replace(SADTALKER_REPOSITORY, commit=commit, url=bare.as_uri()),
+        resources=resources,
+        dependencies=TINY_DEPENDENCIES,
+    )
 
 
 test_setup.__test__ = False  # type: ignore[attr-defined]
@@ -109,8 +145,10 @@ def make_wheel(folder: Path, name: str, version: str, files: dict[str, str]) -> 
     """A minimal pure-Python wheel."""
     dist = f"{name.replace('-', '_')}-{version}"
     path = folder / f"{dist}-py3-none-any.whl"
-    meta = {f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-            f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    meta = {
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
     entries = {**files, **meta}
     record = "".join(f"{n},,\n" for n in entries) + f"{dist}.dist-info/RECORD,,\n"
     with zipfile.ZipFile(path, "w") as archive:
@@ -123,26 +161,40 @@ def make_wheelhouse(folder: Path) -> Path:
     """Tiny wheels for TINY_DEPENDENCIES, including a torchvision without functional_tensor (the shim's case)."""
     folder.mkdir(parents=True, exist_ok=True)
     make_wheel(folder, "standin-dep", "1.0", {"standin_dep/__init__.py": "VALUE = 'dep'\n"})
-    make_wheel(folder, "standin-nodeps", "1.0", {"standin_nodeps/__init__.py": "VALUE = 'nodeps'\n"})
-    make_wheel(folder, "torchvision", "0.0.1", {
-        "torchvision/__init__.py": "",
-        "torchvision/transforms/__init__.py": "",
-        "torchvision/transforms/functional.py": "def rgb_to_grayscale(image):\n    return ('gray', image)\n",
-    })
+    make_wheel(
+        folder, "standin-nodeps", "1.0", {"standin_nodeps/__init__.py": "VALUE = 'nodeps'\n"}
+    )
+    make_wheel(
+        folder,
+        "torchvision",
+        "0.0.1",
+        {
+            "torchvision/__init__.py": "",
+            "torchvision/transforms/__init__.py": "",
+            "torchvision/transforms/functional.py": "def rgb_to_grayscale(image):\n    return ('gray', image)\n",
+        },
+    )
     return folder
 
 
 def offline_pip_env(wheelhouse: Path, base: dict[str, str]) -> dict[str, str]:
     """An environment in which pip installs only from `wheelhouse` (no index, no config file)."""
     env = {k: v for k, v in base.items() if not k.startswith("PIP_")}
-    return {**env, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse), "PIP_CONFIG_FILE": os.devnull,
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return {
+        **env,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
 
 
 def ready_venv(base: Path) -> Path:
     """A venv built by our own builder from the tiny wheels, once per test session (later calls find it ready)."""
     wheelhouse = make_wheelhouse(base / "wheelhouse")
-    environment = SadTalkerEnvironment(base / "venv", TINY_DEPENDENCIES, environ=offline_pip_env(wheelhouse, dict(os.environ)))
+    environment = SadTalkerEnvironment(
+        base / "venv", TINY_DEPENDENCIES, environ=offline_pip_env(wheelhouse, dict(os.environ))
+    )
     environment.ensure(install=True)
     return environment.path
 

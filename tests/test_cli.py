@@ -65,7 +65,9 @@ FLAG_CASES = [
 
 
 @pytest.mark.parametrize(("argv", "path", "expected"), FLAG_CASES, ids=[c[1] for c in FLAG_CASES])
-def test_every_flag_reaches_the_options_object(argv: list[str], path: str, expected: object) -> None:
+def test_every_flag_reaches_the_options_object(
+    argv: list[str], path: str, expected: object
+) -> None:
     options = parse(*argv)
     value: object = options
     for part in path.split("."):
@@ -129,20 +131,37 @@ def test_bad_choice_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_version_and_help_are_instant_and_complete() -> None:
-    version = subprocess.run([sys.executable, "-m", "lipsync_tool", "--version"], capture_output=True, text=True)
+    version = subprocess.run(
+        [sys.executable, "-m", "lipsync_tool", "--version"], capture_output=True, text=True
+    )
     assert version.returncode == 0 and __version__ in version.stdout
-    help_text = subprocess.run([sys.executable, "-m", "lipsync_tool", "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "lipsync_tool", "--help"], capture_output=True, text=True
+    ).stdout
     assert "examples:" in help_text and "LIPSYNC_CACHE_DIR" in help_text
-    for flag in ("--engine", "--dry-run", "--wav2lip-crop", "--no-upscale", "--keep-temp", "--overwrite"):
+    for flag in (
+        "--engine",
+        "--dry-run",
+        "--wav2lip-crop",
+        "--no-upscale",
+        "--keep-temp",
+        "--overwrite",
+    ):
         assert flag in help_text
     probe = "import sys, lipsync_tool.cli; print(sorted(m for m in ('cv2', 'ai_edge_litert') if m in sys.modules))"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True
+    ).stdout.strip()
     assert loaded == "[]", "the CLI module must not import heavy modules before they are needed"
 
 
-def test_dry_run_prints_the_plan_and_writes_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_the_plan_and_writes_nothing(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = workdir / "out.mp4"
-    code = main([str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(out), "--dry-run"])
+    code = main(
+        [str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(out), "--dry-run"]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert not out.exists() and not list(workdir.glob(".*partial*"))
@@ -153,27 +172,56 @@ def test_dry_run_prints_the_plan_and_writes_nothing(workdir: Path, capsys: pytes
 
 
 def test_dry_run_still_validates(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([str(workdir / "missing.png"), str(workdir / "speech.wav"), str(workdir / "o.mp4"), "--dry-run"])
+    code = main(
+        [
+            str(workdir / "missing.png"),
+            str(workdir / "speech.wav"),
+            str(workdir / "o.mp4"),
+            "--dry-run",
+        ]
+    )
     assert code == 2
     assert capsys.readouterr().err.startswith("error: PORTRAIT")
 
 
-def test_sadtalker_without_its_environment_fails_with_one_clear_line(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sadtalker_without_its_environment_fails_with_one_clear_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = workdir / "out.mp4"
-    code = main([str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(out), "--engine", "sadtalker",
-                 "--cache-dir", str(workdir / "cache")])
+    code = main(
+        [
+            str(workdir / "astronaut.png"),
+            str(workdir / "speech.wav"),
+            str(out),
+            "--engine",
+            "sadtalker",
+            "--cache-dir",
+            str(workdir / "cache"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert len(err) == 1 and err[0].startswith("error: ") and "sadtalker" in err[0] and "--install-deps" in err[0]
+    assert (
+        len(err) == 1
+        and err[0].startswith("error: ")
+        and "sadtalker" in err[0]
+        and "--install-deps" in err[0]
+    )
     assert not out.exists() and not (workdir / "cache" / "sadtalker" / "repo").exists()
 
 
-def test_flags_the_engine_ignores_are_logged(workdir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_flags_the_engine_ignores_are_logged(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from lipsync_tool.pipeline import LipSyncPipeline
 
-    options = RenderOptions(resolution=512, enhancer="gfpgan", wav2lip=Wav2LipOptions(nosmooth=True))
+    options = RenderOptions(
+        resolution=512, enhancer="gfpgan", wav2lip=Wav2LipOptions(nosmooth=True)
+    )
     with caplog.at_level(logging.INFO, logger="lipsync_tool"):
-        plan = LipSyncPipeline(options).plan(workdir / "astronaut.png", workdir / "speech.wav", workdir / "o.mp4")
+        plan = LipSyncPipeline(options).plan(
+            workdir / "astronaut.png", workdir / "speech.wav", workdir / "o.mp4"
+        )
     assert plan.ignored == ["--resolution", "--enhancer", "--wav2lip-nosmooth"]
     assert "--fps" not in plan.ignored
 
@@ -186,4 +234,8 @@ def test_plain_progress_lines_carry_an_eta(caplog: pytest.LogCaptureFixture) -> 
         for done in range(1, 101):
             reporter("render", done, 100)
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 10 and lines[1].startswith("rendering frames: 20/100 (20%), about ") and lines[-1].endswith("0 s left")
+    assert (
+        len(lines) == 10
+        and lines[1].startswith("rendering frames: 20/100 (20%), about ")
+        and lines[-1].endswith("0 s left")
+    )

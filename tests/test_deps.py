@@ -9,8 +9,8 @@ import logging
 import shutil
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -50,8 +50,13 @@ def local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     wheels.mkdir()
     target.mkdir()
     build_wheel(wheels)
-    for key, value in {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_TARGET": str(target),
-                       "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"}.items():
+    for key, value in {
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheels),
+        "PIP_TARGET": str(target),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.syspath_prepend(str(target))
     yield wheels, target
@@ -66,13 +71,21 @@ def test_present_modules_are_not_missing() -> None:
 
 def test_missing_without_install_names_the_fix() -> None:
     with pytest.raises(EngineUnavailableError) as caught:
-        ensure_requirements([REQUIREMENT, Requirement("json", "json")], install=False, engine="wav2lip")
+        ensure_requirements(
+            [REQUIREMENT, Requirement("json", "json")], install=False, engine="wav2lip"
+        )
     message = str(caught.value)
     assert "lipsync-fake-dep>=1.0" in message and "--install-deps" in message
-    assert 'pip install "lipsync-tool[wav2lip]"' in message and sys.prefix in message and "json" not in message
+    assert (
+        'pip install "lipsync-tool[wav2lip]"' in message
+        and sys.prefix in message
+        and "json" not in message
+    )
 
 
-def test_install_deps_installs_once_then_does_nothing(local_index: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+def test_install_deps_installs_once_then_does_nothing(
+    local_index: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     wheels, target = local_index
     with caplog.at_level(logging.WARNING, logger="lipsync_tool.deps"):
         ensure_requirements([REQUIREMENT], install=True, engine="wav2lip")
@@ -80,7 +93,9 @@ def test_install_deps_installs_once_then_does_nothing(local_index: tuple[Path, P
     assert importlib.import_module(NAME).VERSION == "1.0"
     said = caplog.records[0].getMessage()
     assert "lipsync-fake-dep>=1.0" in said and sys.prefix in said and "pip install" in said
-    shutil.rmtree(wheels)  # a second pip run would now fail: the second call must not run pip at all
+    shutil.rmtree(
+        wheels
+    )  # a second pip run would now fail: the second call must not run pip at all
     caplog.clear()
     ensure_requirements([REQUIREMENT], install=True, engine="wav2lip")
     assert caplog.records == []

@@ -31,7 +31,9 @@ def synth() -> EspeakSynthesizer:
 
 
 @pytest.fixture(scope="module")
-def speeches(synth: EspeakSynthesizer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Speech]:
+def speeches(
+    synth: EspeakSynthesizer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Speech]:
     """One synthesis per language; the WAVs and event tables are left for a person to inspect."""
     folder = tmp_path_factory.mktemp("espeak")
     result = {}
@@ -39,7 +41,9 @@ def speeches(synth: EspeakSynthesizer, tmp_path_factory: pytest.TempPathFactory)
         speech = synth.synthesize(text, voice=voice)
         speech.write_wav(folder / f"{voice}.wav")
         events = [dataclasses.asdict(event) for event in speech.events]
-        (folder / f"{voice}.json").write_text(json.dumps(events, ensure_ascii=False, indent=1), encoding="utf-8")
+        (folder / f"{voice}.json").write_text(
+            json.dumps(events, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         result[voice] = speech
     return result
 
@@ -47,7 +51,9 @@ def speeches(synth: EspeakSynthesizer, tmp_path_factory: pytest.TempPathFactory)
 def window_rms(samples: np.ndarray, rate: int, seconds: float = 0.010) -> np.ndarray:
     """RMS over a centred moving window."""
     width = max(1, int(round(seconds * rate)))
-    return np.sqrt(np.convolve(samples.astype(np.float64) ** 2, np.ones(width) / width, mode="same"))
+    return np.sqrt(
+        np.convolve(samples.astype(np.float64) ** 2, np.ones(width) / width, mode="same")
+    )
 
 
 def event_rms(speech: Speech, event: PhonemeEvent) -> float:
@@ -115,7 +121,11 @@ def test_english_bilabials_and_ipa(speeches: dict[str, Speech]) -> None:
     assert [event.ipa for event in bilabials] == ["m", "m", "b", "b", "b", "b", "b"]
     following = {event: speech.events[speech.events.index(event) + 1] for event in bilabials}
     assert [following[event].ipa for event in bilabials[:2]] == ["aɪ", "ɪ"]  # "my", "name is"
-    assert [following[event].ipa for event in bilabials[4:]] == ["aɪ", "l", "uː"]  # buy, blue, boots
+    assert [following[event].ipa for event in bilabials[4:]] == [
+        "aɪ",
+        "l",
+        "uː",
+    ]  # buy, blue, boots
     hello = [(event.phoneme, event.ipa) for event in speech.events[1:5]]
     assert hello == [("h", "h"), ("@", "ə"), ("l", "l"), ("oU", "oʊ")]
     assert speech.events[4].stress == 2  # hel'lo
@@ -146,20 +156,28 @@ def test_same_input_same_samples(synth: EspeakSynthesizer, speeches: dict[str, S
 
 def test_threads_get_identical_results(synth: EspeakSynthesizer) -> None:
     results: list[Speech] = []
-    threads = [threading.Thread(target=lambda: results.append(synth.synthesize("Bob buys maps."))) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(synth.synthesize("Bob buys maps.")))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(results) == 3
-    assert all(np.array_equal(r.samples, results[0].samples) and r.events == results[0].events for r in results)
+    assert all(
+        np.array_equal(r.samples, results[0].samples) and r.events == results[0].events
+        for r in results
+    )
 
 
 def test_rate_and_language_codes(synth: EspeakSynthesizer) -> None:
     slow = synth.synthesize("We buy blue boots.", rate=100)
     fast = synth.synthesize("We buy blue boots.", rate=300)
     assert slow.duration > 1.8 * fast.duration
-    british = synth.synthesize("Hello there.", voice="en-gb")  # a language code eSpeak's name lookup misses
+    british = synth.synthesize(
+        "Hello there.", voice="en-gb"
+    )  # a language code eSpeak's name lookup misses
     assert any(event.ipa == "əʊ" for event in british.events)
 
 
@@ -167,7 +185,11 @@ def test_write_wav_round_trips(speeches: dict[str, Speech], tmp_path: Path) -> N
     speech = speeches["en-us"]
     path = speech.write_wav(tmp_path / "speech.wav")
     with wave.open(str(path), "rb") as handle:
-        assert (handle.getnchannels(), handle.getsampwidth(), handle.getframerate()) == (1, 2, speech.sample_rate)
+        assert (handle.getnchannels(), handle.getsampwidth(), handle.getframerate()) == (
+            1,
+            2,
+            speech.sample_rate,
+        )
         pcm = np.frombuffer(handle.readframes(handle.getnframes()), "<i2")
     assert np.array_equal(pcm.astype(np.float32) / 32768.0, speech.samples)
 

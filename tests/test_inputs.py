@@ -11,8 +11,8 @@ import subprocess
 import sys
 import warnings
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -56,7 +56,10 @@ def read_wav(path: Path) -> np.ndarray:
     """A 16-bit mono WAV as float samples in [-1, 1]: the reference the decoders are held to."""
     with wave.open(str(path), "rb") as handle:
         assert handle.getnchannels() == 1 and handle.getsampwidth() == 2
-        return np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float64) / 32768.0
+        return (
+            np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float64)
+            / 32768.0
+        )
 
 
 def rms(samples: np.ndarray, start: float, end: float, rate: int = ANALYSIS_RATE) -> float:
@@ -64,7 +67,9 @@ def rms(samples: np.ndarray, start: float, end: float, rate: int = ANALYSIS_RATE
     return float(np.sqrt(np.mean(part**2)))
 
 
-def loudness_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE, window: float = 0.025, hop: float = 0.005) -> np.ndarray:
+def loudness_envelope(
+    samples: np.ndarray, rate: int = ANALYSIS_RATE, window: float = 0.025, hop: float = 0.005
+) -> np.ndarray:
     """RMS in 25 ms windows every 5 ms."""
     width, step = int(window * rate), int(hop * rate)
     squares = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
@@ -72,7 +77,9 @@ def loudness_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE, window: fl
     return np.sqrt((squares[starts + width] - squares[starts]) / width)
 
 
-def best_envelope_match(decoded: np.ndarray, reference: np.ndarray, max_lag: float = 0.15) -> tuple[float, float]:
+def best_envelope_match(
+    decoded: np.ndarray, reference: np.ndarray, max_lag: float = 0.15
+) -> tuple[float, float]:
     """(lag in seconds, correlation) of the best-matching shift of the two loudness envelopes."""
     a, b = loudness_envelope(reference), loudness_envelope(decoded)
     best = (0.0, -1.0)
@@ -87,22 +94,50 @@ def best_envelope_match(decoded: np.ndarray, reference: np.ndarray, max_lag: flo
 
 
 def run_ffmpeg_to(ffmpeg: str, output: Path, *args: str) -> Path:
-    subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args, str(output)], check=True)
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args, str(output)],
+        check=True,
+    )
     return output
 
 
 def video_with_audio(ffmpeg: str, wav: Path, output: Path) -> Path:
     """A small H.264 + AAC video whose sound track is `wav` (black 64x64 picture)."""
     return run_ffmpeg_to(
-        ffmpeg, output,
-        "-f", "lavfi", "-i", "color=c=black:s=64x64:r=25", "-i", str(wav),
-        "-map", "0:v", "-map", "1:a", "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+        ffmpeg,
+        output,
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=64x64:r=25",
+        "-i",
+        str(wav),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
     )
 
 
 def video_without_audio(ffmpeg: str, output: Path) -> Path:
     return run_ffmpeg_to(
-        ffmpeg, output, "-f", "lavfi", "-i", "color=c=black:s=64x64:r=25:d=1", "-c:v", "libx264", "-preset", "ultrafast"
+        ffmpeg,
+        output,
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=64x64:r=25:d=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
     )
 
 
@@ -155,10 +190,16 @@ PORTRAIT_FORMATS = [  # (suffix, save options, lossless)
 ]
 
 
-@pytest.mark.parametrize(("suffix", "save_options", "lossless"), PORTRAIT_FORMATS, ids=[f[0] for f in PORTRAIT_FORMATS])
-def test_portrait_formats_load_as_8_bit_rgb(tmp_path: Path, astronaut: np.ndarray, suffix: str, save_options: dict, lossless: bool) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "save_options", "lossless"), PORTRAIT_FORMATS, ids=[f[0] for f in PORTRAIT_FORMATS]
+)
+def test_portrait_formats_load_as_8_bit_rgb(
+    tmp_path: Path, astronaut: np.ndarray, suffix: str, save_options: dict, lossless: bool
+) -> None:
     path = tmp_path / f"astronaut.{suffix}"
-    Image.fromarray(astronaut).save(path, format=Image.registered_extensions()[f".{suffix.lower()}"], **save_options)
+    Image.fromarray(astronaut).save(
+        path, format=Image.registered_extensions()[f".{suffix.lower()}"], **save_options
+    )
     image = load_portrait(path)
     assert image.shape == astronaut.shape and image.dtype == np.uint8
     if lossless:
@@ -167,10 +208,16 @@ def test_portrait_formats_load_as_8_bit_rgb(tmp_path: Path, astronaut: np.ndarra
         assert mean_abs_diff(image, astronaut) < 5
 
 
-@pytest.mark.parametrize(("orientation", "quarter_turns"), [(6, -1), (8, 1), (3, 2)], ids=["6-cw", "8-ccw", "3-180"])
-def test_exif_orientation_is_applied(tmp_path: Path, astronaut: np.ndarray, orientation: int, quarter_turns: int) -> None:
+@pytest.mark.parametrize(
+    ("orientation", "quarter_turns"), [(6, -1), (8, 1), (3, 2)], ids=["6-cw", "8-ccw", "3-180"]
+)
+def test_exif_orientation_is_applied(
+    tmp_path: Path, astronaut: np.ndarray, orientation: int, quarter_turns: int
+) -> None:
     """A camera JPEG stored sideways with an Orientation tag comes out the way it is meant to be seen."""
-    stored = np.ascontiguousarray(astronaut[:, :320])  # 512 tall, 320 wide: a quarter turn swaps the sides
+    stored = np.ascontiguousarray(
+        astronaut[:, :320]
+    )  # 512 tall, 320 wide: a quarter turn swaps the sides
     exif = Image.Exif()
     exif[EXIF_ORIENTATION] = orientation
     path = tmp_path / "camera.jpg"
@@ -197,9 +244,13 @@ def test_alpha_is_flattened_onto_white(tmp_path: Path, astronaut: np.ndarray) ->
     Image.fromarray(rgba).save(path)
     image = load_portrait(path)
     assert image.shape == astronaut.shape
-    assert (image[:128, :128] == 255).all(), "a transparent pixel becomes white, not its hidden colour"
+    assert (image[:128, :128] == 255).all(), (
+        "a transparent pixel becomes white, not its hidden colour"
+    )
     half = astronaut[:128, 128:256].astype(np.float64) * 128 / 255 + 255 * 127 / 255
-    assert np.abs(image[:128, 128:256] - half).max() <= 1.5, "half transparency is blended with white"
+    assert np.abs(image[:128, 128:256] - half).max() <= 1.5, (
+        "half transparency is blended with white"
+    )
     assert np.array_equal(image[200:], astronaut[200:]), "opaque pixels are untouched"
 
 
@@ -243,7 +294,9 @@ TRANSPARENCY_KINDS: dict[str, Callable[[np.ndarray, Path], None]] = {
 
 
 @pytest.mark.parametrize("name", list(TRANSPARENCY_KINDS))
-def test_every_kind_of_transparency_is_flattened_onto_white(tmp_path: Path, astronaut: np.ndarray, name: str) -> None:
+def test_every_kind_of_transparency_is_flattened_onto_white(
+    tmp_path: Path, astronaut: np.ndarray, name: str
+) -> None:
     path = tmp_path / name
     TRANSPARENCY_KINDS[name](astronaut, path)
     image = load_portrait(path)
@@ -293,7 +346,9 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path: Path, astronaut: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("size", [(63, 500), (500, 63), (63, 63)])
-def test_too_small_portrait_is_rejected(tmp_path: Path, astronaut: np.ndarray, size: tuple[int, int]) -> None:
+def test_too_small_portrait_is_rejected(
+    tmp_path: Path, astronaut: np.ndarray, size: tuple[int, int]
+) -> None:
     path = tmp_path / "tiny.png"
     Image.fromarray(astronaut).resize(size).save(path)
     with pytest.raises(InputError, match="too small") as caught:
@@ -312,7 +367,9 @@ def test_64_px_on_the_short_side_is_enough(tmp_path: Path, astronaut: np.ndarray
     [("L", (8000, 6300)), ("1", (10000, 9000)), ("1", (20000, 10000))],
     ids=["50.4MP", "90MP-pillow-warns", "200MP-pillow-refuses"],
 )
-def test_over_50_megapixels_is_rejected_without_a_warning(tmp_path: Path, mode: str, size: tuple[int, int]) -> None:
+def test_over_50_megapixels_is_rejected_without_a_warning(
+    tmp_path: Path, mode: str, size: tuple[int, int]
+) -> None:
     """Rejected from the header alone (fast), and with no Pillow warning: that would be a second stderr line."""
     path = tmp_path / "huge.png"
     Image.new(mode, size).save(path)  # all zeros: a few kB on disk
@@ -324,7 +381,9 @@ def test_over_50_megapixels_is_rejected_without_a_warning(tmp_path: Path, mode: 
 
 
 @pytest.mark.parametrize("name", ["portrait.gif", "portrait.heic", "portrait.svg", "portrait"])
-def test_unsupported_portrait_type_is_rejected(tmp_path: Path, astronaut: np.ndarray, name: str) -> None:
+def test_unsupported_portrait_type_is_rejected(
+    tmp_path: Path, astronaut: np.ndarray, name: str
+) -> None:
     path = tmp_path / name
     Image.fromarray(astronaut).save(path, format="PNG")  # a fine image: only the name is wrong
     with pytest.raises(InputError, match="unsupported type") as caught:
@@ -333,7 +392,9 @@ def test_unsupported_portrait_type_is_rejected(tmp_path: Path, astronaut: np.nda
 
 
 @pytest.mark.parametrize("kind", ["text", "empty", "truncated"])
-def test_a_file_that_is_not_an_image_is_rejected(tmp_path: Path, astronaut: np.ndarray, kind: str) -> None:
+def test_a_file_that_is_not_an_image_is_rejected(
+    tmp_path: Path, astronaut: np.ndarray, kind: str
+) -> None:
     path = tmp_path / ("portrait.jpg" if kind == "truncated" else "portrait.png")
     if kind == "text":
         path.write_text("this is not a picture\n")
@@ -365,11 +426,16 @@ ENCODINGS = {
 
 
 @pytest.fixture(scope="module")
-def encoded_speech(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str, assets: Path) -> dict[str, Path]:
+def encoded_speech(
+    tmp_path_factory: pytest.TempPathFactory, ffmpeg: str, assets: Path
+) -> dict[str, Path]:
     """The fixture speech in every container and codec we claim to read, plus inside a video file."""
     folder = tmp_path_factory.mktemp("encoded")
     source = assets / "bursts.wav"
-    files = {name: run_ffmpeg_to(ffmpeg, folder / file, "-i", str(source), *options) for name, (file, options, _, _) in ENCODINGS.items()}
+    files = {
+        name: run_ffmpeg_to(ffmpeg, folder / file, "-i", str(source), *options)
+        for name, (file, options, _, _) in ENCODINGS.items()
+    }
     files["mp4-video"] = video_with_audio(ffmpeg, source, folder / "speech-video.mp4")
     return files
 
@@ -383,14 +449,24 @@ def test_speech_decodes_to_16_khz_mono_with_its_timing(
     speech = decode_speech(ffmpeg, encoded_speech[name], max_duration=600)
     loud, quiet = rms(speech.samples, *SPEECH), rms(speech.samples, *QUIET)
     lag, correlation = best_envelope_match(speech.samples, reference)
-    measured = {"duration": speech.duration, "rms_speech": loud, "rms_quiet": quiet, "lag_s": lag, "r": correlation}
+    measured = {
+        "duration": speech.duration,
+        "rms_speech": loud,
+        "rms_quiet": quiet,
+        "lag_s": lag,
+        "r": correlation,
+    }
     (tmp_path / f"{name}.json").write_text(json.dumps(measured, indent=1))
     assert speech.sample_rate == ANALYSIS_RATE == 16000
     assert speech.samples.dtype == np.float32 and speech.samples.ndim == 1
     assert speech.source == encoded_speech[name]
-    assert abs(speech.duration - len(reference) / 16000) <= duration_tolerance, f"{speech.duration:.3f} s"
+    assert abs(speech.duration - len(reference) / 16000) <= duration_tolerance, (
+        f"{speech.duration:.3f} s"
+    )
     assert loud > 100 * max(quiet, 1e-6), f"speech RMS {loud:.4f} vs silence RMS {quiet:.6f}"
-    assert abs(lag) <= max_lag and correlation > 0.95, f"envelope: lag {lag * 1000:.0f} ms, r={correlation:.3f}"
+    assert abs(lag) <= max_lag and correlation > 0.95, (
+        f"envelope: lag {lag * 1000:.0f} ms, r={correlation:.3f}"
+    )
     assert not speech.is_silent
 
 
@@ -419,7 +495,10 @@ BAD_AUDIO: dict[str, tuple[Callable[[Path, str], Path], str]] = {
     "empty": (_empty_file, r"is empty \(0 bytes\)"),
     "random-bytes": (_random_bytes, "cannot read AUDIO .* not a media file ffmpeg can decode"),
     "text": (_text_file, "cannot read AUDIO"),
-    "video-without-audio": (lambda d, f: video_without_audio(f, d / "mute.mp4"), "has no audio track"),
+    "video-without-audio": (
+        lambda d, f: video_without_audio(f, d / "mute.mp4"),
+        "has no audio track",
+    ),
     "zero-samples": (lambda d, f: empty_wav(d / "nothing.wav"), "decodes to zero samples"),
 }
 
@@ -433,7 +512,9 @@ def test_unusable_audio_is_a_clear_input_error(tmp_path: Path, ffmpeg: str, name
     assert str(path) in str(caught.value)
 
 
-@pytest.mark.parametrize("max_duration", [1.0, 3.5], ids=["caught-by-the-probe", "caught-after-decoding"])
+@pytest.mark.parametrize(
+    "max_duration", [1.0, 3.5], ids=["caught-by-the-probe", "caught-after-decoding"]
+)
 def test_too_long_audio_names_the_flag(assets: Path, ffmpeg: str, max_duration: float) -> None:
     """4 s of speech: far over 1 s is caught from the container; 3.5 s is within the probe's slack, caught after decoding."""
     with pytest.raises(InputError, match="--max-duration") as caught:
@@ -442,7 +523,9 @@ def test_too_long_audio_names_the_flag(assets: Path, ffmpeg: str, max_duration: 
 
 
 def test_audio_exactly_at_the_limit_is_accepted(assets: Path, ffmpeg: str) -> None:
-    assert decode_speech(ffmpeg, assets / "bursts.wav", max_duration=4.0).duration == pytest.approx(4.0)
+    assert decode_speech(ffmpeg, assets / "bursts.wav", max_duration=4.0).duration == pytest.approx(
+        4.0
+    )
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -476,7 +559,9 @@ def _link(target: Path, make: Callable[[Path, Path], None]) -> Path:
 
 
 @pytest.mark.parametrize("spelling", list(SPELLINGS))
-def test_output_is_never_an_input(video_input: Path, monkeypatch: pytest.MonkeyPatch, spelling: str) -> None:
+def test_output_is_never_an_input(
+    video_input: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
     monkeypatch.chdir(video_input.parent.parent)
     output = SPELLINGS[spelling](video_input)
     before = video_input.read_bytes()
@@ -497,7 +582,14 @@ def test_existing_output_is_kept_without_overwrite(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "container"),
-    [("out.mp4", "mp4"), ("out.mov", "mov"), ("out.mkv", "matroska"), ("out.webm", "webm"), ("OUT.MP4", "mp4"), ("out", "mp4")],
+    [
+        ("out.mp4", "mp4"),
+        ("out.mov", "mov"),
+        ("out.mkv", "matroska"),
+        ("out.webm", "webm"),
+        ("OUT.MP4", "mp4"),
+        ("out", "mp4"),
+    ],
 )
 def test_the_extension_decides_the_container(tmp_path: Path, name: str, container: str) -> None:
     target = resolve_output(tmp_path / name, [], overwrite=False)
@@ -545,7 +637,12 @@ def test_commit_never_clobbers_a_file_that_appeared_meanwhile(tmp_path: Path) ->
 
 
 # --- the CLI: one line, exit 2, nothing written ------------------------------------------------
-def _argv(d: Path, portrait: str = "astronaut.png", audio: str = "bursts.wav", output: str = "out/result.mp4") -> list[str]:
+def _argv(
+    d: Path,
+    portrait: str = "astronaut.png",
+    audio: str = "bursts.wav",
+    output: str = "out/result.mp4",
+) -> list[str]:
     return [str(d / portrait), str(d / audio), str(d / output)]
 
 
@@ -584,19 +681,40 @@ def _no_extension_then_bad_audio(d: Path, ffmpeg: str) -> list[str]:
 
 
 CLI_FAILURES: dict[str, tuple[Callable[[Path, str], list[str]], str]] = {
-    "missing-portrait": (lambda d, f: _argv(d, portrait="nobody.png"), "PORTRAIT .*nobody.png does not exist"),
-    "no-face": (_with_portrait(faceless_portrait, "coffee.png"), "^error: no face found in PORTRAIT .*coffee.png"),
+    "missing-portrait": (
+        lambda d, f: _argv(d, portrait="nobody.png"),
+        "PORTRAIT .*nobody.png does not exist",
+    ),
+    "no-face": (
+        _with_portrait(faceless_portrait, "coffee.png"),
+        "^error: no face found in PORTRAIT .*coffee.png",
+    ),
     "too-small-portrait": (_with_portrait(_small_portrait, "tiny.png"), "63x63, too small"),
-    "portrait-not-an-image": (_with_portrait(lambda p: p.write_text("text"), "fake.png"), "cannot read PORTRAIT"),
+    "portrait-not-an-image": (
+        _with_portrait(lambda p: p.write_text("text"), "fake.png"),
+        "cannot read PORTRAIT",
+    ),
     "empty-audio": (_with_audio(_empty_file), "AUDIO .*empty.wav is empty"),
     "undecodable-audio": (_with_audio(_random_bytes), "cannot read AUDIO .*noise.mp3"),
     "zero-sample-audio": (_with_audio(lambda d, f: empty_wav(d / "nothing.wav")), "zero samples"),
-    "audio-without-sound-track": (_with_audio(lambda d, f: video_without_audio(f, d / "mute.mp4")), "no audio track"),
-    "too-long-audio": (lambda d, f: [*_argv(d), "--max-duration", "1"], "over the 1 s limit.*--max-duration"),
+    "audio-without-sound-track": (
+        _with_audio(lambda d, f: video_without_audio(f, d / "mute.mp4")),
+        "no audio track",
+    ),
+    "too-long-audio": (
+        lambda d, f: [*_argv(d), "--max-duration", "1"],
+        "over the 1 s limit.*--max-duration",
+    ),
     "existing-output": (_existing_output, "already exists; pass --overwrite"),
     "output-is-an-input": (_output_is_the_audio, "one of the input files"),
-    "missing-output-folder": (lambda d, f: _argv(d, output="nowhere/result.mp4"), "folder of OUTPUT does not exist"),
-    "unknown-output-extension": (lambda d, f: _argv(d, output="out/result.avi"), "unsupported extension '.avi'"),
+    "missing-output-folder": (
+        lambda d, f: _argv(d, output="nowhere/result.mp4"),
+        "folder of OUTPUT does not exist",
+    ),
+    "unknown-output-extension": (
+        lambda d, f: _argv(d, output="out/result.avi"),
+        "unsupported extension '.avi'",
+    ),
     "output-is-a-folder": (lambda d, f: _argv(d, output="out"), "is a directory"),
     "no-extension-then-bad-audio": (_no_extension_then_bad_audio, "is empty"),
 }
@@ -617,7 +735,9 @@ def test_bad_input_is_one_error_line_exit_2_and_nothing_written(
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert "Traceback" not in captured.err and captured.out == ""
     assert re.search(message, lines[0]), lines[0]
-    assert folder_state(workdir) == before, "nothing written, nothing changed (the existing output byte for byte)"
+    assert folder_state(workdir) == before, (
+        "nothing written, nothing changed (the existing output byte for byte)"
+    )
     assert not partial_files(workdir)
 
 
@@ -640,7 +760,14 @@ def test_real_process_exit_code_and_single_stderr_line(workdir: Path, case: str)
         argv = make(workdir, "")
     before = folder_state(workdir)
     env = {**os.environ, "PYTHONWARNINGS": "default"}
-    proc = subprocess.run([sys.executable, "-m", "lipsync_tool", *argv], capture_output=True, text=True, cwd=workdir, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lipsync_tool", *argv],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -649,7 +776,9 @@ def test_real_process_exit_code_and_single_stderr_line(workdir: Path, case: str)
     assert folder_state(workdir) == before and not partial_files(workdir)
 
 
-def test_silent_audio_warns_but_renders(workdir: Path, ffmpeg: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_silent_audio_warns_but_renders(
+    workdir: Path, ffmpeg: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     audio = write_wav(workdir / "quiet.wav", np.zeros(16000, np.float32))
     out = workdir / "quiet.mp4"
     code = main([str(workdir / "astronaut.png"), str(audio), str(out), "--no-upscale"])
@@ -664,11 +793,15 @@ def test_silent_audio_warns_but_renders(workdir: Path, ffmpeg: str, capsys: pyte
     assert not partial_files(workdir)
 
 
-def test_overwrite_replaces_an_existing_output(workdir: Path, ffmpeg: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_overwrite_replaces_an_existing_output(
+    workdir: Path, ffmpeg: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     audio = write_wav(workdir / "short.wav", speech_like(1.0, [(0.2, 0.8)]))
     out = workdir / "result.mov"
     out.write_bytes(b"an earlier render")
-    code = main([str(workdir / "astronaut.png"), str(audio), str(out), "--no-upscale", "--overwrite"])
+    code = main(
+        [str(workdir / "astronaut.png"), str(audio), str(out), "--no-upscale", "--overwrite"]
+    )
     assert code == 0, capsys.readouterr().err
     info = probe(ffmpeg, out)
     assert info.video is not None and info.audio is not None
@@ -679,7 +812,11 @@ def test_overwrite_replaces_an_existing_output(workdir: Path, ffmpeg: str, capsy
 # --- several faces -------------------------------------------------------------------------------
 @pytest.mark.parametrize("astronaut_first", [True, False], ids=["largest-left", "largest-right"])
 def test_several_faces_the_largest_is_used_and_counted(
-    tmp_path: Path, assets: Path, astronaut: np.ndarray, caplog: pytest.LogCaptureFixture, astronaut_first: bool
+    tmp_path: Path,
+    assets: Path,
+    astronaut: np.ndarray,
+    caplog: pytest.LogCaptureFixture,
+    astronaut_first: bool,
 ) -> None:
     from lipsync_tool.pipeline import LipSyncPipeline
 
@@ -689,13 +826,26 @@ def test_several_faces_the_largest_is_used_and_counted(
     with caplog.at_level(logging.WARNING, logger="lipsync_tool"):
         plan = pipeline.plan(portrait, assets / "bursts.wav", out)
     assert plan.faces_seen == 2
-    face_warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "face" in r.getMessage()]
+    face_warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "face" in r.getMessage()
+    ]
     assert len(face_warnings) == 1 and "2 faces" in face_warnings[0], face_warnings
     assert not out.exists() and not partial_files(tmp_path), "a plan renders nothing"
     face = pipeline.analyzer.analyze(load_portrait(portrait))
     astronaut_x = (0, 512) if astronaut_first else (200, 712)
-    assert astronaut_x[0] <= face.box.x0 and face.box.x1 <= astronaut_x[1], "the astronaut's face is the largest"
-    (tmp_path / "plan.json").write_text(json.dumps({"faces_seen": plan.faces_seen, "box": [face.box.x0, face.box.y0, face.box.x1, face.box.y1]}))
+    assert astronaut_x[0] <= face.box.x0 and face.box.x1 <= astronaut_x[1], (
+        "the astronaut's face is the largest"
+    )
+    (tmp_path / "plan.json").write_text(
+        json.dumps(
+            {
+                "faces_seen": plan.faces_seen,
+                "box": [face.box.x0, face.box.y0, face.box.x1, face.box.y1],
+            }
+        )
+    )
 
 
 def test_a_warning_logged_before_a_failure_adds_no_stderr_line(

@@ -52,7 +52,14 @@ def test_head_motion_is_slow_bounded_and_calmer_in_silence() -> None:
 
 def test_same_seed_same_bytes_other_seed_other_blinks(workdir: Path) -> None:
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "bursts.wav", workdir / f"{name}.mp4", upscale=False, seed=seed, visemes="acoustic")
+        lipsync_tool.render(
+            workdir / "grace_hopper.jpg",
+            workdir / "bursts.wav",
+            workdir / f"{name}.mp4",
+            upscale=False,
+            seed=seed,
+            visemes="acoustic",
+        )
     a, b, c = (workdir / f"{n}.mp4" for n in "abc")
     assert a.read_bytes() == b.read_bytes(), "same seed, same file"
     assert a.read_bytes() != c.read_bytes()
@@ -60,8 +67,8 @@ def test_same_seed_same_bytes_other_seed_other_blinks(workdir: Path) -> None:
 
 def test_frames_are_byte_identical_for_a_seed(workdir: Path) -> None:
     from lipsync_tool.engines.warp.engine import WarpEngine
-    from lipsync_tool.pipeline import LipSyncPipeline
     from lipsync_tool.options import RenderOptions
+    from lipsync_tool.pipeline import LipSyncPipeline
 
     def frames(seed: int) -> list[np.ndarray]:
         pipeline = LipSyncPipeline(RenderOptions(seed=seed, visemes="acoustic"))
@@ -76,7 +83,11 @@ def test_frames_are_byte_identical_for_a_seed(workdir: Path) -> None:
                 yield frame
 
         engine._frames = keep  # type: ignore[method-assign]
-        pipeline.render(workdir / "astronaut.png", workdir / "bursts.wav", workdir / f"s{seed}-{len(list(workdir.iterdir()))}.mp4")
+        pipeline.render(
+            workdir / "astronaut.png",
+            workdir / "bursts.wav",
+            workdir / f"s{seed}-{len(list(workdir.iterdir()))}.mp4",
+        )
         return captured
 
     first, second = frames(3), frames(3)
@@ -93,15 +104,26 @@ def eye_changes(video: Path) -> list[float]:
     frames = [f.astype(np.int16) for f in iter_frames(find_ffmpeg(), video)]
     points = FaceAnalyzer().analyze(frames[0].astype(np.uint8)).landmarks.points[:, :2]
     eyes = points[list(LEFT_EYE + RIGHT_EYE)]
-    (x0, y0), (x1, y1) = np.floor(eyes.min(axis=0)).astype(int) - 3, np.ceil(eyes.max(axis=0)).astype(int) + 3
+    (x0, y0), (x1, y1) = (
+        np.floor(eyes.min(axis=0)).astype(int) - 3,
+        np.ceil(eyes.max(axis=0)).astype(int) + 3,
+    )
     return [float(np.abs(f[y0:y1, x0:x1] - frames[0][y0:y1, x0:x1]).mean()) for f in frames]
 
 
 def test_blinks_show_and_no_blink_keeps_the_eyes_open(workdir: Path) -> None:
     """With the mouth and head still (expression scale 0), only the eyes can change: they do, unless --no-blink."""
     still = {"upscale": False, "expression_scale": 0.0, "visemes": "acoustic", "seed": 2}
-    lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "bursts.wav", workdir / "b.mp4", **still)
-    lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "bursts.wav", workdir / "nb.mp4", blink=False, **still)
+    lipsync_tool.render(
+        workdir / "grace_hopper.jpg", workdir / "bursts.wav", workdir / "b.mp4", **still
+    )
+    lipsync_tool.render(
+        workdir / "grace_hopper.jpg",
+        workdir / "bursts.wav",
+        workdir / "nb.mp4",
+        blink=False,
+        **still,
+    )
     blinking, open_eyes = eye_changes(workdir / "b.mp4"), eye_changes(workdir / "nb.mp4")
     assert max(blinking) > 8.0, "a blink visibly closes the eyes within 4 s"
     assert max(blinking[:25]) < 2.0, "no blink in the first second"
@@ -111,14 +133,22 @@ def test_blinks_show_and_no_blink_keeps_the_eyes_open(workdir: Path) -> None:
 @pytest.mark.parametrize("suffix", [".json", ".tsv"])
 def test_export_cues_writes_rhubarb_format(workdir: Path, suffix: str) -> None:
     cues = workdir / f"cues{suffix}"
-    lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "speech.wav", workdir / "v.mp4", upscale=False, export_cues=cues)
+    lipsync_tool.render(
+        workdir / "grace_hopper.jpg",
+        workdir / "speech.wav",
+        workdir / "v.mp4",
+        upscale=False,
+        export_cues=cues,
+    )
     text = cues.read_text()
     if suffix == ".json":
         data = json.loads(text)
         values = [c["value"] for c in data["mouthCues"]]
         assert data["metadata"]["duration"] == pytest.approx(6.22, abs=0.01)
         starts = [c["start"] for c in data["mouthCues"]]
-        assert starts == sorted(starts) and data["mouthCues"][-1]["end"] == pytest.approx(6.22, abs=0.01)
+        assert starts == sorted(starts) and data["mouthCues"][-1]["end"] == pytest.approx(
+            6.22, abs=0.01
+        )
     else:
         rows = [line.split("\t") for line in text.strip().splitlines()]
         values = [v for _, v in rows]
@@ -127,12 +157,16 @@ def test_export_cues_writes_rhubarb_format(workdir: Path, suffix: str) -> None:
     assert values[0] == "X" and "A" in values and len(set(values)) >= 5
 
 
-def test_cues_subcommand_needs_no_portrait(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cues_subcommand_needs_no_portrait(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["cues", str(workdir / "speech.wav")]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["mouthCues"][0]["value"] == "X" and len(data["mouthCues"]) > 10
     out = workdir / "c.tsv"
     assert main(["cues", str(workdir / "bursts.wav"), "-o", str(out), "--visemes", "acoustic"]) == 0
     assert out.read_text().splitlines()[0] == "0.00\tX"
-    assert main(["cues", str(workdir / "bursts.wav"), "-o", str(out)]) == 2, "an existing file is kept"
+    assert main(["cues", str(workdir / "bursts.wav"), "-o", str(out)]) == 2, (
+        "an existing file is kept"
+    )
     assert main(["cues", str(workdir / "bursts.wav"), "-o", str(workdir / "c.txt")]) == 2

@@ -24,7 +24,9 @@ print(json.dumps({"frames": result.frames, "duration": result.duration,
 
 def repeated_speech(path: Path, seconds: float) -> Path:
     sentence = padded_tts("We buy blue boots and warm hats. Papa made a map.", "en-us").samples_16k
-    samples = np.tile(sentence, int(np.ceil(seconds * SPEECH_RATE / len(sentence))))[: int(seconds * SPEECH_RATE)]
+    samples = np.tile(sentence, int(np.ceil(seconds * SPEECH_RATE / len(sentence))))[
+        : int(seconds * SPEECH_RATE)
+    ]
     with wave.open(str(path), "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
@@ -34,17 +36,27 @@ def repeated_speech(path: Path, seconds: float) -> Path:
 
 
 def render_in_child(portrait: Path, audio: Path, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", RENDER_AND_REPORT_PEAK, str(portrait), str(audio), str(out)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", RENDER_AND_REPORT_PEAK, str(portrait), str(audio), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
 def test_ten_minutes_render_with_bounded_memory(workdir: Path) -> None:
-    short = render_in_child(workdir / "astronaut.png", repeated_speech(workdir / "short.wav", 10), workdir / "short.mp4")
-    long = render_in_child(workdir / "astronaut.png", repeated_speech(workdir / "long.wav", 600), workdir / "long.mp4")
+    short = render_in_child(
+        workdir / "astronaut.png", repeated_speech(workdir / "short.wav", 10), workdir / "short.mp4"
+    )
+    long = render_in_child(
+        workdir / "astronaut.png", repeated_speech(workdir / "long.wav", 600), workdir / "long.mp4"
+    )
     (workdir / "memory.json").write_text(json.dumps({"10 s": short, "600 s": long}))
     assert long["frames"] == 15000 and abs(long["duration"] - 600) < 0.01
     # The Python process's own peak (ffmpeg's does not depend on length): the streamed render and
     # the chunked speech analysis keep it near the short clip's; the decoded audio itself is 38 MB.
-    assert long["peak_mb"] <= 1.3 * short["peak_mb"], f"{long['peak_mb']:.0f} MB for 10 min vs {short['peak_mb']:.0f} MB for 10 s"
+    assert long["peak_mb"] <= 1.3 * short["peak_mb"], (
+        f"{long['peak_mb']:.0f} MB for 10 min vs {short['peak_mb']:.0f} MB for 10 s"
+    )

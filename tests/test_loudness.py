@@ -30,7 +30,9 @@ def _pinkish(seconds: float, rate: int, seed: int = 3) -> np.ndarray:
     return (signal / np.max(np.abs(signal)) * 0.5).astype(np.float32)
 
 
-def _at_lufs(ffmpeg: str, path: Path, samples: np.ndarray, rate: int, channels: int, lufs: float) -> Path:
+def _at_lufs(
+    ffmpeg: str, path: Path, samples: np.ndarray, rate: int, channels: int, lufs: float
+) -> Path:
     """Write `samples` scaled so the file measures `lufs`."""
     write_wav(path, samples, rate=rate, channels=channels)
     gain = 10 ** ((lufs - measure_loudness(ffmpeg, path)) / 20)
@@ -45,14 +47,20 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ffmpeg, folder = find_ffmpeg(), tmp_path_factory.mktemp("loudness")
     return {
         "noise": _at_lufs(ffmpeg, folder / "noise.wav", _pinkish(4.0, RATE), RATE, 2, SOURCE_LUFS),
-        "speech": _at_lufs(ffmpeg, folder / "speech.wav", speech_like(4.0, [(0.5, 3.5)]), 16000, 1, SOURCE_LUFS),
+        "speech": _at_lufs(
+            ffmpeg, folder / "speech.wav", speech_like(4.0, [(0.5, 3.5)]), 16000, 1, SOURCE_LUFS
+        ),
     }
 
 
 def test_sine_reference_level(ffmpeg: str, tmp_path: Path) -> None:
     """BS.1770: a 1 kHz sine at -20 dBFS on one channel reads -23.0 LUFS (K-weighting is ~0 dB at 1 kHz)."""
     t = np.arange(RATE * 3) / RATE
-    path = write_wav(tmp_path / "sine.wav", (10 ** (-20 / 20) * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), RATE)
+    path = write_wav(
+        tmp_path / "sine.wav",
+        (10 ** (-20 / 20) * np.sin(2 * np.pi * 1000 * t)).astype(np.float32),
+        RATE,
+    )
     assert measure_loudness(ffmpeg, path) == pytest.approx(-23.0, abs=0.2)
 
 
@@ -63,7 +71,9 @@ def test_sources_measure_minus_30(ffmpeg: str, sources: dict[str, Path]) -> None
 
 @pytest.mark.parametrize("target", [-16.0, -23.0])
 @pytest.mark.parametrize("kind", ["noise", "speech"])
-def test_normalised_to_target(ffmpeg: str, sources: dict[str, Path], tmp_path: Path, kind: str, target: float) -> None:
+def test_normalised_to_target(
+    ffmpeg: str, sources: dict[str, Path], tmp_path: Path, kind: str, target: float
+) -> None:
     source = sources[kind]
     audio_filter = loudness_filter(ffmpeg, source, target)
     assert "linear=true" in audio_filter and "measured_I=" in audio_filter
@@ -73,7 +83,9 @@ def test_normalised_to_target(ffmpeg: str, sources: dict[str, Path], tmp_path: P
         check=True, capture_output=True,
     )  # fmt: skip
     measured = measure_loudness(ffmpeg, out)
-    (tmp_path / "loudness.json").write_text(json.dumps({"filter": audio_filter, "target": target, "measured": measured}))
+    (tmp_path / "loudness.json").write_text(
+        json.dumps({"filter": audio_filter, "target": target, "measured": measured})
+    )
     assert abs(measured - target) <= 1.0
     with wave.open(str(source), "rb") as before, wave.open(str(out), "rb") as after:
         assert after.getframerate() == before.getframerate()  # loudnorm's 192 kHz undone

@@ -55,7 +55,9 @@ class _Event(ctypes.Structure):
     ]
 
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,14 @@ class ESpeak:
         lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
         lib.espeak_SetSynthCallback.restype = None
         lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         self.rate = lib.espeak_Initialize(
             AUDIO_OUTPUT_SYNCHRONOUS, 0, loader.get_data_path().encode(), INITIALIZE_PHONEME_EVENTS
@@ -121,11 +129,16 @@ class ESpeak:
         self.lib.espeak_SetSynthCallback(callback)
         assert self.lib.espeak_SetVoiceByName(b"en-us") == 0
         data = text.encode()
-        assert self.lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_UTF8, None, None) == 0
+        assert (
+            self.lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_UTF8, None, None)
+            == 0
+        )
         voice = resample(np.concatenate(chunks).astype(np.float32) / 32768, self.rate, RATE)
         pad = np.zeros(int(LEAD * RATE), np.float32)
         words = [t + LEAD for kind, t, _ in events if kind == EVENT_WORD]
-        phonemes = [(name.strip("',"), t + LEAD) for kind, t, name in events if kind == EVENT_PHONEME]
+        phonemes = [
+            (name.strip("',"), t + LEAD) for kind, t, name in events if kind == EVENT_PHONEME
+        ]
         return Speech(np.concatenate([pad, voice, pad]), words, phonemes)
 
 
@@ -158,7 +171,7 @@ def matches_dictionary(spoken: list[PhoneSegment], words: list[str]) -> list[tup
     spans, at = [], 0
     for word, variants in zip(words, pronunciations(words)):
         said = [v for v in variants if tuple(s.phone for s in spoken[at : at + len(v)]) == v]
-        assert said, f"{word}: {[s.phone for s in spoken[at:at + 6]]} is none of {variants}"
+        assert said, f"{word}: {[s.phone for s in spoken[at : at + 6]]} is none of {variants}"
         spans.append((at, at + len(said[0])))
         at += len(said[0])
     assert at == len(spoken), "no phones beyond the transcript's"
@@ -167,6 +180,7 @@ def matches_dictionary(spoken: list[PhoneSegment], words: list[str]) -> list[tup
 
 def save(path: Path, **measures: object) -> None:
     """Leave what was measured beside the test, for a look when it fails."""
+
     def plain(value: object) -> object:
         if isinstance(value, PhoneSegment):
             return asdict(value)
@@ -188,7 +202,13 @@ def assert_covers(segments: list[PhoneSegment], duration: float) -> None:
 
 def test_unit_names_become_plain_lowercase_arpabet() -> None:
     assert [to_phone(n) for n in ("AA", "OW1", "SIL", "+NSN+", "<sil>", "[NOISE]", "M")] == [
-        "aa", "ow", "sil", "sil", "sil", "sil", "m",
+        "aa",
+        "ow",
+        "sil",
+        "sil",
+        "sil",
+        "sil",
+        "m",
     ]
 
 
@@ -196,8 +216,13 @@ def test_spans_become_contiguous_segments() -> None:
     spans = [("m", 5, 10), ("aa", 8, 20), ("sil", 20, 22), ("p", 30, 35), ("aa", 40, 60)]
     segments = contiguous(spans, 0.5)
     assert [(s.phone, s.start, s.end) for s in segments] == [
-        ("sil", 0.0, 0.05), ("m", 0.05, 0.1), ("aa", 0.1, 0.2), ("sil", 0.2, 0.3), ("p", 0.3, 0.35),
-        ("sil", 0.35, 0.4), ("aa", 0.4, 0.5),
+        ("sil", 0.0, 0.05),
+        ("m", 0.05, 0.1),
+        ("aa", 0.1, 0.2),
+        ("sil", 0.2, 0.3),
+        ("p", 0.3, 0.35),
+        ("sil", 0.35, 0.4),
+        ("aa", 0.4, 0.5),
     ]
     assert contiguous([], 0.123) == [PhoneSegment("sil", 0.0, 0.123)]
     assert contiguous([("m", 0, 5)], 0.0) == []
@@ -206,19 +231,33 @@ def test_spans_become_contiguous_segments() -> None:
 def test_pause_boundaries_snap_to_the_first_and_last_audible_sample() -> None:
     samples = np.zeros(RATE // 2, np.float32)
     samples[int(0.1 * RATE) : int(0.3 * RATE)] = 0.1
-    segments = [PhoneSegment("sil", 0.0, 0.07), PhoneSegment("m", 0.07, 0.2), PhoneSegment("aa", 0.2, 0.33),
-                PhoneSegment("sil", 0.33, 0.5)]
+    segments = [
+        PhoneSegment("sil", 0.0, 0.07),
+        PhoneSegment("m", 0.07, 0.2),
+        PhoneSegment("aa", 0.2, 0.33),
+        PhoneSegment("sil", 0.33, 0.5),
+    ]
     assert snap_to_sound(segments, samples) == [
-        PhoneSegment("sil", 0.0, 0.1), PhoneSegment("m", 0.1, 0.2), PhoneSegment("aa", 0.2, 0.3),
+        PhoneSegment("sil", 0.0, 0.1),
+        PhoneSegment("m", 0.1, 0.2),
+        PhoneSegment("aa", 0.2, 0.3),
         PhoneSegment("sil", 0.3, 0.5),
     ]
     at_the_edges = [PhoneSegment("m", 0.0, 0.2), PhoneSegment("aa", 0.2, 0.5)]
     assert snap_to_sound(at_the_edges, samples) == [
-        PhoneSegment("sil", 0.0, 0.1), PhoneSegment("m", 0.1, 0.2), PhoneSegment("aa", 0.2, 0.3),
+        PhoneSegment("sil", 0.0, 0.1),
+        PhoneSegment("m", 0.1, 0.2),
+        PhoneSegment("aa", 0.2, 0.3),
         PhoneSegment("sil", 0.3, 0.5),
     ]
-    inaudible = [PhoneSegment("sil", 0.0, 0.35), PhoneSegment("p", 0.35, 0.4), PhoneSegment("sil", 0.4, 0.5)]
-    assert snap_to_sound(inaudible, samples) == inaudible  # never dropped: alignments keep every phone
+    inaudible = [
+        PhoneSegment("sil", 0.0, 0.35),
+        PhoneSegment("p", 0.35, 0.4),
+        PhoneSegment("sil", 0.4, 0.5),
+    ]
+    assert (
+        snap_to_sound(inaudible, samples) == inaudible
+    )  # never dropped: alignments keep every phone
 
 
 def test_unknown_words_are_spelled_by_letter_rules() -> None:
@@ -294,7 +333,19 @@ def test_alignment_gives_dictionary_phones_where_espeak_spoke(
     assert_covers(segments, speech.duration)
     spoken = [s for s in segments if s.phone != "sil"]
     words = matches_dictionary(spoken, ["hello", "we", "buy", "blue", "boots"])
-    assert [s.phone for s in spoken[4:]] == ["w", "iy", "b", "ay", "b", "l", "uw", "b", "uw", "t", "s"]
+    assert [s.phone for s in spoken[4:]] == [
+        "w",
+        "iy",
+        "b",
+        "ay",
+        "b",
+        "l",
+        "uw",
+        "b",
+        "uw",
+        "t",
+        "s",
+    ]
 
     voiced = np.flatnonzero(np.abs(speech.samples) > 0.01)[0] / RATE
     assert abs(spoken[0].start - voiced) <= 0.08
@@ -339,7 +390,14 @@ def test_long_clips_are_cut_at_quiet_frames(monkeypatch: pytest.MonkeyPatch) -> 
     samples = np.full(int(3.5 * RATE), 0.1, np.float32)
     samples[int(0.82 * RATE) : int(0.83 * RATE)] = 0.0
     samples[int(1.6 * RATE) : int(1.61 * RATE)] = 0.001
-    assert quiet_cuts(samples) == [0, 82, 160, 210, 260, 350]  # quietest frames, else the earliest allowed
+    assert quiet_cuts(samples) == [
+        0,
+        82,
+        160,
+        210,
+        260,
+        350,
+    ]  # quietest frames, else the earliest allowed
     assert quiet_cuts(samples[: RATE // 2]) == [0, 50]
 
 

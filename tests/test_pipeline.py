@@ -30,8 +30,12 @@ def mouth_track(ffmpeg: str, video: Path, height: int = 540) -> np.ndarray:
     analyzer = FaceAnalyzer()
     frames = iter_frames(ffmpeg, video, height=height)
     first = next(frames)
-    box = analyzer.analyze(first).box  # one box for all frames: identical frames measure identically
-    return np.array([mouth_opening(analyzer.mesh.landmarks(f, box).points) for f in (first, *frames)])
+    box = analyzer.analyze(
+        first
+    ).box  # one box for all frames: identical frames measure identically
+    return np.array(
+        [mouth_opening(analyzer.mesh.landmarks(f, box).points) for f in (first, *frames)]
+    )
 
 
 def save_contact_sheet(ffmpeg: str, video: Path, frames: list[int], target: Path) -> None:
@@ -48,7 +52,9 @@ def frames_in(span: tuple[float, float], margin: float = 0.1) -> slice:
 
 
 @pytest.mark.parametrize("portrait", ["astronaut.png", "grace_hopper.jpg"])
-def test_end_to_end_1080p_with_a_moving_mouth(workdir: Path, ffmpeg: str, portrait: str, english: PaddedSpeech) -> None:
+def test_end_to_end_1080p_with_a_moving_mouth(
+    workdir: Path, ffmpeg: str, portrait: str, english: PaddedSpeech
+) -> None:
     out = workdir / "talk.mp4"
     result = lipsync_tool.render(workdir / portrait, workdir / "speech.wav", out, seed=1)
 
@@ -60,7 +66,9 @@ def test_end_to_end_1080p_with_a_moving_mouth(workdir: Path, ffmpeg: str, portra
     assert info.video.height == 1080 and info.video.width % 2 == 0
     assert result.frame_size == (info.video.width, info.video.height)
     assert info.video.fps == FPS
-    assert abs(info.duration - english.duration) <= 1 / FPS + 0.03  # container duration: audio and video agree
+    assert (
+        abs(info.duration - english.duration) <= 1 / FPS + 0.03
+    )  # container duration: audio and video agree
     assert result.frames == round(english.duration * FPS)
 
     openings = mouth_track(ffmpeg, out)
@@ -72,9 +80,15 @@ def test_end_to_end_1080p_with_a_moving_mouth(workdir: Path, ffmpeg: str, portra
     speaking = openings[frames_in((start, end))]
     summary = f"speech mean {speaking.mean():.3f} p10 {np.percentile(speaking, 10):.3f} p90 {np.percentile(speaking, 90):.3f}, silence {silent.mean():.3f}"
     assert silent.std() < 0.004, "the mouth stays still in silence"
-    assert silent.mean() < 0.02, "silence is a closed mouth, on the smile with teeth too: " + summary
-    assert np.percentile(speaking, 90) > silent.mean() + 0.012, "vowels open the mouth beyond its rest: " + summary
-    assert np.percentile(speaking, 90) - np.percentile(speaking, 10) > 0.02, "the mouth moves while speaking: " + summary
+    assert silent.mean() < 0.02, (
+        "silence is a closed mouth, on the smile with teeth too: " + summary
+    )
+    assert np.percentile(speaking, 90) > silent.mean() + 0.012, (
+        "vowels open the mouth beyond its rest: " + summary
+    )
+    assert np.percentile(speaking, 90) - np.percentile(speaking, 10) > 0.02, (
+        "the mouth moves while speaking: " + summary
+    )
     assert speaking.mean() > silent.mean() + 0.01, summary
 
 
@@ -82,7 +96,9 @@ def best_lag(openings: np.ndarray, level: np.ndarray, max_lag: int = 4) -> tuple
     """Lag (frames) of the best correlation between mouth opening and loudness, and that correlation."""
     a, b = openings - openings.mean(), level - level.mean()
     lags = list(range(-max_lag, max_lag + 1))
-    corr = [np.corrcoef(np.roll(a, lag)[max_lag:-max_lag], b[max_lag:-max_lag])[0, 1] for lag in lags]
+    corr = [
+        np.corrcoef(np.roll(a, lag)[max_lag:-max_lag], b[max_lag:-max_lag])[0, 1] for lag in lags
+    ]
     return lags[int(np.argmax(corr))], float(max(corr))
 
 
@@ -93,22 +109,37 @@ def test_acoustic_visemes_follow_the_audio_in_time(workdir: Path, ffmpeg: str) -
     samples = speech_like(6.0, [(0.5, 2.0), (2.6, 3.2), (4.0, 5.5)], seed=3)
     audio = write_wav(workdir / "bursts.wav", samples)
     out = workdir / "bursts.mp4"
-    lipsync_tool.render(workdir / "grace_hopper.jpg", audio, out, upscale=False, visemes="acoustic", seed=1)
+    lipsync_tool.render(
+        workdir / "grace_hopper.jpg", audio, out, upscale=False, visemes="acoustic", seed=1
+    )
     openings = mouth_track(ffmpeg, out, height=512)
     level = np.clip(loudness_db(samples, 16000, FPS, len(openings)), -60, None)
     lag, corr = best_lag(openings, level)
     assert lag == 0, f"best lag {lag} frames (r={corr:.2f})"
     assert corr > 0.6
 
+
 def test_no_upscale_keeps_the_portrait_size(workdir: Path, ffmpeg: str) -> None:
     out = workdir / "native.mp4"
-    result = lipsync_tool.render(workdir / "astronaut.png", workdir / "bursts.wav", out, upscale=False)
+    result = lipsync_tool.render(
+        workdir / "astronaut.png", workdir / "bursts.wav", out, upscale=False
+    )
     info = probe(ffmpeg, out)
-    assert (info.video.width, info.video.height) == (512, 512) == result.frame_size == result.render_size
+    assert (
+        (info.video.width, info.video.height)
+        == (512, 512)
+        == result.frame_size
+        == result.render_size
+    )
 
 
-@pytest.mark.parametrize(("suffix", "vcodec", "acodec"), [(".mov", "h264", "aac"), (".mkv", "h264", "aac"), (".webm", "vp9", "opus")])
-def test_the_extension_decides_the_container(workdir: Path, ffmpeg: str, suffix: str, vcodec: str, acodec: str) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "vcodec", "acodec"),
+    [(".mov", "h264", "aac"), (".mkv", "h264", "aac"), (".webm", "vp9", "opus")],
+)
+def test_the_extension_decides_the_container(
+    workdir: Path, ffmpeg: str, suffix: str, vcodec: str, acodec: str
+) -> None:
     audio = write_wav(workdir / "short.wav", speech_like(1.0, [(0.2, 0.8)]))
     out = workdir / f"clip{suffix}"
     lipsync_tool.render(workdir / "grace_hopper.jpg", audio, out, upscale=False)
@@ -118,11 +149,28 @@ def test_the_extension_decides_the_container(workdir: Path, ffmpeg: str, suffix:
 
 def test_audio_from_a_video_file_and_other_rates(workdir: Path, ffmpeg: str) -> None:
     """48 kHz stereo inside an mp4 with its own video track: the audio is what gets muxed."""
-    wav = write_wav(workdir / "st.wav", speech_like(2.0, [(0.5, 1.5)], rate=48000), rate=48000, channels=2)
+    wav = write_wav(
+        workdir / "st.wav", speech_like(2.0, [(0.5, 1.5)], rate=48000), rate=48000, channels=2
+    )
     source = workdir / "source.mp4"
     subprocess.run(
-        [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=64x64:r=10", "-i", str(wav),
-         "-shortest", "-c:v", "libx264", "-c:a", "aac", str(source)],
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=64x64:r=10",
+            "-i",
+            str(wav),
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            str(source),
+        ],
         check=True,
     )
     out = workdir / "from_video.mp4"
@@ -133,7 +181,9 @@ def test_audio_from_a_video_file_and_other_rates(workdir: Path, ffmpeg: str) -> 
 
 
 def test_result_is_json_ready(workdir: Path) -> None:
-    result = lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "silence.wav", workdir / "s.mp4", upscale=False)
+    result = lipsync_tool.render(
+        workdir / "grace_hopper.jpg", workdir / "silence.wav", workdir / "s.mp4", upscale=False
+    )
     data = json.loads(json.dumps(result.to_dict()))
     assert data["engine"] == "warp" and data["frames"] == 50 and data["faces_seen"] == 1
     assert set(data["stage_seconds"]) >= {"validate", "analysis", "render", "encode"}
@@ -142,7 +192,9 @@ def test_result_is_json_ready(workdir: Path) -> None:
 def test_silence_gives_a_still_closed_mouth(workdir: Path, ffmpeg: str) -> None:
     """Silence: the mouth stays as in the portrait and nothing jumps; only a slow head drift remains."""
     out = workdir / "quiet.mp4"
-    lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "silence.wav", out, upscale=False, blink=False)
+    lipsync_tool.render(
+        workdir / "grace_hopper.jpg", workdir / "silence.wav", out, upscale=False, blink=False
+    )
     openings = mouth_track(ffmpeg, out, height=512)
     assert openings.std() < 0.002 and openings.mean() < 0.02
     frames = [f.astype(np.int16) for f in iter_frames(ffmpeg, out)]
@@ -150,7 +202,9 @@ def test_silence_gives_a_still_closed_mouth(workdir: Path, ffmpeg: str) -> None:
     assert max(steps) < 1.5, "no frame-to-frame jumps"
 
 
-def test_a_failure_mid_render_leaves_nothing(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_mid_render_leaves_nothing(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An exception from inside the render (here: the progress callback) removes the partial file and temp dir."""
     import tempfile
 
@@ -164,16 +218,26 @@ def test_a_failure_mid_render_leaves_nothing(workdir: Path, monkeypatch: pytest.
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        lipsync_tool.render(workdir / "astronaut.png", workdir / "bursts.wav", out, progress=explode)
+        lipsync_tool.render(
+            workdir / "astronaut.png", workdir / "bursts.wav", out, progress=explode
+        )
     assert not out.exists()
     assert not list(workdir.glob(".*partial*"))
     assert list(private_tmp.iterdir()) == []
 
 
 def test_keep_temp_keeps_and_reports_the_work_dir(workdir: Path) -> None:
-    result = lipsync_tool.render(workdir / "grace_hopper.jpg", workdir / "silence.wav", workdir / "k.mp4", keep_temp=True, upscale=False)
+    result = lipsync_tool.render(
+        workdir / "grace_hopper.jpg",
+        workdir / "silence.wav",
+        workdir / "k.mp4",
+        keep_temp=True,
+        upscale=False,
+    )
     assert result.temp_dir is not None and result.temp_dir.is_dir()
-    assert (result.temp_dir / "speech_for_mux.wav").is_file(), "the decoded speech is there to inspect"
+    assert (result.temp_dir / "speech_for_mux.wav").is_file(), (
+        "the decoded speech is there to inspect"
+    )
     shutil.rmtree(result.temp_dir)
 
 
@@ -185,8 +249,17 @@ def test_ctrl_c_exits_130_and_leaves_nothing(workdir: Path) -> None:
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lipsync_tool", str(workdir / "astronaut.png"), str(audio), str(out)],
-        stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "lipsync_tool",
+            str(workdir / "astronaut.png"),
+            str(audio),
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     lines = []

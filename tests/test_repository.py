@@ -27,13 +27,23 @@ from .local_services import run_concurrently
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 URL_ENV = "LIPSYNC_TEST_REPO_URL"
-GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
 
 
 def git(*args: str, cwd: Path) -> str:
-    result = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_IDENTITY},
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -59,9 +69,14 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
 
 @pytest.fixture()
 def repo(upstream: tuple[str, str, str]) -> PinnedRepository:
-    return PinnedRepository(engine="wav2lip", url="https://invalid.example/never-used.git", commit=upstream[1],
-                            required_files=("inference.py", "audio.py", "temp/README.md"), url_env=URL_ENV,
-                            licence="test")
+    return PinnedRepository(
+        engine="wav2lip",
+        url="https://invalid.example/never-used.git",
+        commit=upstream[1],
+        required_files=("inference.py", "audio.py", "temp/README.md"),
+        url_env=URL_ENV,
+        licence="test",
+    )
 
 
 def environ(url: str, **extra: str) -> dict[str, str]:
@@ -84,15 +99,18 @@ def test_pinned_repositories_match_the_notes() -> None:
     assert repository_problem(WAV2LIP_REPOSITORY, Path("/nonexistent")) == "not cloned yet"
 
 
-def test_fresh_clone_is_shallow_verified_and_marked(tmp_path: Path, repo: PinnedRepository,
-                                                    upstream: tuple[str, str, str]) -> None:
+def test_fresh_clone_is_shallow_verified_and_marked(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     log = tmp_path / "git.log"
     counting_git(tmp_path / "bin", log)
     env = environ(upstream[0], PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     path = ensure_repository(repo, tmp_path / "cache", environ=env)
     assert path == tmp_path / "cache" / "wav2lip" / "repo"
     assert git("rev-parse", "HEAD", cwd=path) == upstream[1]
-    assert (path / "inference.py").read_text() == "# inference.py\n"  # the pinned content, not the later one
+    assert (
+        path / "inference.py"
+    ).read_text() == "# inference.py\n"  # the pinned content, not the later one
     assert (path / ".git" / MARKER).read_text().strip() == upstream[1]
     assert git("rev-list", "--count", "HEAD", cwd=path) == "1"  # shallow
     assert f"fetch --depth 1 --no-tags origin {upstream[1]}" in log.read_text()
@@ -100,24 +118,32 @@ def test_fresh_clone_is_shallow_verified_and_marked(tmp_path: Path, repo: Pinned
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".repo-")]  # no temp dir left
 
 
-def test_second_call_uses_the_checkout_without_git(tmp_path: Path, repo: PinnedRepository,
-                                                   upstream: tuple[str, str, str]) -> None:
+def test_second_call_uses_the_checkout_without_git(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     ensure_repository(repo, tmp_path, environ=environ(upstream[0]))
     no_git = environ(upstream[0], PATH=str(tmp_path / "empty-bin"), LIPSYNC_OFFLINE="1")
     assert ensure_repository(repo, tmp_path, environ=no_git) == repository_path(repo, tmp_path)
 
 
-def test_server_refusing_fetch_by_sha_falls_back_to_full_fetch(tmp_path: Path, repo: PinnedRepository,
-                                                               upstream: tuple[str, str, str]) -> None:
+def test_server_refusing_fetch_by_sha_falls_back_to_full_fetch(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     # protocol v0 over file:// refuses a sha that is not a branch tip, as some servers do
-    env = environ(upstream[0], GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="protocol.version", GIT_CONFIG_VALUE_0="0")
+    env = environ(
+        upstream[0],
+        GIT_CONFIG_COUNT="1",
+        GIT_CONFIG_KEY_0="protocol.version",
+        GIT_CONFIG_VALUE_0="0",
+    )
     path = ensure_repository(repo, tmp_path, environ=env)
     assert git("rev-parse", "HEAD", cwd=path) == upstream[1]
     assert repository_problem(repo, tmp_path) is None
 
 
 def test_missing_commit_is_one_line_with_gits_words_and_the_manual_commands(
-        tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]) -> None:
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     absent = replace(repo, commit="0123456789abcdef0123456789abcdef01234567")
     with pytest.raises(ResourceError) as caught:
         ensure_repository(absent, tmp_path, environ=environ(upstream[0]))
@@ -126,12 +152,15 @@ def test_missing_commit_is_one_line_with_gits_words_and_the_manual_commands(
     assert "0123456789abcdef0123456789abcdef01234567" in message and upstream[0] in message
     assert f"git -C {repository_path(repo, tmp_path)} fetch --depth 1" in message
     assert not repository_path(repo, tmp_path).exists()
-    assert [p.name for p in (tmp_path / "wav2lip").iterdir()] == ["repo.lock"]  # nothing half-written
+    assert [p.name for p in (tmp_path / "wav2lip").iterdir()] == [
+        "repo.lock"
+    ]  # nothing half-written
 
 
 @pytest.mark.parametrize("damage", ["wrong_commit", "missing_file", "no_marker", "empty_dir"])
-def test_broken_checkout_is_detected_and_cloned_again(tmp_path: Path, repo: PinnedRepository,
-                                                      upstream: tuple[str, str, str], damage: str) -> None:
+def test_broken_checkout_is_detected_and_cloned_again(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str], damage: str
+) -> None:
     path = ensure_repository(repo, tmp_path, environ=environ(upstream[0]))
     if damage == "wrong_commit":
         git("fetch", "-q", upstream[0], upstream[2], cwd=path)
@@ -154,29 +183,40 @@ def test_broken_checkout_is_detected_and_cloned_again(tmp_path: Path, repo: Pinn
     assert (path / "audio.py").is_file()
 
 
-def test_offline_error_names_the_url_commit_and_commands(tmp_path: Path, repo: PinnedRepository,
-                                                         upstream: tuple[str, str, str]) -> None:
+def test_offline_error_names_the_url_commit_and_commands(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     with pytest.raises(ResourceError) as caught:
         ensure_repository(repo, tmp_path, environ=environ(upstream[0], LIPSYNC_OFFLINE="1"))
     message = str(caught.value)
     assert "offline mode (LIPSYNC_OFFLINE is set)" in message and "not cloned yet" in message
     assert upstream[0] in message and upstream[1] in message and "git init" in message
     assert not repository_path(repo, tmp_path).exists()
-    with pytest.raises(ResourceError, match="offline"):  # the explicit argument wins over the environment
+    with pytest.raises(
+        ResourceError, match="offline"
+    ):  # the explicit argument wins over the environment
         ensure_repository(repo, tmp_path, offline=True, environ=environ(upstream[0]))
 
 
-def test_git_missing_from_path_is_one_clear_line(tmp_path: Path, repo: PinnedRepository,
-                                                 upstream: tuple[str, str, str]) -> None:
+def test_git_missing_from_path_is_one_clear_line(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     (tmp_path / "empty-bin").mkdir()
     with pytest.raises(ResourceError) as caught:
-        ensure_repository(repo, tmp_path, environ=environ(upstream[0], PATH=str(tmp_path / "empty-bin")))
+        ensure_repository(
+            repo, tmp_path, environ=environ(upstream[0], PATH=str(tmp_path / "empty-bin"))
+        )
     message = str(caught.value)
-    assert message.startswith("git is not installed") and "install git" in message and "\n" not in message
+    assert (
+        message.startswith("git is not installed")
+        and "install git" in message
+        and "\n" not in message
+    )
 
 
-def test_two_concurrent_ensures_clone_once(tmp_path: Path, repo: PinnedRepository,
-                                           upstream: tuple[str, str, str]) -> None:
+def test_two_concurrent_ensures_clone_once(
+    tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str]
+) -> None:
     log = tmp_path / "git.log"
     counting_git(tmp_path / "bin", log)
     env = environ(upstream[0], PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
@@ -187,8 +227,12 @@ def test_two_concurrent_ensures_clone_once(tmp_path: Path, repo: PinnedRepositor
 
 
 def test_resources_subcommand_lists_fetches_verifies_and_clears_the_checkout(
-        tmp_path: Path, repo: PinnedRepository, upstream: tuple[str, str, str],
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    repo: PinnedRepository,
+    upstream: tuple[str, str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from lipsync_tool.cli import main
     from lipsync_tool.resources import command
 
@@ -197,8 +241,10 @@ def test_resources_subcommand_lists_fetches_verifies_and_clears_the_checkout(
     monkeypatch.setenv(URL_ENV, upstream[0])
     monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
     assert main(["resources", "list", "--engine", "wav2lip"]) == 0
-    assert re.search(r"wav2lip-repo .* not cloned yet .*" + re.escape(str(tmp_path / "wav2lip" / "repo")),
-                     capsys.readouterr().out)
+    assert re.search(
+        r"wav2lip-repo .* not cloned yet .*" + re.escape(str(tmp_path / "wav2lip" / "repo")),
+        capsys.readouterr().out,
+    )
     assert main(["resources", "verify", "wav2lip-repo"]) == 1
     capsys.readouterr()
     assert main(["resources", "fetch", "wav2lip-repo"]) == 0

@@ -6,9 +6,9 @@ import hashlib
 import http.server
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -46,7 +46,9 @@ class Server:
                 if match:
                     start = int(match.group(1))
                     self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(owner.body) - 1}/{len(owner.body)}")
+                    self.send_header(
+                        "Content-Range", f"bytes {start}-{len(owner.body) - 1}/{len(owner.body)}"
+                    )
                 else:
                     self.send_response(200)
                 body = owner.body[start:]
@@ -75,7 +77,16 @@ def server() -> Iterator[Server]:
 
 
 def local(server: Server, **changes: object) -> Resource:
-    base = Resource("model.bin", "testengine", f"{server.url}/model.bin", "checkpoints/model.bin", len(PAYLOAD), SHA, "test", "test file")
+    base = Resource(
+        "model.bin",
+        "testengine",
+        f"{server.url}/model.bin",
+        "checkpoints/model.bin",
+        len(PAYLOAD),
+        SHA,
+        "test",
+        "test file",
+    )
     return replace(base, **changes)
 
 
@@ -100,7 +111,9 @@ def test_an_interrupted_download_resumes_with_range(server: Server, tmp_path: Pa
     assert server.requests == ["", f"bytes={kept}-"], "the second run asked only for the rest"
 
 
-def test_a_corrupt_or_truncated_cached_file_is_fetched_again(server: Server, tmp_path: Path) -> None:
+def test_a_corrupt_or_truncated_cached_file_is_fetched_again(
+    server: Server, tmp_path: Path
+) -> None:
     store = ResourceStore(tmp_path, offline=False)
     resource = local(server)
     path = store.path_of(resource)
@@ -126,7 +139,10 @@ def test_a_server_serving_the_wrong_file_is_refused(server: Server, tmp_path: Pa
 
 def test_concurrent_runs_download_once(server: Server, tmp_path: Path) -> None:
     resource = local(server)
-    outcomes = run_concurrently(lambda: ResourceStore(tmp_path, offline=False).ensure([resource])["model.bin"].read_bytes(), 4)
+    outcomes = run_concurrently(
+        lambda: ResourceStore(tmp_path, offline=False).ensure([resource])["model.bin"].read_bytes(),
+        4,
+    )
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     results = [o for o in outcomes if not isinstance(o, BaseException)]
     assert not errors and results == [PAYLOAD] * 4
@@ -146,7 +162,9 @@ def test_offline_error_names_each_file_url_and_path(tmp_path: Path) -> None:
 
 
 def test_no_network_gives_the_same_clear_error(tmp_path: Path) -> None:
-    unreachable = Resource("x.bin", "testengine", "http://127.0.0.1:9/x.bin", "x.bin", 10, None, "test", "test")
+    unreachable = Resource(
+        "x.bin", "testengine", "http://127.0.0.1:9/x.bin", "x.bin", 10, None, "test", "test"
+    )
     with pytest.raises(ResourceError, match="network cannot be reached.*127.0.0.1:9/x.bin"):
         ResourceStore(tmp_path, offline=False).ensure([unreachable])
 
@@ -161,20 +179,30 @@ def test_the_table_is_complete() -> None:
     names = [r.name for r in RESOURCES]
     assert len(names) == len(set(names))
     assert {"wav2lip_gan.pth", "wav2lip.pth", "s3fd.pth"} <= set(names)
-    assert {"SadTalker_V0.0.2_256.safetensors", "detection_Resnet50_Final.pth", "GFPGANv1.4.pth"} <= set(names)
+    assert {
+        "SadTalker_V0.0.2_256.safetensors",
+        "detection_Resnet50_Final.pth",
+        "GFPGANv1.4.pth",
+    } <= set(names)
     for entry in RESOURCES:
         assert entry.url.startswith("https://") and entry.sha256 and len(entry.sha256) == 64
     assert next(r for r in RESOURCES if r.name == "wav2lip.pth").size == 435_807_851
 
 
-def test_resources_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resources_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lipsync_tool.cli import main
 
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("LIPSYNC_OFFLINE", "1")
     assert main(["resources", "list"]) == 0
     listed = capsys.readouterr().out
-    assert "wav2lip_gan.pth" in listed and "SadTalker_V0.0.2_512.safetensors" in listed and "not downloaded" in listed
+    assert (
+        "wav2lip_gan.pth" in listed
+        and "SadTalker_V0.0.2_512.safetensors" in listed
+        and "not downloaded" in listed
+    )
     broken = tmp_path / "wav2lip" / "checkpoints" / "wav2lip_gan.pth"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"<html>an error page saved as a model</html>")
@@ -182,13 +210,19 @@ def test_resources_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "instead of 435,801,865" in capsys.readouterr().out
     assert main(["resources", "fetch", "wav2lip_gan.pth"]) == 1
     error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and error[0].startswith("error: 1 model file(s) missing") and str(broken) in error[0]
+    assert (
+        len(error) == 1
+        and error[0].startswith("error: 1 model file(s) missing")
+        and str(broken) in error[0]
+    )
     assert main(["resources", "clear", "--engine", "wav2lip"]) == 0
     assert not (tmp_path / "wav2lip").exists()
     assert main(["resources", "verify", "nope"]) == 2
 
 
-def test_a_checked_file_is_not_hashed_again_until_it_changes(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_checked_file_is_not_hashed_again_until_it_changes(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Warm runs start fast: a file hashed once and untouched since is trusted from its stamp; any write
     to it (even one that keeps its size) sends it back to a full check, and `verify` always hashes."""
     from lipsync_tool.resources import store as store_module
@@ -198,7 +232,11 @@ def test_a_checked_file_is_not_hashed_again_until_it_changes(server: Server, tmp
     store.ensure([resource])
     hashed: list[Path] = []
     real_check = store_module.check_file
-    monkeypatch.setattr(store_module, "check_file", lambda path, expected: hashed.append(path) or real_check(path, expected))
+    monkeypatch.setattr(
+        store_module,
+        "check_file",
+        lambda path, expected: hashed.append(path) or real_check(path, expected),
+    )
     assert store.status(resource).problem is None and hashed == [], "the stamp spared a second hash"
     assert store.status(resource, thorough=True).problem is None and len(hashed) == 1
     path = store.path_of(resource)
@@ -207,7 +245,9 @@ def test_a_checked_file_is_not_hashed_again_until_it_changes(server: Server, tmp
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
-def test_a_full_disk_is_named_as_such_not_as_a_network_failure(server: Server, tmp_path: Path) -> None:
+def test_a_full_disk_is_named_as_such_not_as_a_network_failure(
+    server: Server, tmp_path: Path
+) -> None:
     """Writing the partial file fails with ENOSPC (the partial file is made a link to /dev/full): the error says
     the disk is full and how to fix it, instead of 'broke off, run again'."""
     target = tmp_path / "model.bin"

@@ -13,7 +13,11 @@ import pytest
 from lipsync_tool.engines.sadtalker import environment as environment_module
 from lipsync_tool.engines.sadtalker.command import inference_command, job_paths
 from lipsync_tool.engines.sadtalker.environment import (
-    MARKER, DependencySet, SadTalkerEnvironment, cuda_usable, site_packages,
+    MARKER,
+    DependencySet,
+    SadTalkerEnvironment,
+    cuda_usable,
+    site_packages,
 )
 from lipsync_tool.engines.sadtalker.results import find_result
 from lipsync_tool.engines.sadtalker.runner import RunOutput, failure, run_inference
@@ -28,30 +32,110 @@ PY = Path("/venv/bin/python")
 CHECKOUT = Path("/cache/sadtalker/repo")
 CKPT = Path("/cache/sadtalker/checkpoints")
 PATHS = job_paths(Path("/work"))
-HEAD = [str(PY), str(CHECKOUT / "inference.py"), "--driven_audio", "/work/sadtalker/speech.wav",
-        "--source_image", "/work/sadtalker/source.png", "--result_dir", "/work/sadtalker/results",
-        "--checkpoint_dir", str(CKPT)]
+HEAD = [
+    str(PY),
+    str(CHECKOUT / "inference.py"),
+    "--driven_audio",
+    "/work/sadtalker/speech.wav",
+    "--source_image",
+    "/work/sadtalker/source.png",
+    "--result_dir",
+    "/work/sadtalker/results",
+    "--checkpoint_dir",
+    str(CKPT),
+]
 
 
-@pytest.mark.parametrize(("options", "cuda", "tail"), [
-    (RenderOptions(engine="sadtalker"), False,
-     ["--size", "256", "--preprocess", "crop", "--expression_scale", "1", "--still", "--batch_size", "2", "--cpu"]),
-    (RenderOptions(engine="sadtalker", resolution=512, preprocess="full", enhancer="gfpgan"), True,
-     ["--size", "512", "--preprocess", "full", "--expression_scale", "1", "--still", "--enhancer", "gfpgan",
-      "--batch_size", "2"]),
-    (RenderOptions(engine="sadtalker", preprocess="extreme_crop", still=False, expression_scale=1.25,
-                   sadtalker_batch_size=1), False,
-     ["--size", "256", "--preprocess", "extcrop", "--expression_scale", "1.25", "--batch_size", "1", "--cpu"]),
-    (RenderOptions(engine="sadtalker", preprocess="extfull", resolution=512), True,
-     ["--size", "512", "--preprocess", "extfull", "--expression_scale", "1", "--still", "--batch_size", "2"]),
-])
-def test_exact_command_line_and_upstream_parses_it(options: RenderOptions, cuda: bool, tail: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("options", "cuda", "tail"),
+    [
+        (
+            RenderOptions(engine="sadtalker"),
+            False,
+            [
+                "--size",
+                "256",
+                "--preprocess",
+                "crop",
+                "--expression_scale",
+                "1",
+                "--still",
+                "--batch_size",
+                "2",
+                "--cpu",
+            ],
+        ),
+        (
+            RenderOptions(engine="sadtalker", resolution=512, preprocess="full", enhancer="gfpgan"),
+            True,
+            [
+                "--size",
+                "512",
+                "--preprocess",
+                "full",
+                "--expression_scale",
+                "1",
+                "--still",
+                "--enhancer",
+                "gfpgan",
+                "--batch_size",
+                "2",
+            ],
+        ),
+        (
+            RenderOptions(
+                engine="sadtalker",
+                preprocess="extreme_crop",
+                still=False,
+                expression_scale=1.25,
+                sadtalker_batch_size=1,
+            ),
+            False,
+            [
+                "--size",
+                "256",
+                "--preprocess",
+                "extcrop",
+                "--expression_scale",
+                "1.25",
+                "--batch_size",
+                "1",
+                "--cpu",
+            ],
+        ),
+        (
+            RenderOptions(engine="sadtalker", preprocess="extfull", resolution=512),
+            True,
+            [
+                "--size",
+                "512",
+                "--preprocess",
+                "extfull",
+                "--expression_scale",
+                "1",
+                "--still",
+                "--batch_size",
+                "2",
+            ],
+        ),
+    ],
+)
+def test_exact_command_line_and_upstream_parses_it(
+    options: RenderOptions, cuda: bool, tail: list[str]
+) -> None:
     command = inference_command(PY, CHECKOUT, CKPT, PATHS, options, cuda=cuda)
     assert list(command) == HEAD + tail
     args = load_parser().parse_args(list(command[2:]))
     assert args.size == options.resolution and args.preprocess == options.upstream_preprocess
-    assert args.still is options.still and args.cpu is (not cuda) and args.batch_size == options.sadtalker_batch_size
-    assert args.expression_scale == pytest.approx(options.expression_scale) and args.enhancer == options.enhancer
+    assert (
+        args.still is options.still
+        and args.cpu is (not cuda)
+        and args.batch_size == options.sadtalker_batch_size
+    )
+    assert (
+        args.expression_scale == pytest.approx(options.expression_scale)
+        and args.enhancer == options.enhancer
+    )
     assert args.result_dir == str(PATHS.result_dir) and args.checkpoint_dir == str(CKPT)
 
 
@@ -60,15 +144,34 @@ def test_batch_size_is_validated() -> None:
         RenderOptions(sadtalker_batch_size=0)
 
 
-@pytest.mark.parametrize(("options", "expected"), [
-    (RenderOptions(), {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"}),
-    (RenderOptions(resolution=512, preprocess="full"), {"SadTalker_V0.0.2_512.safetensors", "mapping_00109-model.pth.tar"}),
-    (RenderOptions(preprocess="extfull", enhancer="gfpgan"),
-     {"SadTalker_V0.0.2_256.safetensors", "mapping_00109-model.pth.tar", "GFPGANv1.4.pth", "parsing_parsenet.pth"}),
-    (RenderOptions(preprocess="extreme_crop"), {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"}),
-])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (RenderOptions(), {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"}),
+        (
+            RenderOptions(resolution=512, preprocess="full"),
+            {"SadTalker_V0.0.2_512.safetensors", "mapping_00109-model.pth.tar"},
+        ),
+        (
+            RenderOptions(preprocess="extfull", enhancer="gfpgan"),
+            {
+                "SadTalker_V0.0.2_256.safetensors",
+                "mapping_00109-model.pth.tar",
+                "GFPGANv1.4.pth",
+                "parsing_parsenet.pth",
+            },
+        ),
+        (
+            RenderOptions(preprocess="extreme_crop"),
+            {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"},
+        ),
+    ],
+)
 def test_only_the_files_the_job_needs(options: RenderOptions, expected: set[str]) -> None:
-    assert set(needed_names(options)) == expected | {"detection_Resnet50_Final.pth", "alignment_WFLW_4HG.pth"}
+    assert set(needed_names(options)) == expected | {
+        "detection_Resnet50_Final.pth",
+        "alignment_WFLW_4HG.pth",
+    }
 
 
 def test_restoreformer_is_refused_clearly(tmp_path: Path) -> None:
@@ -81,7 +184,9 @@ def test_restoreformer_is_refused_clearly(tmp_path: Path) -> None:
 def test_weights_are_linked_into_the_checkout_and_relinked(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    files = {name: store / name for name in ("detection_Resnet50_Final.pth", "alignment_WFLW_4HG.pth")}
+    files = {
+        name: store / name for name in ("detection_Resnet50_Final.pth", "alignment_WFLW_4HG.pth")
+    }
     for name, path in files.items():
         path.write_text(name)
     checkout = tmp_path / "repo"
@@ -125,16 +230,38 @@ def _output(returncode: int, stderr: list[str], stdout: list[str] = ()) -> RunOu
     return output
 
 
-@pytest.mark.parametrize(("stderr", "stdout", "code", "kind", "pattern"), [
-    (["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB"], [], 1, EngineError,
-     "out of GPU memory; try --resolution 256 and/or --sadtalker-batch-size 1"),
-    (["OSError: [Errno 28] No space left on device"], [], 1, ResourceError, "disk full.*/work.*1 GB free"),
-    ([], ["Can't get the coeffs of the input"], 0, EngineError, "no face"),
-    (["TypeError: exceptions must derive from BaseException"], [], 1, EngineError, "no face"),
-    ([f"line {i}" for i in range(30)], [], 3, EngineError, r"exit status 3.*line 10 \| .*line 29$"),
-    (["all went well, I think"], [], 0, EngineError, "without producing a video"),
-])
-def test_failures_are_named(stderr: list[str], stdout: list[str], code: int, kind: type, pattern: str) -> None:
+@pytest.mark.parametrize(
+    ("stderr", "stdout", "code", "kind", "pattern"),
+    [
+        (
+            ["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB"],
+            [],
+            1,
+            EngineError,
+            "out of GPU memory; try --resolution 256 and/or --sadtalker-batch-size 1",
+        ),
+        (
+            ["OSError: [Errno 28] No space left on device"],
+            [],
+            1,
+            ResourceError,
+            "disk full.*/work.*1 GB free",
+        ),
+        ([], ["Can't get the coeffs of the input"], 0, EngineError, "no face"),
+        (["TypeError: exceptions must derive from BaseException"], [], 1, EngineError, "no face"),
+        (
+            [f"line {i}" for i in range(30)],
+            [],
+            3,
+            EngineError,
+            r"exit status 3.*line 10 \| .*line 29$",
+        ),
+        (["all went well, I think"], [], 0, EngineError, "without producing a video"),
+    ],
+)
+def test_failures_are_named(
+    stderr: list[str], stdout: list[str], code: int, kind: type, pattern: str
+) -> None:
     error = failure(_output(code, stderr, stdout), "(test)", Path("/work"), Path("/repo"))
     assert type(error) is kind
     assert "\n" not in str(error)
@@ -143,19 +270,35 @@ def test_failures_are_named(stderr: list[str], stdout: list[str], code: int, kin
         assert "line 9 " not in str(error)  # only the last 20 lines
 
 
-def test_runner_streams_logs_and_turns_tqdm_into_progress(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    script = ("import sys\nprint('3DMM Extraction for source image', flush=True)\n"
-              "sys.stderr.write('landmark Det:: 100%|#| 1/1 [00:00<00:00]\\n')\n"
-              "for i in range(1, 4):\n    sys.stderr.write(f'Face Renderer:: {i*33}%|#| {i}/3 [00:00<00:00]\\r')\n"
-              "sys.stderr.write('\\nwarning: something\\n')\n")
+def test_runner_streams_logs_and_turns_tqdm_into_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    script = (
+        "import sys\nprint('3DMM Extraction for source image', flush=True)\n"
+        "sys.stderr.write('landmark Det:: 100%|#| 1/1 [00:00<00:00]\\n')\n"
+        "for i in range(1, 4):\n    sys.stderr.write(f'Face Renderer:: {i*33}%|#| {i}/3 [00:00<00:00]\\r')\n"
+        "sys.stderr.write('\\nwarning: something\\n')\n"
+    )
     seen: list[tuple[str, int, int | None]] = []
     with caplog.at_level("DEBUG", logger="lipsync_tool.engines.sadtalker.runner"):
-        output = run_inference([os.sys.executable, "-c", script], tmp_path, dict(os.environ),
-                               lambda stage, done, total: seen.append((stage, done, total)))
+        output = run_inference(
+            [os.sys.executable, "-c", script],
+            tmp_path,
+            dict(os.environ),
+            lambda stage, done, total: seen.append((stage, done, total)),
+        )
     assert output.returncode == 0 and output.stdout == ["3DMM Extraction for source image"]
-    assert seen == [("sadtalker landmark Det", 1, 1), ("render", 1, 3), ("render", 2, 3), ("render", 3, 3)]
+    assert seen == [
+        ("sadtalker landmark Det", 1, 1),
+        ("render", 1, 3),
+        ("render", 2, 3),
+        ("render", 3, 3),
+    ]
     assert list(output.stderr_tail) == ["warning: something"]
-    assert "sadtalker stdout: 3DMM Extraction" in caplog.text and "sadtalker stderr: warning" in caplog.text
+    assert (
+        "sadtalker stdout: 3DMM Extraction" in caplog.text
+        and "sadtalker stderr: warning" in caplog.text
+    )
 
 
 def test_cuda_detection_reads_the_venv_torch_build(tmp_path: Path) -> None:
@@ -181,17 +324,30 @@ def test_environment_build_steps_offline(tmp_path: Path, monkeypatch: pytest.Mon
     assert commands[1][-2:] == TINY_DEPENDENCIES.packages
     assert commands[2][-3:] == ("--no-deps", "--no-build-isolation", "standin-nodeps==1.0")
     python = env.ensure(install=True)
-    probe = subprocess.run([str(python), "-c", "import sys, standin_dep, standin_nodeps\n"
-                            "from torchvision.transforms.functional_tensor import rgb_to_grayscale\n"
-                            "print(sys.prefix, standin_dep.VALUE, standin_nodeps.VALUE, rgb_to_grayscale(1))"],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import sys, standin_dep, standin_nodeps\n"
+            "from torchvision.transforms.functional_tensor import rgb_to_grayscale\n"
+            "print(sys.prefix, standin_dep.VALUE, standin_nodeps.VALUE, rgb_to_grayscale(1))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert probe.stdout.split() == [str(env.path), "dep", "nodeps", "('gray',", "1)"]
     marker = json.loads((env.path / MARKER).read_text())
-    assert marker["packages"] == list(TINY_DEPENDENCIES.packages) and marker["environment_version"] >= 1
+    assert (
+        marker["packages"] == list(TINY_DEPENDENCIES.packages)
+        and marker["environment_version"] >= 1
+    )
     assert not list(tmp_path.glob(".venv-*"))  # built beside, renamed into place
     monkeypatch.setattr(environment_module.subprocess, "Popen", _forbidden)
     assert env.ensure(install=True) == python  # second run: a no-op
-    changed = SadTalkerEnvironment(env.path, DependencySet(("standin-dep==1.0",), ()), environ=environ)
+    changed = SadTalkerEnvironment(
+        env.path, DependencySet(("standin-dep==1.0",), ()), environ=environ
+    )
     assert "another dependency set" in (changed.problem() or "")
 
 
@@ -201,16 +357,24 @@ def _forbidden(*args: object, **kwargs: object) -> None:
 
 def test_environment_build_failure_names_pip_error(tmp_path: Path) -> None:
     wheelhouse = make_wheelhouse(tmp_path / "wheels")
-    env = SadTalkerEnvironment(tmp_path / "venv", DependencySet(("no-such-package==9",), (), disk_bytes=1),
-                               environ=offline_pip_env(wheelhouse, dict(os.environ)))
-    with pytest.raises(EngineUnavailableError, match="building the sadtalker environment in .* failed at `pip install`.*no-such-package"):
+    env = SadTalkerEnvironment(
+        tmp_path / "venv",
+        DependencySet(("no-such-package==9",), (), disk_bytes=1),
+        environ=offline_pip_env(wheelhouse, dict(os.environ)),
+    )
+    with pytest.raises(
+        EngineUnavailableError,
+        match="building the sadtalker environment in .* failed at `pip install`.*no-such-package",
+    ):
         env.ensure(install=True)
     assert not env.path.exists() and not list(tmp_path.glob(".venv-*"))
 
 
 def test_environment_needs_disk_space(tmp_path: Path) -> None:
     env = SadTalkerEnvironment(tmp_path / "venv", DependencySet(("x",), (), disk_bytes=10**18))
-    with pytest.raises(ResourceError, match=r"disk full: .* needs about 1000000000\.0 GB free in " + str(tmp_path)):
+    with pytest.raises(
+        ResourceError, match=r"disk full: .* needs about 1000000000\.0 GB free in " + str(tmp_path)
+    ):
         env.ensure(install=True)
 
 
@@ -222,8 +386,10 @@ def test_ready_venv_helper_is_reused(tmp_path_factory: pytest.TempPathFactory) -
 
 def test_an_interrupted_run_leaves_no_child_rendering(tmp_path: Path) -> None:
     marker = tmp_path / "still-running"
-    script = ("import sys, time\nsys.stderr.write('Face Renderer:: 0%| | 0/9 [00:00<?]\\r'); sys.stderr.flush()\n"
-              f"time.sleep(1.0)\nopen({str(marker)!r}, 'w').close()\n")
+    script = (
+        "import sys, time\nsys.stderr.write('Face Renderer:: 0%| | 0/9 [00:00<?]\\r'); sys.stderr.flush()\n"
+        f"time.sleep(1.0)\nopen({str(marker)!r}, 'w').close()\n"
+    )
 
     def interrupt(stage: str, done: int, total: int | None) -> None:
         raise KeyboardInterrupt

@@ -14,7 +14,7 @@ from lipsync_tool.engines.warp.tps import ThinPlateSpline
 from lipsync_tool.face.analyzer import FaceAnalyzer
 from lipsync_tool.speech.envelope import loudness_db
 
-from .conftest import SPEECH_RATE, speech_like
+from .conftest import SPEECH_RATE
 
 
 def test_loudness_is_centred_on_each_frame() -> None:
@@ -32,7 +32,9 @@ def test_thin_plate_spline_passes_through_its_controls() -> None:
     values = rng.normal(0, 3, (40, 2))
     spline = ThinPlateSpline(points, values, smoothing=0.0)
     assert np.allclose(spline(points), values, atol=1e-6)
-    assert np.allclose(ThinPlateSpline(points, np.ones((40, 2)))(rng.uniform(0, 100, (10, 2))), 1.0, atol=1e-3)
+    assert np.allclose(
+        ThinPlateSpline(points, np.ones((40, 2)))(rng.uniform(0, 100, (10, 2))), 1.0, atol=1e-3
+    )
 
 
 def test_render_scale_caps_at_1080_lines_and_never_enlarges() -> None:
@@ -59,18 +61,24 @@ def hopper() -> tuple[np.ndarray, np.ndarray]:
     return image, FaceAnalyzer().analyze(image).landmarks.points[:, :2].astype(np.float64)
 
 
-def test_jaw_opening_moves_the_lower_lip_down_and_leaves_the_eyes(hopper: tuple[np.ndarray, np.ndarray]) -> None:
+def test_jaw_opening_moves_the_lower_lip_down_and_leaves_the_eyes(
+    hopper: tuple[np.ndarray, np.ndarray],
+) -> None:
     _, points = hopper
     frame = FaceFrame.from_points(points)
     shift = jaw_open_displacements(points, frame)
     down = shift @ frame.down
-    assert down[14] == pytest.approx(1.0, abs=1e-3) and down[17] == pytest.approx(1.0, abs=1e-3)  # lower lip, inner and outer
+    assert down[14] == pytest.approx(1.0, abs=1e-3) and down[17] == pytest.approx(
+        1.0, abs=1e-3
+    )  # lower lip, inner and outer
     assert down[13] < 0  # upper lip lifts
     assert 0 < down[152] < 1  # chin follows, less than the lip
     assert np.abs(shift[[33, 133, 362, 263, 1, 10]]).max() == 0.0  # eyes, nose, forehead stay
 
 
-def test_warp_is_local_and_closed_mouth_is_the_portrait(hopper: tuple[np.ndarray, np.ndarray]) -> None:
+def test_warp_is_local_and_closed_mouth_is_the_portrait(
+    hopper: tuple[np.ndarray, np.ndarray],
+) -> None:
     image, points = hopper
     warp = MouthWarp(image, points)
     assert warp.frame(0.0) is image
@@ -117,18 +125,26 @@ def test_a_smile_with_teeth_presses_shut_into_lips_and_a_seam() -> None:
     smile = reading(image)
     shut = warp.frame(0.0, close=1.0)
     closed, rest = reading(shut), reading(warp.frame(0.0))
-    assert closed < 0.3 * smile and rest < 0.3 * smile, f"pressed {closed:.4f}, at rest {rest:.4f}, smiling {smile:.4f}"
+    assert closed < 0.3 * smile and rest < 0.3 * smile, (
+        f"pressed {closed:.4f}, at rest {rest:.4f}, smiling {smile:.4f}"
+    )
     parting = [reading(warp.frame(share * OWN_MOUTH_PARTED_AT)) for share in (0.0, 0.5, 1.0)]
     assert parting[0] < parting[1] < parting[2], f"the lips part as the jaw opens: {parting}"
-    assert parting[2] > 0.8 * smile, f"{parting[2]:.4f} at full parting against the photo's {smile:.4f}"
+    assert parting[2] > 0.8 * smile, (
+        f"{parting[2]:.4f} at full parting against the photo's {smile:.4f}"
+    )
     teeth = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(teeth, [np.round(points[list(LIPS_INNER)]).astype(np.int32)], 1)
     lips = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(lips, [np.round(points[list(LIPS_OUTER)]).astype(np.int32)], 1)
     between, lip_band = teeth.astype(bool), lips.astype(bool) & ~teeth.astype(bool)
-    white = lambda pixels: float(np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200))  # noqa: E731
+    white = lambda pixels: float(
+        np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200)
+    )  # noqa: E731
     assert white(image[between]) > 0.3, "the portrait shows white teeth there"
-    assert white(shut[between]) < white(image[lip_band]) + 0.05, "no more white than her lips' own highlights"
+    assert white(shut[between]) < white(image[lip_band]) + 0.05, (
+        "no more white than her lips' own highlights"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +161,9 @@ def _inside(image: np.ndarray, contour: np.ndarray) -> np.ndarray:
     return mask.astype(bool)
 
 
-def test_closed_lips_meet_at_a_red_seam_not_a_grey_one(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
+def test_closed_lips_meet_at_a_red_seam_not_a_grey_one(
+    astronaut: tuple[np.ndarray, np.ndarray],
+) -> None:
     """The seam between the astronaut's closed lips keeps the lips' hue, darker and redder, as a real closed
     mouth's does; a seam darkened towards grey reads as a gap to the eye and to the face mesh."""
     from lipsync_tool.face.topology import LIPS_OUTER
@@ -156,11 +174,18 @@ def test_closed_lips_meet_at_a_red_seam_not_a_grey_one(astronaut: tuple[np.ndarr
     lum = shut @ np.array([0.299, 0.587, 0.114])
     seam = shut[lum <= np.percentile(lum, 15)]
     own = image[lips].astype(np.float32)
-    seam_red, lips_red = float(np.mean(seam[:, 0] / seam[:, 1])), float(np.median(own[:, 0] / own[:, 1]))
-    assert seam_red > 1.3 * lips_red, f"seam red/green {seam_red:.2f} against the lips' {lips_red:.2f}"
+    seam_red, lips_red = (
+        float(np.mean(seam[:, 0] / seam[:, 1])),
+        float(np.median(own[:, 0] / own[:, 1])),
+    )
+    assert seam_red > 1.3 * lips_red, (
+        f"seam red/green {seam_red:.2f} against the lips' {lips_red:.2f}"
+    )
 
 
-def test_teeth_seen_through_half_parted_lips_keep_their_colour(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
+def test_teeth_seen_through_half_parted_lips_keep_their_colour(
+    astronaut: tuple[np.ndarray, np.ndarray],
+) -> None:
     """Half way to the photo's smile the teeth between the lips are as white as in the photo, not washed
     towards the lip colour (only a nearly shut gap darkens to the seam)."""
     from lipsync_tool.engines.warp.mouth_warp import OWN_MOUTH_PARTED_AT
@@ -168,9 +193,13 @@ def test_teeth_seen_through_half_parted_lips_keep_their_colour(astronaut: tuple[
 
     image, points = astronaut
     between = _inside(image, points[list(LIPS_INNER)])
-    white = lambda pixels: float(np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200))  # noqa: E731
+    white = lambda pixels: float(
+        np.mean(pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114]) > 200)
+    )  # noqa: E731
     half = MouthWarp(image, points).frame(0.5 * OWN_MOUTH_PARTED_AT)
-    assert white(half[between]) > 0.6 * white(image[between]), f"{white(half[between]):.2f} white, photo {white(image[between]):.2f}"
+    assert white(half[between]) > 0.6 * white(image[between]), (
+        f"{white(half[between]):.2f} white, photo {white(image[between]):.2f}"
+    )
 
 
 def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.ndarray]) -> None:
@@ -183,7 +212,11 @@ def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.
     analyzer = FaceAnalyzer()
     warp = MouthWarp(image, points)
     openings = (0.0, 0.3, 0.6, 1.0)
-    readings = np.array([mouth_opening(analyzer.analyze(warp.frame(o, 0.1)).landmarks.points) for o in openings])
+    readings = np.array(
+        [mouth_opening(analyzer.analyze(warp.frame(o, 0.1)).landmarks.points) for o in openings]
+    )
     assert np.all(np.diff(readings) > 0), f"readings {np.round(readings, 4)}"
-    assert readings[1] < 0.5 * readings[-1], f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
+    assert readings[1] < 0.5 * readings[-1], (
+        f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
+    )
     assert warp._lower_teeth_shown(0.5, 0.0) == 0.0 and warp._lower_teeth_shown(1.0, 0.0) == 1.0

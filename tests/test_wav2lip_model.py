@@ -11,7 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning"
+)
 
 from lipsync_tool.engines.wav2lip import audio  # noqa: E402
 from lipsync_tool.engines.wav2lip.audio import mel_windows, melspectrogram  # noqa: E402
@@ -51,7 +53,9 @@ def official_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def model(official_state: dict) -> Wav2LipGenerator:
     generator = Wav2LipGenerator()
-    generator.load_state_dict({k[len(KEY_PREFIX):]: v for k, v in official_state.items()}, strict=True)
+    generator.load_state_dict(
+        {k[len(KEY_PREFIX) :]: v for k, v in official_state.items()}, strict=True
+    )
     return generator.eval()
 
 
@@ -65,14 +69,19 @@ def _max_error(generator: torch.nn.Module, parity: dict, artefact: Path | None =
 
 
 def test_state_dict_layout_matches_official(layout: list[dict]) -> None:
-    ours = [(KEY_PREFIX + k, list(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in Wav2LipGenerator().state_dict().items()]
+    ours = [
+        (KEY_PREFIX + k, list(v.shape), str(v.dtype).removeprefix("torch."))
+        for k, v in Wav2LipGenerator().state_dict().items()
+    ]
     theirs = [(t["key"], t["shape"], t["dtype"]) for t in layout]
     assert ours == theirs
     assert len(ours) == 352
     assert sum(int(np.prod(shape, dtype=np.int64)) for _, shape, _ in ours) == 36_320_837
 
 
-def test_generator_reproduces_upstream_output(model: Wav2LipGenerator, parity: dict, tmp_path: Path) -> None:
+def test_generator_reproduces_upstream_output(
+    model: Wav2LipGenerator, parity: dict, tmp_path: Path
+) -> None:
     assert _max_error(model, parity, tmp_path / "wav2lip_out.npz") < OUT_TOLERANCE
 
 
@@ -84,9 +93,17 @@ def test_generator_depends_on_audio(model: Wav2LipGenerator, parity: dict) -> No
 def test_audio_constants_match_hparams() -> None:
     hparams = json.loads((DATA / "wav2lip_hparams.json").read_text())
     ours = {
-        "sample_rate": audio.SAMPLE_RATE, "n_fft": audio.N_FFT, "hop_size": audio.HOP, "win_size": audio.WIN,
-        "num_mels": audio.N_MELS, "fmin": audio.FMIN, "fmax": audio.FMAX, "preemphasis": audio.PREEMPHASIS,
-        "min_level_db": audio.MIN_LEVEL_DB, "ref_level_db": audio.REF_LEVEL_DB, "max_abs_value": audio.MAX_ABS_VALUE,
+        "sample_rate": audio.SAMPLE_RATE,
+        "n_fft": audio.N_FFT,
+        "hop_size": audio.HOP,
+        "win_size": audio.WIN,
+        "num_mels": audio.N_MELS,
+        "fmin": audio.FMIN,
+        "fmax": audio.FMAX,
+        "preemphasis": audio.PREEMPHASIS,
+        "min_level_db": audio.MIN_LEVEL_DB,
+        "ref_level_db": audio.REF_LEVEL_DB,
+        "max_abs_value": audio.MAX_ABS_VALUE,
     }
     assert ours == {name: hparams[name] for name in ours}
     assert hparams["symmetric_mels"] and hparams["signal_normalization"] and hparams["preemphasize"]
@@ -101,7 +118,9 @@ def test_melspectrogram_matches_upstream(parity: dict) -> None:
 
 def test_mel_windows_match_upstream(parity: dict) -> None:
     from_ours = mel_windows(melspectrogram(parity["wav"]), 25)
-    assert from_ours.shape == parity["chunks"].shape == (47, 80, 16) and from_ours.dtype == np.float32
+    assert (
+        from_ours.shape == parity["chunks"].shape == (47, 80, 16) and from_ours.dtype == np.float32
+    )
     assert np.abs(from_ours - parity["chunks"]).max() < MEL_TOLERANCE
     np.testing.assert_array_equal(mel_windows(parity["melspec"], 25.0, 47), parity["chunks"])
 
@@ -109,12 +128,16 @@ def test_mel_windows_match_upstream(parity: dict) -> None:
 def test_mel_windows_exact_count_repeats_last_window(parity: dict) -> None:
     windows = mel_windows(parity["melspec"], 25, 50)
     assert windows.shape == (50, 80, 16)
-    np.testing.assert_array_equal(windows[46:], np.broadcast_to(parity["melspec"][:, -16:], (4, 80, 16)))
+    np.testing.assert_array_equal(
+        windows[46:], np.broadcast_to(parity["melspec"][:, -16:], (4, 80, 16))
+    )
     assert mel_windows(parity["melspec"], 25, 3).shape == (3, 80, 16)
 
 
 def test_mel_windows_upstream_count_when_a_window_ends_exactly_at_the_end() -> None:
-    mel = np.arange(80 * 24, dtype=np.float32).reshape(80, 24)  # 24 columns at 10 fps: starts 0, 8, 16 (> 8)
+    mel = np.arange(80 * 24, dtype=np.float32).reshape(
+        80, 24
+    )  # 24 columns at 10 fps: starts 0, 8, 16 (> 8)
     windows = mel_windows(mel, 10)
     assert windows.shape == (3, 80, 16)
     np.testing.assert_array_equal(windows[1], windows[2])
@@ -137,7 +160,9 @@ def test_official_checkpoint_loads_unchanged(official_checkpoint: Path, parity: 
     assert _max_error(generator, parity) < OUT_TOLERANCE
 
 
-def test_torchscript_checkpoint_recognised_by_content(model: Wav2LipGenerator, parity: dict, tmp_path: Path) -> None:
+def test_torchscript_checkpoint_recognised_by_content(
+    model: Wav2LipGenerator, parity: dict, tmp_path: Path
+) -> None:
     path = tmp_path / "looks_pickled.pth"
     torch.jit.save(torch.jit.script(model), str(path))
     assert _max_error(load_generator(path, trusted=False), parity) < OUT_TOLERANCE
@@ -157,11 +182,15 @@ def test_missing_and_unexpected_keys_are_named(official_state: dict, tmp_path: P
     state["module.extra.weight"] = torch.zeros(1)
     path = tmp_path / "partial.pth"
     torch.save({"state_dict": state}, path)
-    with pytest.raises(ResourceError, match=r"missing: audio_encoder\.12\..*unexpected: extra\.weight"):
+    with pytest.raises(
+        ResourceError, match=r"missing: audio_encoder\.12\..*unexpected: extra\.weight"
+    ):
         load_generator(path, trusted=False)
 
 
-def test_full_unpickling_only_when_trusted(official_state: dict, parity: dict, tmp_path: Path) -> None:
+def test_full_unpickling_only_when_trusted(
+    official_state: dict, parity: dict, tmp_path: Path
+) -> None:
     path = tmp_path / "with_objects.pth"
     torch.save({"state_dict": official_state, "args": argparse.Namespace(lr=1e-4)}, path)
     with pytest.raises(ResourceError, match="not unpickled"):

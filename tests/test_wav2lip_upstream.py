@@ -41,13 +41,23 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 HERE = Path(__file__).parent
 STANDIN = HERE / "data" / "wav2lip_standin"
-GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
 
 
 def _git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_IDENTITY}, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +85,9 @@ def engine_env(monkeypatch: pytest.MonkeyPatch, standin: tuple[str, str]) -> Non
     monkeypatch.setenv(WAV2LIP_REPOSITORY.url_env, standin[0])
     monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
     monkeypatch.delenv("STANDIN_MODE", raising=False)
-    monkeypatch.setattr(UpstreamWav2Lip, "repository", replace(WAV2LIP_REPOSITORY, commit=standin[1]))
+    monkeypatch.setattr(
+        UpstreamWav2Lip, "repository", replace(WAV2LIP_REPOSITORY, commit=standin[1])
+    )
     monkeypatch.setattr(UpstreamWav2Lip, "requirements", ())
 
 
@@ -88,17 +100,30 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _job(tmp_path: Path, workdir: Path, options: RenderOptions, audio: str = "speech.wav") -> EngineJob:
+def _job(
+    tmp_path: Path, workdir: Path, options: RenderOptions, audio: str = "speech.wav"
+) -> EngineJob:
     portrait = np.asarray(Image.open(workdir / "grace_hopper.jpg").convert("RGB"))
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    return EngineJob(portrait_path=workdir / "grace_hopper.jpg", portrait=portrait, face=None,  # type: ignore[arg-type]
-                     audio_path=workdir / audio, speech=None, frame_count=0, options=options,  # type: ignore[arg-type]
-                     work_dir=work, mouth=None)  # type: ignore[arg-type]
+    return EngineJob(
+        portrait_path=workdir / "grace_hopper.jpg",
+        portrait=portrait,
+        face=None,  # type: ignore[arg-type]
+        audio_path=workdir / audio,
+        speech=None,
+        frame_count=0,
+        options=options,  # type: ignore[arg-type]
+        work_dir=work,
+        mouth=None,
+    )  # type: ignore[arg-type]
 
 
 def _options(checkpoint: Path, **wav2lip: object) -> RenderOptions:
-    return RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(impl="upstream", checkpoint=str(checkpoint), **wav2lip))
+    return RenderOptions(
+        engine="wav2lip",
+        wav2lip=Wav2LipOptions(impl="upstream", checkpoint=str(checkpoint), **wav2lip),
+    )
 
 
 def _record(job: EngineJob) -> dict:
@@ -109,35 +134,79 @@ def test_rebuilt_parser_has_upstreams_contract() -> None:
     parser = load_parser()
     ns = parser.parse_args(["--checkpoint_path", "c", "--face", "f.png", "--audio", "a.wav"])
     assert (ns.static, ns.fps, ns.pads, ns.box, ns.nosmooth, ns.outfile) == (
-        False, 25.0, [0, 10, 0, 0], [-1, -1, -1, -1], False, "results/result_voice.mp4")
-    assert parser.parse_args(["--checkpoint_path", "c", "--face", "f", "--audio", "a", "--static", "False"]).static is True
+        False,
+        25.0,
+        [0, 10, 0, 0],
+        [-1, -1, -1, -1],
+        False,
+        "results/result_voice.mp4",
+    )
+    assert (
+        parser.parse_args(
+            ["--checkpoint_path", "c", "--face", "f", "--audio", "a", "--static", "False"]
+        ).static
+        is True
+    )
     with pytest.raises(SystemExit):
         parser.parse_args(["--face", "f", "--audio", "a"])  # --checkpoint_path is required
 
 
 CASES = {
-    "defaults": ({}, [], {"static": True, "pads": [0, 10, 0, 0], "box": [-1, -1, -1, -1], "nosmooth": False}),
-    "crop_to_box": ({"crop": (10, 20, 110, 140)}, ["--box", "20", "140", "10", "110"], {"box": [20, 140, 10, 110]}),
-    "crop_halved_by_resize": ({"crop": (10, 20, 111, 141), "resize_factor": 2},
-                              ["--box", "10", "70", "5", "55"], {"box": [10, 70, 5, 55], "resize_factor": 2}),
+    "defaults": (
+        {},
+        [],
+        {"static": True, "pads": [0, 10, 0, 0], "box": [-1, -1, -1, -1], "nosmooth": False},
+    ),
+    "crop_to_box": (
+        {"crop": (10, 20, 110, 140)},
+        ["--box", "20", "140", "10", "110"],
+        {"box": [20, 140, 10, 110]},
+    ),
+    "crop_halved_by_resize": (
+        {"crop": (10, 20, 111, 141), "resize_factor": 2},
+        ["--box", "10", "70", "5", "55"],
+        {"box": [10, 70, 5, 55], "resize_factor": 2},
+    ),
     "no_static": ({"static": False}, [], {"static": False}),
-    "pads_batches_nosmooth": ({"pads": (1, 2, 3, 4), "batch_size": 7, "face_det_batch_size": 3, "nosmooth": True},
-                              ["--nosmooth"], {"pads": [1, 2, 3, 4], "wav2lip_batch_size": 7,
-                                               "face_det_batch_size": 3, "nosmooth": True}),
+    "pads_batches_nosmooth": (
+        {"pads": (1, 2, 3, 4), "batch_size": 7, "face_det_batch_size": 3, "nosmooth": True},
+        ["--nosmooth"],
+        {"pads": [1, 2, 3, 4], "wav2lip_batch_size": 7, "face_det_batch_size": 3, "nosmooth": True},
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_command_line_translates_every_option_and_parses_upstream(case: str) -> None:
     wav2lip, tail, expected = CASES[case]
-    options = RenderOptions(engine="wav2lip", fps=30, wav2lip=Wav2LipOptions(impl="upstream", **wav2lip))  # type: ignore[arg-type]
+    options = RenderOptions(
+        engine="wav2lip", fps=30, wav2lip=Wav2LipOptions(impl="upstream", **wav2lip)
+    )  # type: ignore[arg-type]
     w = options.wav2lip
     args = inference_args(options, "/c/ckpt.pth")
     static = [] if w.static is False else ["--static", "True"]
-    assert args == ["--checkpoint_path", "/c/ckpt.pth", "--face", "face.png", "--audio", "speech.wav",
-                    "--outfile", "result.mp4", *static, "--fps", "30", "--pads", *map(str, w.pads),
-                    "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size or 128),
-                    "--resize_factor", str(w.resize_factor), *tail]
+    assert args == [
+        "--checkpoint_path",
+        "/c/ckpt.pth",
+        "--face",
+        "face.png",
+        "--audio",
+        "speech.wav",
+        "--outfile",
+        "result.mp4",
+        *static,
+        "--fps",
+        "30",
+        "--pads",
+        *map(str, w.pads),
+        "--face_det_batch_size",
+        str(w.face_det_batch_size),
+        "--wav2lip_batch_size",
+        str(w.batch_size or 128),
+        "--resize_factor",
+        str(w.resize_factor),
+        *tail,
+    ]
     parsed = vars(load_parser().parse_args(args))
     assert parsed["fps"] == 30.0 and parsed["face"].split(".")[1] == "png"
     for key, value in expected.items():
@@ -148,8 +217,9 @@ def test_upstream_box_is_top_bottom_left_right() -> None:
     assert upstream_box((1, 2, 3, 4)) == (2, 4, 1, 3)
 
 
-def test_render_runs_inference_in_its_own_directory(tmp_path: Path, workdir: Path, engine_env: None,
-                                                    checkpoint: Path) -> None:
+def test_render_runs_inference_in_its_own_directory(
+    tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path
+) -> None:
     options = _options(checkpoint, crop=(150, 100, 350, 300), pads=(0, 12, 0, 0), nosmooth=True)
     engine = UpstreamWav2Lip(options, tmp_path / "cache")
     job = _job(tmp_path, workdir, options, audio="bursts.wav")  # 4.0 s: 321 mel frames
@@ -157,10 +227,19 @@ def test_render_runs_inference_in_its_own_directory(tmp_path: Path, workdir: Pat
     run_dir = job.work_dir / RUN_DIR
     record = _record(job)
     assert record["argv"] == inference_args(options, checkpoint)
-    assert record["cwd"] == str(run_dir) and record["temp_dir"] and record["is_image"] and record["checkpoint_exists"]
+    assert (
+        record["cwd"] == str(run_dir)
+        and record["temp_dir"]
+        and record["is_image"]
+        and record["checkpoint_exists"]
+    )
     repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
-    assert Path(record["audio_module"]).resolve() == (repo / "audio.py").resolve()  # the checkout, via PYTHONPATH
-    assert Path(record["ffmpeg"]).resolve() == Path(find_ffmpeg()).resolve()  # our ffmpeg, on the child's PATH
+    assert (
+        Path(record["audio_module"]).resolve() == (repo / "audio.py").resolve()
+    )  # the checkout, via PYTHONPATH
+    assert (
+        Path(record["ffmpeg"]).resolve() == Path(find_ffmpeg()).resolve()
+    )  # our ffmpeg, on the child's PATH
     assert record["s3fd"] is None  # the crop gives the box: no detector fetched
     assert clip.path == run_dir / RESULT_AVI and (run_dir / "result.mp4").is_file()
     info = probe(find_ffmpeg(), clip.path)
@@ -178,43 +257,96 @@ def test_render_runs_inference_in_its_own_directory(tmp_path: Path, workdir: Pat
 
 def _first_frame(clip: Path, tmp_path: Path) -> np.ndarray:
     png = tmp_path / "first.png"
-    subprocess.run([find_ffmpeg(), "-nostdin", "-loglevel", "error", "-y", "-i", str(clip), "-frames:v", "1", str(png)],
-                   check=True)
+    subprocess.run(
+        [
+            find_ffmpeg(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(clip),
+            "-frames:v",
+            "1",
+            str(png),
+        ],
+        check=True,
+    )
     return np.asarray(Image.open(png).convert("RGB")).astype(int)
 
 
 def _frame_count(clip: Path) -> int:
-    report = subprocess.run([find_ffmpeg(), "-nostdin", "-i", str(clip), "-map", "0:v", "-c", "copy", "-f", "null", "-"],
-                            capture_output=True, text=True, check=True).stderr
+    report = subprocess.run(
+        [
+            find_ffmpeg(),
+            "-nostdin",
+            "-i",
+            str(clip),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     return int(re.findall(r"frame=\s*(\d+)", report)[-1])
 
 
-def test_crash_shows_upstreams_last_lines(tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_shows_upstreams_last_lines(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("STANDIN_MODE", "crash")
     options = _options(checkpoint, crop=(150, 100, 350, 300))
     with pytest.raises(EngineError) as caught:
         UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
     message = str(caught.value)
     assert "\n" not in message and "exit status 1" in message
-    assert message.endswith("ValueError: Face not detected! Ensure the video contains a face in all the frames.")
+    assert message.endswith(
+        "ValueError: Face not detected! Ensure the video contains a face in all the frames."
+    )
 
 
-def test_missing_outfile_is_an_error_even_with_exit_status_0(tmp_path: Path, workdir: Path, engine_env: None,
-                                                             checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_outfile_is_an_error_even_with_exit_status_0(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("STANDIN_MODE", "no_outfile")
     options = _options(checkpoint, crop=(150, 100, 350, 300))
     with pytest.raises(EngineError, match="exited 0 but wrote no result.mp4"):
         UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
 
 
-def test_detector_weights_are_fetched_and_linked_into_the_checkout(tmp_path: Path, workdir: Path, engine_env: None,
-                                                                   checkpoint: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_detector_weights_are_fetched_and_linked_into_the_checkout(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     cache = tmp_path / "cache"
     payload = b"s3fd stand-in weights"
-    entry = Resource("s3fd.pth", "wav2lip", "http://127.0.0.1:9/never", "face_detection/detection/sfd/s3fd.pth",
-                     len(payload), hashlib.sha256(payload).hexdigest(), "test", "test")
+    entry = Resource(
+        "s3fd.pth",
+        "wav2lip",
+        "http://127.0.0.1:9/never",
+        "face_detection/detection/sfd/s3fd.pth",
+        len(payload),
+        hashlib.sha256(payload).hexdigest(),
+        "test",
+        "test",
+    )
     stored = cache / "wav2lip" / entry.path
     stored.parent.mkdir(parents=True)
     stored.write_bytes(payload)  # already in the verified cache: no download
@@ -226,8 +358,13 @@ def test_detector_weights_are_fetched_and_linked_into_the_checkout(tmp_path: Pat
     assert "--box" not in _record(job)["argv"]
 
 
-def test_detector_weights_missing_offline_is_one_line(tmp_path: Path, workdir: Path, engine_env: None,
-                                                      checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_detector_weights_missing_offline_is_one_line(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     engine = UpstreamWav2Lip(_options(checkpoint), tmp_path / "cache")
     ensure_repository(engine.repository, tmp_path / "cache")  # cloned while online
     monkeypatch.setenv("LIPSYNC_OFFLINE", "1")
@@ -235,33 +372,60 @@ def test_detector_weights_missing_offline_is_one_line(tmp_path: Path, workdir: P
         engine.render(_job(tmp_path, workdir, engine.options))
     message = str(caught.value)
     assert "\n" not in message and "s3fd.pth" in message and "offline mode" in message
-    assert str(tmp_path / "cache" / "wav2lip" / "face_detection" / "detection" / "sfd" / "s3fd.pth") in message
+    assert (
+        str(tmp_path / "cache" / "wav2lip" / "face_detection" / "detection" / "sfd" / "s3fd.pth")
+        in message
+    )
     assert not (tmp_path / "work" / RUN_DIR / "standin_record.json").exists()
 
 
-def test_missing_packages_name_the_fix(tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(UpstreamWav2Lip, "requirements", (Requirement("lipsync_no_such_module", "librosa>=0.10"),))
+def test_missing_packages_name_the_fix(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        UpstreamWav2Lip, "requirements", (Requirement("lipsync_no_such_module", "librosa>=0.10"),)
+    )
     options = _options(checkpoint, crop=(150, 100, 350, 300))
     with pytest.raises(EngineUnavailableError, match=r"librosa>=0\.10.*--install-deps"):
         UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
     assert not repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache").exists()
 
 
-def test_plan_lists_clone_resources_and_command_without_doing_them(tmp_path: Path, engine_env: None,
-                                                                   standin: tuple[str, str], checkpoint: Path) -> None:
+def test_plan_lists_clone_resources_and_command_without_doing_them(
+    tmp_path: Path, engine_env: None, standin: tuple[str, str], checkpoint: Path
+) -> None:
     plan = UpstreamWav2Lip(_options(checkpoint), tmp_path / "cache").plan()
     repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
     assert plan.commands[0] == ("git", "init", "-q", str(repo))
-    assert ("git", "-C", str(repo), "fetch", "--depth", "1", "--no-tags", standin[0], standin[1]) in plan.commands
-    assert plan.commands[-1] == tuple(launcher_command(repo / "inference.py", inference_args(_options(checkpoint), checkpoint),
-                                                       checkpoint))
+    assert (
+        "git",
+        "-C",
+        str(repo),
+        "fetch",
+        "--depth",
+        "1",
+        "--no-tags",
+        standin[0],
+        standin[1],
+    ) in plan.commands
+    assert plan.commands[-1] == tuple(
+        launcher_command(
+            repo / "inference.py", inference_args(_options(checkpoint), checkpoint), checkpoint
+        )
+    )
     assert plan.resources == ("s3fd.pth",)
     assert not (tmp_path / "cache").exists()
 
 
 def test_output_tail_reads_tqdm_carriage_returns() -> None:
-    assert output_tail("a\n 10%|#\r 50%|#####\r\nValueError: x\n", lines=2) == "50%|##### | ValueError: x"
+    assert (
+        output_tail("a\n 10%|#\r 50%|#####\r\nValueError: x\n", lines=2)
+        == "50%|##### | ValueError: x"
+    )
 
 
 @pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
@@ -273,29 +437,59 @@ def test_torchscript_checkpoint_is_converted_to_a_pth_upstream_can_load(tmp_path
 
     torch.manual_seed(0)
     model = Wav2LipGenerator().eval()
-    scripted = tmp_path / "wav2lip_gan.pt"  # the TorchScript files upstream's README links since 2025
-    torch.jit.save(torch.jit.trace(model, (torch.zeros(1, 1, 80, 16), torch.zeros(1, 6, 96, 96))), str(scripted))
+    scripted = (
+        tmp_path / "wav2lip_gan.pt"
+    )  # the TorchScript files upstream's README links since 2025
+    torch.jit.save(
+        torch.jit.trace(model, (torch.zeros(1, 1, 80, 16), torch.zeros(1, 6, 96, 96))),
+        str(scripted),
+    )
     engine = UpstreamWav2Lip(_options(scripted), tmp_path / "cache")
-    converted = engine._upstream_checkpoint(Checkpoint(scripted, trusted=True, label="wav2lip_gan.pt"), tmp_path)
+    converted = engine._upstream_checkpoint(
+        Checkpoint(scripted, trusted=True, label="wav2lip_gan.pt"), tmp_path
+    )
     assert converted.path == tmp_path / "wav2lip_converted.pth" and not converted.trusted
-    state = torch.load(converted.path, weights_only=True)["state_dict"]  # what upstream's _load + load_state_dict need
+    state = torch.load(converted.path, weights_only=True)[
+        "state_dict"
+    ]  # what upstream's _load + load_state_dict need
     assert state.keys() == model.state_dict().keys()
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     pickled = Checkpoint(tmp_path / "wav2lip.pth", trusted=True, label="wav2lip.pth")
     torch.save({"state_dict": {"w": torch.zeros(1)}}, pickled.path)
-    assert engine._upstream_checkpoint(pickled, tmp_path) is pickled  # a pickled .pth is handed over as it is
+    assert (
+        engine._upstream_checkpoint(pickled, tmp_path) is pickled
+    )  # a pickled .pth is handed over as it is
 
 
 def _cli_args(workdir: Path, checkpoint: Path, *extra: str) -> list[str]:
-    return [str(workdir / "grace_hopper.jpg"), str(workdir / "bursts.wav"), str(workdir / "out.mp4"), "--engine", "wav2lip",
-            "--wav2lip-impl", "upstream", "--wav2lip-checkpoint", str(checkpoint), "--wav2lip-crop", "150", "100", "350", "300",
-            *extra]
+    return [
+        str(workdir / "grace_hopper.jpg"),
+        str(workdir / "bursts.wav"),
+        str(workdir / "out.mp4"),
+        "--engine",
+        "wav2lip",
+        "--wav2lip-impl",
+        "upstream",
+        "--wav2lip-checkpoint",
+        str(checkpoint),
+        "--wav2lip-crop",
+        "150",
+        "100",
+        "350",
+        "300",
+        *extra,
+    ]
 
 
-def test_dry_run_prints_clone_and_command_without_running(tmp_path: Path, workdir: Path, engine_env: None,
-                                                          standin: tuple[str, str], checkpoint: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_clone_and_command_without_running(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    standin: tuple[str, str],
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from lipsync_tool.cli import main
 
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
@@ -304,14 +498,24 @@ def test_dry_run_prints_clone_and_command_without_running(tmp_path: Path, workdi
     repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
     assert f"git init -q {repo}" in out
     assert f"git -C {repo} fetch --depth 1 --no-tags {standin[0]} {standin[1]}" in out
-    assert f"-m lipsync_tool.engines.wav2lip.upstream_launch --trust {checkpoint} {repo / 'inference.py'}" in out
+    assert (
+        f"-m lipsync_tool.engines.wav2lip.upstream_launch --trust {checkpoint} {repo / 'inference.py'}"
+        in out
+    )
     assert "--box 100 300 150 350" in out and "--static True" in out
-    assert "temp/result.avi -i " in out and "rawvideo" not in out, "the final pass scales upstream's clip"
+    assert "temp/result.avi -i " in out and "rawvideo" not in out, (
+        "the final pass scales upstream's clip"
+    )
     assert not (tmp_path / "cache").exists() and not (workdir / "out.mp4").exists()
 
 
-def test_cli_render_scales_upstreams_clip_to_1080p(tmp_path: Path, workdir: Path, engine_env: None,
-                                                   checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_render_scales_upstreams_clip_to_1080p(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from lipsync_tool.cli import main
 
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
@@ -319,7 +523,6 @@ def test_cli_render_scales_upstreams_clip_to_1080p(tmp_path: Path, workdir: Path
     info = probe(find_ffmpeg(), workdir / "out.mp4")
     assert info.video.height == 1080 and info.video.codec == "h264" and info.audio is not None
     assert abs(info.duration - 4.0) < 0.1
-
 
 
 LAUNCHER_PROBE = """
@@ -349,16 +552,27 @@ def test_launcher_fixes_what_current_libraries_broke(tmp_path: Path) -> None:
     """cv2.cv2, torch.load (full unpickling only for --trust), librosa's positional mel and reflect STFT padding."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("cv2")
-    payload = {"state_dict": {"w": torch.zeros(1)}, "args": argparse.Namespace(lr=1e-4)}  # not weights_only-safe
+    payload = {
+        "state_dict": {"w": torch.zeros(1)},
+        "args": argparse.Namespace(lr=1e-4),
+    }  # not weights_only-safe
     trusted, untrusted = tmp_path / "trusted.pth", tmp_path / "untrusted.pth"
     torch.save(payload, trusted)
     torch.save(payload, untrusted)
     script = tmp_path / "probe.py"
     script.write_text(LAUNCHER_PROBE)
-    proc = subprocess.run([*launcher_command(script, [str(trusted), str(untrusted)], trusted)], capture_output=True,
-                          text=True, check=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [*launcher_command(script, [str(trusted), str(untrusted)], trusted)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["argv"] == [str(trusted), str(untrusted)]  # inference.py sees its own arguments only
+    assert result["argv"] == [
+        str(trusted),
+        str(untrusted),
+    ]  # inference.py sees its own arguments only
     assert result["cv2_rotate"] is True
     assert result["trusted"] == ["args", "state_dict"]
     assert result["untrusted"] == "UnpicklingError"  # weights_only stays on for anything else
@@ -368,9 +582,14 @@ def test_launcher_fixes_what_current_libraries_broke(tmp_path: Path) -> None:
 
 
 @pytest.mark.smoke
-@pytest.mark.skipif(not os.environ.get(WAV2LIP_REPOSITORY.url_env), reason=f"set {WAV2LIP_REPOSITORY.url_env} to a clone of "
-                    "Rudrabha/Wav2Lip (e.g. file:///work/.mirror/Rudrabha+Wav2Lip/repo) to run the real inference.py")
-def test_real_upstream_inference_renders_1080p(tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(
+    not os.environ.get(WAV2LIP_REPOSITORY.url_env),
+    reason=f"set {WAV2LIP_REPOSITORY.url_env} to a clone of "
+    "Rudrabha/Wav2Lip (e.g. file:///work/.mirror/Rudrabha+Wav2Lip/repo) to run the real inference.py",
+)
+def test_real_upstream_inference_renders_1080p(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The REAL pinned inference.py (needs librosa), a checkpoint in the official layout, the box given by hand."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("librosa")
@@ -378,15 +597,35 @@ def test_real_upstream_inference_renders_1080p(tmp_path: Path, workdir: Path, mo
 
     from .test_wav2lip_model import _parity_value
 
-    layout = json.loads((HERE / "data" / "wav2lip" / "wav2lip_state_dict_layout.json").read_text())["tensors"]
+    layout = json.loads((HERE / "data" / "wav2lip" / "wav2lip_state_dict_layout.json").read_text())[
+        "tensors"
+    ]
     checkpoint = tmp_path / "official_layout.pth"
-    torch.save({"state_dict": {e["key"]: _parity_value(e, k) for k, e in enumerate(layout)}, "optimizer": {},
-                "global_step": 1, "global_epoch": 1}, checkpoint)
+    torch.save(
+        {
+            "state_dict": {e["key"]: _parity_value(e, k) for k, e in enumerate(layout)},
+            "optimizer": {},
+            "global_step": 1,
+            "global_epoch": 1,
+        },
+        checkpoint,
+    )
     monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
-    crop = (164, 137, 367, 349)  # grace_hopper's MediaPipe face box, 10 px more below (no s3fd weights offline)
-    result = render(workdir / "grace_hopper.jpg", workdir / "bursts.wav", tmp_path / "out.mp4", engine="wav2lip",
-                    cache_dir=tmp_path / "cache", keep_temp=True,
-                    wav2lip={"impl": "upstream", "checkpoint": str(checkpoint), "crop": crop})
+    crop = (
+        164,
+        137,
+        367,
+        349,
+    )  # grace_hopper's MediaPipe face box, 10 px more below (no s3fd weights offline)
+    result = render(
+        workdir / "grace_hopper.jpg",
+        workdir / "bursts.wav",
+        tmp_path / "out.mp4",
+        engine="wav2lip",
+        cache_dir=tmp_path / "cache",
+        keep_temp=True,
+        wav2lip={"impl": "upstream", "checkpoint": str(checkpoint), "crop": crop},
+    )
     assert result.frame_size[1] == 1080 and result.render_size == (512, 600)
     assert probe(find_ffmpeg(), result.output).audio is not None
     assert result.temp_dir is not None

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 SPEC = Path(__file__).parent / "data" / "wav2lip" / "wav2lip_inference_args.json"
-TYPES = {"str": str, "int": int, "float": float, "bool": bool}  # bool as upstream has it: bool("False") is True
+TYPES = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+}  # bool as upstream has it: bool("False") is True
 
 
 def build_parser(spec: list[dict[str, Any]]) -> argparse.ArgumentParser:

@@ -13,7 +13,9 @@ DATA = Path(__file__).parent / "data" / "wav2lip"
 def _hash_uniform(n: int, k: int) -> np.ndarray:
     """u[0..n-1] in [-0.5, 0.5) from the 32-bit integer hash of the parity README, in float64."""
     mask = np.uint64(0xFFFFFFFF)
-    x = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(k * 40503 + 12345)) & mask
+    x = (
+        np.arange(n, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(k * 40503 + 12345)
+    ) & mask
     x ^= x >> np.uint64(15)
     x = (x * np.uint64(2246822519)) & mask
     x ^= x >> np.uint64(13)
@@ -28,7 +30,9 @@ def official_state() -> dict:
     import torch
 
     state = {}
-    for k, entry in enumerate(json.loads((DATA / "wav2lip_state_dict_layout.json").read_text())["tensors"]):
+    for k, entry in enumerate(
+        json.loads((DATA / "wav2lip_state_dict_layout.json").read_text())["tensors"]
+    ):
         key, shape = entry["key"], tuple(entry["shape"])
         n = int(np.prod(shape, dtype=np.int64))
         if entry["dtype"] == "int64":
@@ -53,5 +57,7 @@ def write_official_checkpoint(path: Path) -> Path:
     """A .pth as upstream saved them: {"state_dict": {"module.<key>": tensor}, "optimizer": ..., ...}."""
     import torch
 
-    torch.save({"state_dict": official_state(), "optimizer": {}, "global_step": 1, "global_epoch": 1}, path)
+    torch.save(
+        {"state_dict": official_state(), "optimizer": {}, "global_step": 1, "global_epoch": 1}, path
+    )
     return path

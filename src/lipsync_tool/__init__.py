@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import EngineError, EngineUnavailableError, InputError, LipSyncError, MediaError, ResourceError
+from .errors import (
+    EngineError,
+    EngineUnavailableError,
+    InputError,
+    LipSyncError,
+    MediaError,
+    ResourceError,
+)
 from .options import RenderOptions, Wav2LipOptions
 
 __version__ = "0.1.0"

@@ -7,8 +7,8 @@ import importlib.util
 import logging
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .errors import EngineUnavailableError
 
@@ -60,27 +60,35 @@ def ensure_requirements(requirements: Sequence[Requirement], *, install: bool, e
     if not install:
         raise EngineUnavailableError(
             f"the {engine} engine needs {specs}, which is not installed; rerun with --install-deps to install it "
-            f"into this environment ({sys.prefix}), or run: pip install \"lipsync-tool[{engine}]\""
+            f'into this environment ({sys.prefix}), or run: pip install "lipsync-tool[{engine}]"'
         )
     command = pip_command(missing)
-    log.warning("the %s engine needs %s: installing it into %s (%s)", engine, specs, sys.prefix, " ".join(command))
+    log.warning(
+        "the %s engine needs %s: installing it into %s (%s)",
+        engine,
+        specs,
+        sys.prefix,
+        " ".join(command),
+    )
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise EngineUnavailableError(f"could not run pip to install {specs} ({exc}); install it by hand: "
-                                     f"pip install \"lipsync-tool[{engine}]\"") from exc
+        raise EngineUnavailableError(
+            f"could not run pip to install {specs} ({exc}); install it by hand: "
+            f'pip install "lipsync-tool[{engine}]"'
+        ) from exc
     if result.returncode != 0:
         tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-_STDERR_LINES:])
         raise EngineUnavailableError(
             f"installing {specs} for the {engine} engine failed (pip exit status {result.returncode}): {tail}; "
-            f"install it by hand: pip install \"lipsync-tool[{engine}]\""
+            f'install it by hand: pip install "lipsync-tool[{engine}]"'
         )
     importlib.invalidate_caches()
     still = missing_requirements(missing)
     if still:
         raise EngineUnavailableError(
             f"pip reported success but {' '.join(r.module for r in still)} still cannot be imported by {sys.executable}; "
-            f"install it by hand: pip install \"lipsync-tool[{engine}]\""
+            f'install it by hand: pip install "lipsync-tool[{engine}]"'
         )
     log.warning("installed %s into %s", specs, sys.prefix)
 

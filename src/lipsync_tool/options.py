@@ -44,9 +44,13 @@ class Wav2LipOptions:
 
     def __post_init__(self) -> None:
         if self.impl not in WAV2LIP_IMPL_CHOICES:
-            raise InputError(f"--wav2lip-impl must be one of {', '.join(WAV2LIP_IMPL_CHOICES)}, not {self.impl!r}")
+            raise InputError(
+                f"--wav2lip-impl must be one of {', '.join(WAV2LIP_IMPL_CHOICES)}, not {self.impl!r}"
+            )
         if not str(self.checkpoint).strip():
-            raise InputError("--wav2lip-checkpoint is empty; give gan, base or the path of a checkpoint file")
+            raise InputError(
+                "--wav2lip-checkpoint is empty; give gan, base or the path of a checkpoint file"
+            )
         if len(self.pads) != 4:
             raise InputError("--wav2lip-pads takes four integers: TOP BOTTOM LEFT RIGHT")
         for name in ("batch_size", "face_det_batch_size", "resize_factor"):
@@ -55,7 +59,9 @@ class Wav2LipOptions:
         if self.crop is not None:
             x1, y1, x2, y2 = self.crop
             if x2 <= x1 or y2 <= y1 or min(x1, y1) < 0:
-                raise InputError("--wav2lip-crop takes X1 Y1 X2 Y2 with 0 <= X1 < X2 and 0 <= Y1 < Y2")
+                raise InputError(
+                    "--wav2lip-crop takes X1 Y1 X2 Y2 with 0 <= X1 < X2 and 0 <= Y1 < Y2"
+                )
 
 
 @dataclass(frozen=True)
@@ -129,11 +135,15 @@ class RenderOptions:
         if self.preprocess not in PREPROCESS_CHOICES:
             raise InputError(f"--preprocess must be one of {', '.join(PREPROCESS_CHOICES)}")
         if not 0 <= self.expression_scale <= 3:
-            raise InputError(f"--expression-scale must be between 0 and 3, not {self.expression_scale:g}")
+            raise InputError(
+                f"--expression-scale must be between 0 and 3, not {self.expression_scale:g}"
+            )
         if self.enhancer is not None and self.enhancer not in ENHANCER_CHOICES:
             raise InputError(f"--enhancer must be one of {', '.join(ENHANCER_CHOICES)}")
         if not 1 <= self.sadtalker_batch_size <= 64:
-            raise InputError(f"--sadtalker-batch-size must be between 1 and 64, not {self.sadtalker_batch_size}")
+            raise InputError(
+                f"--sadtalker-batch-size must be between 1 and 64, not {self.sadtalker_batch_size}"
+            )
         if self.max_duration <= 0:
             raise InputError("--max-duration must be a positive number of seconds")
         if self.visemes not in VISEMES_CHOICES:
@@ -147,12 +157,19 @@ class RenderOptions:
         if not 0 <= self.pitch <= 99:
             raise InputError(f"--pitch must be between 0 and 99, not {self.pitch}")
         if self.save_audio is not None and self.text is None:
-            raise InputError("--save-audio writes synthesised speech: use it with --text or --text-file")
+            raise InputError(
+                "--save-audio writes synthesised speech: use it with --text or --text-file"
+            )
         if self.max_pause < 0.05:
             raise InputError(f"--max-pause must be at least 0.05 s, not {self.max_pause:g}")
         if self.normalize_loudness is not None and not -70 <= self.normalize_loudness <= -5:
-            raise InputError(f"--normalize-loudness must be between -70 and -5 LUFS, not {self.normalize_loudness:g}")
-        if self.export_cues is not None and Path(self.export_cues).suffix.lower() not in (".json", ".tsv"):
+            raise InputError(
+                f"--normalize-loudness must be between -70 and -5 LUFS, not {self.normalize_loudness:g}"
+            )
+        if self.export_cues is not None and Path(self.export_cues).suffix.lower() not in (
+            ".json",
+            ".tsv",
+        ):
             raise InputError(f"--export-cues {self.export_cues}: use a .json or .tsv file name")
 
     @property
@@ -164,7 +181,9 @@ class RenderOptions:
         """Top-level fields set to something other than their default (used to log ignored flags)."""
         changed: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            default = (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            )
             value = getattr(self, f.name)
             if value != default:
                 changed[f.name] = value

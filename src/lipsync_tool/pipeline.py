@@ -7,13 +7,21 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .cache import resolve_cache_dir
-from .engines.base import EngineJob, FrameStream, MouthTrackSource, ProgressCallback, RenderedClip, no_progress
+from .engines.base import (
+    EngineJob,
+    FrameStream,
+    MouthTrackSource,
+    ProgressCallback,
+    RenderedClip,
+    no_progress,
+)
 from .engines.registry import create_engine
 from .errors import EngineError, InputError
 from .media.audio import frame_count
@@ -24,7 +32,13 @@ from .media.output import OutputTarget, resolve_output
 from .media.probe import probe
 from .options import RenderOptions, Wav2LipOptions
 from .plan import RenderPlan, ignored_flags
-from .speech_input import PreparedSpeech, check_save_audio, check_speech_arguments, keep_copy, prepare_speech
+from .speech_input import (
+    PreparedSpeech,
+    check_save_audio,
+    check_speech_arguments,
+    keep_copy,
+    prepare_speech,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +117,9 @@ def _existing_file(path: Path | str, role: str) -> Path:
 class LipSyncPipeline:
     """Renders talking-portrait videos with one engine; load once, render many."""
 
-    def __init__(self, options: RenderOptions | None = None, *, progress: ProgressCallback = no_progress) -> None:
+    def __init__(
+        self, options: RenderOptions | None = None, *, progress: ProgressCallback = no_progress
+    ) -> None:
         self.options = options or RenderOptions()
         self.progress = progress
         self.ffmpeg = find_ffmpeg()
@@ -137,16 +153,31 @@ class LipSyncPipeline:
             inputs = self._validate(portrait, audio, output, StageClock(), work_dir)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-        target, image, face, speech = inputs.target, inputs.image, inputs.face, inputs.prepared.speech
+        target, image, face, speech = (
+            inputs.target,
+            inputs.image,
+            inputs.face,
+            inputs.prepared.speech,
+        )
         engine_plan = self.engine.plan()
         settings = self._encode_settings(target, inputs.prepared.mux_audio)
         if engine_plan.clip is not None:
-            encode = clip_command(self.ffmpeg, Path(engine_plan.clip), settings, target.partial_path())
+            encode = clip_command(
+                self.ffmpeg, Path(engine_plan.clip), settings, target.partial_path()
+            )
         else:
-            encode = frames_command(self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path())
+            encode = frames_command(
+                self.ffmpeg, (image.shape[1], image.shape[0]), settings, target.partial_path()
+            )
         placeholder = "<work-dir>"
-        commands = tuple(tuple(arg.replace(str(work_dir), placeholder) for arg in command) for command in (*engine_plan.commands, encode))
-        notes = (*engine_plan.notes, f"{placeholder}: a fresh temporary directory; the speech is first decoded there as PCM")
+        commands = tuple(
+            tuple(arg.replace(str(work_dir), placeholder) for arg in command)
+            for command in (*engine_plan.commands, encode)
+        )
+        notes = (
+            *engine_plan.notes,
+            f"{placeholder}: a fresh temporary directory; the speech is first decoded there as PCM",
+        )
         return RenderPlan(
             engine=self.engine.name,
             output=target.path,
@@ -204,7 +235,7 @@ class LipSyncPipeline:
             temp_dir=work_dir if self.options.keep_temp else None,
         )
 
-    def _job(self, inputs: "ValidatedInputs", work_dir: Path) -> EngineJob:
+    def _job(self, inputs: ValidatedInputs, work_dir: Path) -> EngineJob:
         prepared = inputs.prepared
         frames = frame_count(prepared.speech.duration, self.options.fps)
         return EngineJob(
@@ -216,10 +247,12 @@ class LipSyncPipeline:
             frame_count=frames,
             options=self.options,
             work_dir=work_dir,
-            mouth=MouthTrackSource(self.speech_analyzer, prepared.speech, self.options, frames, prepared.phones),
+            mouth=MouthTrackSource(
+                self.speech_analyzer, prepared.speech, self.options, frames, prepared.phones
+            ),
         )
 
-    def _write_extras(self, job: EngineJob, inputs: "ValidatedInputs") -> None:
+    def _write_extras(self, job: EngineJob, inputs: ValidatedInputs) -> None:
         """The files written beside the video: mouth cues, the synthesised speech."""
         if self.options.export_cues:
             self._export_cues(job)
@@ -233,7 +266,9 @@ class LipSyncPipeline:
                 keep_copy(synthesized, beside)
                 log.warning("synthesised speech kept beside the video: %s", beside)
 
-    def _validate(self, portrait: Path, audio: Path | None, output: Path, clock: StageClock, work_dir: Path) -> "ValidatedInputs":
+    def _validate(
+        self, portrait: Path, audio: Path | None, output: Path, clock: StageClock, work_dir: Path
+    ) -> ValidatedInputs:
         with clock.stage("validate"):
             check_speech_arguments(audio, self.options)
             portrait_path = _existing_file(portrait, "PORTRAIT")
@@ -260,7 +295,9 @@ class LipSyncPipeline:
         if not cues.parent.is_dir():
             raise InputError(f"the folder of --export-cues does not exist: {cues.parent}")
         if cues == target.path or any(cues == p for p in inputs):
-            raise InputError(f"--export-cues {cues} would overwrite an input or the video; choose another name")
+            raise InputError(
+                f"--export-cues {cues} would overwrite an input or the video; choose another name"
+            )
         if cues.exists() and not self.options.overwrite:
             raise InputError(f"--export-cues {cues} already exists; pass --overwrite to replace it")
 
@@ -285,15 +322,31 @@ class LipSyncPipeline:
         if self.options.normalize_loudness is not None:
             from .media.loudness import loudness_filter
 
-            audio_filter = loudness_filter(self.ffmpeg, audio, target_lufs=self.options.normalize_loudness)
+            audio_filter = loudness_filter(
+                self.ffmpeg, audio, target_lufs=self.options.normalize_loudness
+            )
         return EncodeSettings(
-            fps=self.options.fps, upscale=self.options.upscale, container=target.container, audio=audio, audio_filter=audio_filter
+            fps=self.options.fps,
+            upscale=self.options.upscale,
+            container=target.container,
+            audio=audio,
+            audio_filter=audio_filter,
         )
 
-    def _encode(self, rendered: FrameStream | RenderedClip, settings: EncodeSettings, partial: Path, clock: StageClock) -> tuple[int, int]:
+    def _encode(
+        self,
+        rendered: FrameStream | RenderedClip,
+        settings: EncodeSettings,
+        partial: Path,
+        clock: StageClock,
+    ) -> tuple[int, int]:
         if isinstance(rendered, RenderedClip):
             with clock.stage("encode"):
-                run_ffmpeg(self.ffmpeg, clip_command(self.ffmpeg, rendered.path, settings, partial)[1:], what="scaling the clip")
+                run_ffmpeg(
+                    self.ffmpeg,
+                    clip_command(self.ffmpeg, rendered.path, settings, partial)[1:],
+                    what="scaling the clip",
+                )
             info = probe(self.ffmpeg, rendered.path)
             return (info.video.width or 0, info.video.height or 0) if info.video else (0, 0)
         command = frames_command(self.ffmpeg, rendered.size, settings, partial)
@@ -311,12 +364,21 @@ class LipSyncPipeline:
         clock.add("render", render_seconds)
         clock.add("encode", time.perf_counter() - start - render_seconds)
         if writer.frames_written != rendered.count:
-            raise EngineError(f"engine produced {writer.frames_written} frames, expected {rendered.count}")
+            raise EngineError(
+                f"engine produced {writer.frames_written} frames, expected {rendered.count}"
+            )
         return rendered.size
 
 
-def render(portrait: str | Path, audio: str | Path | None, output: str | Path, engine: str = "warp", *,
-           progress: ProgressCallback = no_progress, **options: Any) -> RenderResult:
+def render(
+    portrait: str | Path,
+    audio: str | Path | None,
+    output: str | Path,
+    engine: str = "warp",
+    *,
+    progress: ProgressCallback = no_progress,
+    **options: Any,
+) -> RenderResult:
     """Render PORTRAIT speaking AUDIO into OUTPUT. `options` are RenderOptions fields (wav2lip: a dict or Wav2LipOptions)."""
     wav2lip = options.pop("wav2lip", None)
     if isinstance(wav2lip, dict):

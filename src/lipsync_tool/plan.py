@@ -13,10 +13,25 @@ from .options import RenderOptions, Wav2LipOptions
 if TYPE_CHECKING:
     from .engines.base import Engine
 
-GENERAL_OPTIONS = frozenset({
-    "engine", "cache_dir", "upscale", "keep_temp", "overwrite", "max_duration", "export_cues",
-    "text", "voice", "rate", "pitch", "save_audio", "trim_silence", "max_pause", "normalize_loudness",
-})
+GENERAL_OPTIONS = frozenset(
+    {
+        "engine",
+        "cache_dir",
+        "upscale",
+        "keep_temp",
+        "overwrite",
+        "max_duration",
+        "export_cues",
+        "text",
+        "voice",
+        "rate",
+        "pitch",
+        "save_audio",
+        "trim_silence",
+        "max_pause",
+        "normalize_loudness",
+    }
+)
 FLAG_NAMES = {"still": "--no-still", "upscale": "--no-upscale", "blink": "--no-blink"}
 
 
@@ -25,7 +40,7 @@ def flag_name(field_name: str) -> str:
     return FLAG_NAMES.get(field_name, "--" + field_name.replace("_", "-"))
 
 
-def ignored_flags(options: RenderOptions, engine: "Engine") -> list[str]:
+def ignored_flags(options: RenderOptions, engine: Engine) -> list[str]:
     """Flags the user set that `engine` does not use."""
     ignored = [
         flag_name(name)
@@ -65,8 +80,12 @@ class RenderPlan:
             "resources: " + (", ".join(self.resources) if self.resources else "none to fetch"),
         ]
         lines += [f"note:      {note}" for note in self.notes]
-        lines += [f"ignored:   {flag} (not used by the {self.engine} engine)" for flag in self.ignored]
-        lines.append("options:   " + ", ".join(f"{k}={v}" for k, v in self.options.items() if k != "wav2lip"))
+        lines += [
+            f"ignored:   {flag} (not used by the {self.engine} engine)" for flag in self.ignored
+        ]
+        lines.append(
+            "options:   " + ", ".join(f"{k}={v}" for k, v in self.options.items() if k != "wav2lip")
+        )
         lines.append("commands:")
         lines += ["  " + subprocess.list2cmdline(list(command)) for command in self.commands]
         return "\n".join(lines)

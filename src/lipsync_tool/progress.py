@@ -16,7 +16,9 @@ STAGE_UNITS = {"render": "frame", "speech": "piece"}
 class ProgressReporter:
     """A progress callback: `reporter(stage, done, total)`; call `close()` at the end."""
 
-    def __init__(self, stream: TextIO | None = None, interactive: bool | None = None, enabled: bool = True) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, interactive: bool | None = None, enabled: bool = True
+    ) -> None:
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.enabled = enabled
@@ -37,7 +39,13 @@ class ProgressReporter:
 
         bar = self._bars.get(stage)
         if bar is None:
-            bar = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit=STAGE_UNITS.get(stage, "step"), file=self.stream, leave=False)
+            bar = tqdm(
+                total=total,
+                desc=STAGE_LABELS.get(stage, stage),
+                unit=STAGE_UNITS.get(stage, "step"),
+                file=self.stream,
+                leave=False,
+            )
             self._bars[stage] = bar
         bar.update(done - bar.n)
         if total is not None and done >= total:
@@ -56,7 +64,14 @@ class ProgressReporter:
             label = STAGE_LABELS.get(stage, stage)
             if done > first_done:
                 eta = (now - first_time) / (done - first_done) * (total - done)
-                log.info("%s: %d/%d (%d%%), about %s left", label, done, total, done * 100 // total, _duration(eta))
+                log.info(
+                    "%s: %d/%d (%d%%), about %s left",
+                    label,
+                    done,
+                    total,
+                    done * 100 // total,
+                    _duration(eta),
+                )
             else:
                 log.info("%s: %d/%d (%d%%)", label, done, total, done * 100 // total)
 

@@ -38,19 +38,33 @@ def check_speech_arguments(audio: Path | None, options: RenderOptions) -> None:
     if audio is not None and options.text is not None:
         raise InputError("give either AUDIO or --text/--text-file, not both")
     if audio is None and options.text is None:
-        raise InputError("no speech given: pass an AUDIO file, or --text/--text-file to synthesise it")
+        raise InputError(
+            "no speech given: pass an AUDIO file, or --text/--text-file to synthesise it"
+        )
 
 
-def prepare_speech(ffmpeg: str, audio: Path | None, options: RenderOptions, work_dir: Path) -> PreparedSpeech:
+def prepare_speech(
+    ffmpeg: str, audio: Path | None, options: RenderOptions, work_dir: Path
+) -> PreparedSpeech:
     """Decode AUDIO, or synthesise --text into `work_dir`; raise InputError when unusable."""
     check_speech_arguments(audio, options)
     if options.text is not None:
         from .speech.tts import synthesize_to_wav
 
-        synthesized = synthesize_to_wav(options.text, work_dir / "speech.wav", voice=options.voice, rate=options.rate,
-                                        pitch=options.pitch, margin=TEXT_MARGIN)
+        synthesized = synthesize_to_wav(
+            options.text,
+            work_dir / "speech.wav",
+            voice=options.voice,
+            rate=options.rate,
+            pitch=options.pitch,
+            margin=TEXT_MARGIN,
+        )
         speech = decode_speech(ffmpeg, synthesized.wav, max_duration=options.max_duration)
-        log.info("synthesised %.2f s of speech with the eSpeak NG voice %s", synthesized.duration, options.voice)
+        log.info(
+            "synthesised %.2f s of speech with the eSpeak NG voice %s",
+            synthesized.duration,
+            options.voice,
+        )
         prepared = PreparedSpeech(speech, synthesized.wav, synthesized.phones, synthesized.wav)
     else:
         assert audio is not None
@@ -70,17 +84,36 @@ def extract_for_mux(ffmpeg: str, audio: Path, work_dir: Path) -> Path:
     from .media.ffmpeg import run_ffmpeg
 
     target = work_dir / "speech_for_mux.wav"
-    run_ffmpeg(ffmpeg, ["-i", str(audio), "-map", "0:a:0", "-vn", "-c:a", "pcm_s16le", "-f", "wav", "-y", str(target)],
-               what=f"extracting the audio of {audio.name}")
+    run_ffmpeg(
+        ffmpeg,
+        [
+            "-i",
+            str(audio),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "wav",
+            "-y",
+            str(target),
+        ],
+        what=f"extracting the audio of {audio.name}",
+    )
     return target
 
 
-def trim_silence(ffmpeg: str, prepared: PreparedSpeech, max_pause: float, work_dir: Path) -> PreparedSpeech:
+def trim_silence(
+    ffmpeg: str, prepared: PreparedSpeech, max_pause: float, work_dir: Path
+) -> PreparedSpeech:
     """Cut silence from both the analysis samples and the muxed audio, the same cuts in each, so sync holds."""
     from .speech.trim import apply_trim, plan_trim, speech_spans, trim_file
 
     speech = prepared.speech
-    plan = plan_trim(speech_spans(speech.samples, speech.sample_rate), speech.duration, max_pause=max_pause)
+    plan = plan_trim(
+        speech_spans(speech.samples, speech.sample_rate), speech.duration, max_pause=max_pause
+    )
     if abs(plan.duration - speech.duration) < 1e-3:
         log.info("--trim-silence: nothing to trim")
         return prepared
@@ -92,7 +125,12 @@ def trim_silence(ffmpeg: str, prepared: PreparedSpeech, max_pause: float, work_d
         moved = ((p, plan.output_time(p.start), plan.output_time(p.end)) for p in prepared.phones)
         phones = tuple(type(p)(p.phone, start, end) for p, start, end in moved if end > start)
     log.info("--trim-silence: %.2f s -> %.2f s", speech.duration, plan.duration)
-    return PreparedSpeech(SpeechAudio(samples, speech.sample_rate, trimmed_file), trimmed_file, phones, prepared.synthesized)
+    return PreparedSpeech(
+        SpeechAudio(samples, speech.sample_rate, trimmed_file),
+        trimmed_file,
+        phones,
+        prepared.synthesized,
+    )
 
 
 def check_save_audio(options: RenderOptions, taken: list[Path]) -> Path | None:
@@ -101,11 +139,15 @@ def check_save_audio(options: RenderOptions, taken: list[Path]) -> Path | None:
         return None
     path = Path(options.save_audio).expanduser().absolute()
     if path.suffix.lower() != ".wav":
-        raise InputError(f"--save-audio {path}: the synthesised speech is written as WAV; use a .wav name")
+        raise InputError(
+            f"--save-audio {path}: the synthesised speech is written as WAV; use a .wav name"
+        )
     if not path.parent.is_dir():
         raise InputError(f"the folder of --save-audio does not exist: {path.parent}")
     if any(path == other for other in taken):
-        raise InputError(f"--save-audio {path} would overwrite another file of this render; choose another name")
+        raise InputError(
+            f"--save-audio {path} would overwrite another file of this render; choose another name"
+        )
     if path.exists() and not options.overwrite:
         raise InputError(f"--save-audio {path} already exists; pass --overwrite to replace it")
     return path

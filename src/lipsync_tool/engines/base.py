@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Union
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -21,24 +22,40 @@ if TYPE_CHECKING:
 class MouthTrackSource:
     """The job's mouth track, computed on first request and kept (the engine and --export-cues share it)."""
 
-    def __init__(self, analyzer: "SpeechAnalyzer", speech: SpeechAudio, options: RenderOptions, frame_count: int,
-                 phones: "tuple[object, ...] | None" = None) -> None:
-        self._analyzer, self._speech, self._options, self._frames = analyzer, speech, options, frame_count
+    def __init__(
+        self,
+        analyzer: SpeechAnalyzer,
+        speech: SpeechAudio,
+        options: RenderOptions,
+        frame_count: int,
+        phones: tuple[object, ...] | None = None,
+    ) -> None:
+        self._analyzer, self._speech, self._options, self._frames = (
+            analyzer,
+            speech,
+            options,
+            frame_count,
+        )
         self._phones = phones
-        self._track: "MouthTrack | None" = None
+        self._track: MouthTrack | None = None
 
-    def get(self, progress: "ProgressCallback | None" = None) -> "MouthTrack":
+    def get(self, progress: ProgressCallback | None = None) -> MouthTrack:
         if self._track is None:
             options = self._options
             self._track = self._analyzer.track(
-                self._speech, options.fps, self._frames,
-                mode=options.visemes, language=options.language, transcript=options.transcript,
+                self._speech,
+                options.fps,
+                self._frames,
+                mode=options.visemes,
+                language=options.language,
+                transcript=options.transcript,
                 phones=self._phones,  # type: ignore[arg-type]
                 progress=progress,
             )
         return self._track
 
-ProgressCallback = Callable[[str, int, Union[int, None]], None]
+
+ProgressCallback = Callable[[str, int, int | None], None]
 """progress(stage, done, total): called as work advances; total is None when unknown."""
 
 
@@ -52,7 +69,7 @@ class EngineJob:
 
     portrait_path: Path
     portrait: np.ndarray
-    face: "PortraitFace"
+    face: PortraitFace
     audio_path: Path
     speech: SpeechAudio
     frame_count: int
@@ -106,7 +123,9 @@ class Engine(ABC):
         """Describe the work without doing any (for --dry-run)."""
 
     @abstractmethod
-    def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream | RenderedClip:
+    def render(
+        self, job: EngineJob, progress: ProgressCallback = no_progress
+    ) -> FrameStream | RenderedClip:
         """Render the job; frames are produced lazily by the returned stream."""
 
 
@@ -124,5 +143,7 @@ class PendingEngine(Engine):
     def plan(self) -> EnginePlan:
         raise self._unavailable()
 
-    def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream | RenderedClip:
+    def render(
+        self, job: EngineJob, progress: ProgressCallback = no_progress
+    ) -> FrameStream | RenderedClip:
         raise self._unavailable()

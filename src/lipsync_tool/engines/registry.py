@@ -8,8 +8,8 @@ from ..errors import InputError
 from ..options import RenderOptions
 from .base import Engine
 from .sadtalker.engine import SadTalkerEngine
-from .wav2lip.engine import Wav2LipEngine
 from .warp.engine import WarpEngine
+from .wav2lip.engine import Wav2LipEngine
 
 ENGINES: dict[str, type[Engine]] = {
     WarpEngine.name: WarpEngine,
@@ -30,5 +30,7 @@ def create_engine(options: RenderOptions, cache_dir: Path) -> Engine:
     try:
         engine_class = ENGINES[options.engine]
     except KeyError:
-        raise InputError(f"unknown engine '{options.engine}'; choose one of {', '.join(ENGINES)}") from None
+        raise InputError(
+            f"unknown engine '{options.engine}'; choose one of {', '.join(ENGINES)}"
+        ) from None
     return engine_class(options, cache_dir)

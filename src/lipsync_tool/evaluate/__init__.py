@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, MediaError
 from .report import EvaluationReport, IdentityMetrics
@@ -36,8 +37,13 @@ PhoneLike = Any
 
 
 def evaluate_video(
-    video: str | Path, *, audio: str | Path | None = None, phones: str | Path | Sequence[PhoneLike] | None = None,
-    portrait: str | Path | None = None, max_lag: int = 5, max_height: int | None = 720,
+    video: str | Path,
+    *,
+    audio: str | Path | None = None,
+    phones: str | Path | Sequence[PhoneLike] | None = None,
+    portrait: str | Path | None = None,
+    max_lag: int = 5,
+    max_height: int | None = 720,
     follower: FaceFollower | None = None,
 ) -> EvaluationReport:
     """Measure VIDEO against AUDIO (default: its own sound), true PHONES and the PORTRAIT.
@@ -49,7 +55,13 @@ def evaluate_video(
     """
     import numpy as np
 
-    from .metrics import SILENCE_GUARD_SECONDS, articulation_metrics, silent_jitter, silent_runs, sync_metrics
+    from .metrics import (
+        SILENCE_GUARD_SECONDS,
+        articulation_metrics,
+        silent_jitter,
+        silent_runs,
+        sync_metrics,
+    )
     from .tracking import FaceFollower, FaceTrack, follow_video
 
     started = time.perf_counter()
@@ -59,7 +71,9 @@ def evaluate_video(
         raise InputError(f"--max-height must be at least 64 lines, not {max_height}")
     ffmpeg, video_path, info = _open_video(video)
     audio_path = _audio_source(ffmpeg, audio, video_path, info)
-    phone_list = read_phones(phones) if isinstance(phones, (str, Path)) else parse_phones(phones or [])
+    phone_list = (
+        read_phones(phones) if isinstance(phones, (str, Path)) else parse_phones(phones or [])
+    )
     follower = follower or FaceFollower()
     meter = _FrameMeter(_portrait_face(portrait, follower) if portrait is not None else None)
     fps = float(info.video.fps)
@@ -68,17 +82,29 @@ def evaluate_video(
         meter.add(frame)
     track = FaceTrack.from_landmarks(meter.landmarks, meter.detections)
     if not track.found.any():
-        raise InputError(f"no face found in any frame of VIDEO {video_path}; give a video of one frontal face")
+        raise InputError(
+            f"no face found in any frame of VIDEO {video_path}; give a video of one frontal face"
+        )
     level = _loudness(ffmpeg, audio_path, fps, track.frames, audio is None)
     report = EvaluationReport(
-        video=str(video_path), audio=str(audio_path), portrait=None if portrait is None else str(portrait),
+        video=str(video_path),
+        audio=str(audio_path),
+        portrait=None if portrait is None else str(portrait),
         phones=str(phones) if isinstance(phones, (str, Path)) else None,
-        frames=track.frames, fps=fps, frame_size=size, faces_found=int(track.found.sum()),
-        detections=track.detections, face_height_px=float(np.median(track.face_height[track.found])),
+        frames=track.frames,
+        fps=fps,
+        frame_size=size,
+        faces_found=int(track.found.sum()),
+        detections=track.detections,
+        face_height_px=float(np.median(track.face_height[track.found])),
         sync=sync_metrics(track.opening, level, max_lag),
-        articulation=articulation_metrics(track.opening, track.width, fps, phone_list) if phone_list else None,
+        articulation=articulation_metrics(track.opening, track.width, fps, phone_list)
+        if phone_list
+        else None,
         identity=meter.identity(fps) if portrait is not None else None,
-        stability=silent_jitter(track.landmarks, silent_runs(level, guard=round(SILENCE_GUARD_SECONDS * fps))),
+        stability=silent_jitter(
+            track.landmarks, silent_runs(level, guard=round(SILENCE_GUARD_SECONDS * fps))
+        ),
         seconds=time.perf_counter() - started,
     )
     log.debug("evaluated %s: %d frames in %.1f s", video_path.name, report.frames, report.seconds)
@@ -110,10 +136,16 @@ class _FrameMeter:
         from .metrics import UpperFaceReference, upper_face_ssim
 
         if self.reference is None:  # compare at the video's face size, known from its first face
-            self.reference = UpperFaceReference.build(*self.portrait, face_height_px=face_height(points))
+            self.reference = UpperFaceReference.build(
+                *self.portrait, face_height_px=face_height(points)
+            )
         right, left = self.reference.eye_openness
-        self.eye_ratios.append((eye_openness(points, "right") / max(right, 1e-6),
-                                eye_openness(points, "left") / max(left, 1e-6)))
+        self.eye_ratios.append(
+            (
+                eye_openness(points, "right") / max(right, 1e-6),
+                eye_openness(points, "left") / max(left, 1e-6),
+            )
+        )
         self.parts.append(upper_face_ssim(frame.image, points, self.reference))
 
     def identity(self, fps: float) -> IdentityMetrics:
@@ -122,13 +154,17 @@ class _FrameMeter:
 
         from .metrics import identity_metrics
 
-        return identity_metrics(self.parts, np.array(self.eye_ratios, dtype=np.float64).reshape(-1, 2), fps)
+        return identity_metrics(
+            self.parts, np.array(self.eye_ratios, dtype=np.float64).reshape(-1, 2), fps
+        )
 
 
 def _existing(path: str | Path, role: str) -> Path:
     path = Path(path).expanduser()
     if not path.is_file():
-        raise InputError(f"{role} {path} does not exist" if not path.exists() else f"{role} {path} is not a file")
+        raise InputError(
+            f"{role} {path} does not exist" if not path.exists() else f"{role} {path} is not a file"
+        )
     return path.absolute()
 
 
@@ -146,7 +182,9 @@ def _open_video(video: str | Path) -> tuple[str, Path, MediaInfo]:
     if info.video is None or not info.video.width or not info.video.height:
         raise InputError(f"VIDEO {path} has no video stream; give a talking-head video")
     if not info.video.fps:
-        raise InputError(f"VIDEO {path}: its frame rate is unknown; re-encode it with a constant rate (ffmpeg -r 25)")
+        raise InputError(
+            f"VIDEO {path}: its frame rate is unknown; re-encode it with a constant rate (ffmpeg -r 25)"
+        )
     return ffmpeg, path, info
 
 
@@ -193,8 +231,24 @@ def _loudness(ffmpeg: str, path: Path, fps: float, n_frames: int, own_track: boo
 
     role = "VIDEO" if own_track else "AUDIO"
     args = [
-        "-i", str(path), "-map", "0:a:0", "-vn", "-af", "aresample=first_pts=0", "-t", f"{n_frames / fps + 0.5:.3f}",
-        "-ac", "1", "-ar", str(ANALYSIS_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-af",
+        "aresample=first_pts=0",
+        "-t",
+        f"{n_frames / fps + 0.5:.3f}",
+        "-ac",
+        "1",
+        "-ar",
+        str(ANALYSIS_RATE),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "pipe:1",
     ]
     try:
         proc = run_ffmpeg(ffmpeg, args, what=f"decoding the audio of {path.name}")
@@ -202,7 +256,9 @@ def _loudness(ffmpeg: str, path: Path, fps: float, n_frames: int, own_track: boo
         raise InputError(f"cannot decode the audio of {role} {path}: {exc}") from exc
     samples = np.frombuffer(proc.stdout, dtype="<f4")
     if len(samples) == 0:
-        raise InputError(f"the audio of {role} {path} decodes to no samples; give the speech with --audio")
+        raise InputError(
+            f"the audio of {role} {path} decodes to no samples; give the speech with --audio"
+        )
     return loudness_db(samples, ANALYSIS_RATE, fps, n_frames)
 
 
@@ -226,12 +282,16 @@ def parse_phones(data: Any, where: str = "phones") -> list[Phone]:
         alphabet = str(data.get("alphabet", "arpabet")).lower()
         data = data.get("phones")
     if alphabet not in ("arpabet", "ipa") or not isinstance(data, (list, tuple)):
-        raise InputError(f"{where}: expected a list of {{\"phone\", \"start\", \"end\"}} or "
-                         "{\"phones\": [...], \"alphabet\": \"arpabet\" or \"ipa\"}")
+        raise InputError(
+            f'{where}: expected a list of {{"phone", "start", "end"}} or '
+            '{"phones": [...], "alphabet": "arpabet" or "ipa"}'
+        )
     phones = []
     for number, entry in enumerate(data):
         label, start, end, ipa = _entry(entry, where, number)
-        phones.append(Phone(ipa_to_arpabet(label) if ipa or alphabet == "ipa" else label, start, end))
+        phones.append(
+            Phone(ipa_to_arpabet(label) if ipa or alphabet == "ipa" else label, start, end)
+        )
     return phones
 
 
@@ -243,13 +303,21 @@ def _entry(entry: Any, where: str, number: int) -> tuple[str, float, float, bool
         return entry.label, float(entry.start), float(entry.end), False
     try:
         if isinstance(entry, dict):
-            label, start, end, ipa = entry["phone"], entry["start"], entry["end"], bool(entry.get("ipa", False))
+            label, start, end, ipa = (
+                entry["phone"],
+                entry["start"],
+                entry["end"],
+                bool(entry.get("ipa", False)),
+            )
         else:
             (label, start, end), ipa = entry, False
         start, end = float(start), float(end)
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{where}: entry {number} is not {{\"phone\", \"start\", \"end\"}}: {entry!r}") from exc
+        raise InputError(
+            f'{where}: entry {number} is not {{"phone", "start", "end"}}: {entry!r}'
+        ) from exc
     if not isinstance(label, str) or not end >= start >= 0:
-        raise InputError(f"{where}: entry {number} needs a text phone and 0 <= start <= end: {entry!r}")
+        raise InputError(
+            f"{where}: entry {number} needs a text phone and 0 <= start <= end: {entry!r}"
+        )
     return label, start, end, ipa
-

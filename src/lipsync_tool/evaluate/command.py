@@ -36,29 +36,73 @@ from pathlib import Path
 from ..errors import InputError
 
 JSON_KEYS = (
-    "video", "audio", "portrait", "phones", "frames", "fps", "frame_size", "faces_found", "detections",
-    "face_height_px", "sync", "articulation", "identity", "stability", "seconds",
+    "video",
+    "audio",
+    "portrait",
+    "phones",
+    "frames",
+    "fps",
+    "frame_size",
+    "faces_found",
+    "detections",
+    "face_height_px",
+    "sync",
+    "articulation",
+    "identity",
+    "stability",
+    "seconds",
 )
 """Top-level keys of the JSON report."""
 
 
 def build_evaluate_parser(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of `lipsync-tool evaluate` to ``parser``."""
-    parser.add_argument("video", metavar="VIDEO", type=Path, help="the talking-head video to measure")
-    parser.add_argument("--audio", type=Path, default=None,
-                        help="speech to measure the sync against (default: the video's own audio track)")
-    parser.add_argument("--phones", type=Path, default=None, metavar="P.json",
-                        help='true phone timings: [{"phone": "b", "start": 1.2, "end": 1.25}, ...] in ARPAbet '
-                             '(or IPA: "ipa": true per entry, or {"alphabet": "ipa", "phones": [...]}); '
-                             "enables the articulation checks")
-    parser.add_argument("--portrait", type=Path, default=None, metavar="IMG",
-                        help="the portrait the video was made from; enables the upper-face SSIM")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write every measurement as JSON to PATH (default: print the table only)")
-    parser.add_argument("--max-lag", type=int, default=5, metavar="N",
-                        help="largest audio/video lag searched, in frames (default: 5)")
-    parser.add_argument("--max-height", type=int, default=720, metavar="LINES",
-                        help="analyse taller videos scaled down to this height; landmarks are scaled back (default: 720)")
+    parser.add_argument(
+        "video", metavar="VIDEO", type=Path, help="the talking-head video to measure"
+    )
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        default=None,
+        help="speech to measure the sync against (default: the video's own audio track)",
+    )
+    parser.add_argument(
+        "--phones",
+        type=Path,
+        default=None,
+        metavar="P.json",
+        help='true phone timings: [{"phone": "b", "start": 1.2, "end": 1.25}, ...] in ARPAbet '
+        '(or IPA: "ipa": true per entry, or {"alphabet": "ipa", "phones": [...]}); '
+        "enables the articulation checks",
+    )
+    parser.add_argument(
+        "--portrait",
+        type=Path,
+        default=None,
+        metavar="IMG",
+        help="the portrait the video was made from; enables the upper-face SSIM",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write every measurement as JSON to PATH (default: print the table only)",
+    )
+    parser.add_argument(
+        "--max-lag",
+        type=int,
+        default=5,
+        metavar="N",
+        help="largest audio/video lag searched, in frames (default: 5)",
+    )
+    parser.add_argument(
+        "--max-height",
+        type=int,
+        default=720,
+        metavar="LINES",
+        help="analyse taller videos scaled down to this height; landmarks are scaled back (default: 720)",
+    )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -66,8 +110,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from . import evaluate_video
 
     report = evaluate_video(
-        args.video, audio=args.audio, phones=args.phones, portrait=args.portrait,
-        max_lag=args.max_lag, max_height=args.max_height,
+        args.video,
+        audio=args.audio,
+        phones=args.phones,
+        portrait=args.portrait,
+        max_lag=args.max_lag,
+        max_height=args.max_height,
     )
     print(report.format_table())
     if args.json is not None:

@@ -47,8 +47,8 @@ Stability
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -56,7 +56,12 @@ import numpy as np
 from ..face import topology
 from ..speech.visemes import BILABIALS, OPEN_VOWELS, ROUNDED
 from .report import (
-    ArticulationMetrics, IdentityMetrics, IntervalResult, ShareResult, StabilityMetrics, SyncMetrics,
+    ArticulationMetrics,
+    IdentityMetrics,
+    IntervalResult,
+    ShareResult,
+    StabilityMetrics,
+    SyncMetrics,
 )
 
 FLOOR_DB = -60.0
@@ -128,7 +133,7 @@ def _refine(correlations: np.ndarray, best: int) -> float:
     """Sub-frame offset of the peak at index ``best`` (parabola through three points)."""
     if best == 0 or best == len(correlations) - 1:
         return 0.0
-    left, mid, right = correlations[best - 1: best + 2]
+    left, mid, right = correlations[best - 1 : best + 2]
     curvature = left - 2 * mid + right
     if not np.isfinite(curvature) or curvature >= 0:
         return 0.0
@@ -178,20 +183,30 @@ def speech_frames(phones: Sequence[Phone], fps: float, n_frames: int) -> np.ndar
 
 
 def _share(
-    phones: Iterable[Phone], values: np.ndarray, fps: float, threshold: float,
-    reduce: str, below: bool,
+    phones: Iterable[Phone],
+    values: np.ndarray,
+    fps: float,
+    threshold: float,
+    reduce: str,
+    below: bool,
 ) -> ShareResult:
     """Test every phone's window: ``reduce`` (min, max, mean) of ``values`` against ``threshold``."""
     results = []
     for phone in phones:
         window = frame_window(phone.start, phone.end, fps, len(values))
-        picked = values[window.start: window.stop]
+        picked = values[window.start : window.stop]
         if len(picked) == 0 or not np.isfinite(picked).any():
             continue
         value = float(getattr(np, f"nan{reduce}")(picked))
         passed = bool(value <= threshold if below else value >= threshold)
-        results.append(IntervalResult(phone.label, phone.start, phone.end, window.start, window.stop - 1, value, passed))
-    return ShareResult(sum(r.passed for r in results), len(results), float(threshold), tuple(results))
+        results.append(
+            IntervalResult(
+                phone.label, phone.start, phone.end, window.start, window.stop - 1, value, passed
+            )
+        )
+    return ShareResult(
+        sum(r.passed for r in results), len(results), float(threshold), tuple(results)
+    )
 
 
 def articulation_metrics(
@@ -218,7 +233,10 @@ def articulation_metrics(
 
 
 def silent_runs(
-    loudness_db: np.ndarray, threshold: float = SILENT_DB, min_run: int = MIN_SILENT_RUN, guard: int = 0
+    loudness_db: np.ndarray,
+    threshold: float = SILENT_DB,
+    min_run: int = MIN_SILENT_RUN,
+    guard: int = 0,
 ) -> list[range]:
     """Runs of frames quieter than ``threshold`` dBFS, less ``guard`` frames at each end that
     touches speech (the mouth still settles there), kept when ``min_run`` frames remain."""
@@ -227,13 +245,18 @@ def silent_runs(
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     runs = []
     for start, stop in zip(edges[::2], edges[1::2]):
-        start, stop = int(start) + (guard if start > 0 else 0), int(stop) - (guard if stop < len(level) else 0)
+        start, stop = (
+            int(start) + (guard if start > 0 else 0),
+            int(stop) - (guard if stop < len(level) else 0),
+        )
         if stop - start >= min_run:
             runs.append(range(start, stop))
     return runs
 
 
-def silent_jitter(landmarks: np.ndarray, runs: Sequence[range], points: Sequence[int] = JITTER_POINTS) -> StabilityMetrics:
+def silent_jitter(
+    landmarks: np.ndarray, runs: Sequence[range], points: Sequence[int] = JITTER_POINTS
+) -> StabilityMetrics:
     """RMS distance of stable landmarks from their centred 5-frame moving average, in pixels.
 
     ``landmarks`` is (N, K, 2) (NaN where no face); ``runs`` the silent frame ranges.
@@ -242,12 +265,12 @@ def silent_jitter(landmarks: np.ndarray, runs: Sequence[range], points: Sequence
     half = JITTER_WINDOW // 2
     squares = []
     for run in runs:
-        segment = tracks[run.start: run.stop]
+        segment = tracks[run.start : run.stop]
         if len(segment) < JITTER_WINDOW:
             continue
         windows = np.lib.stride_tricks.sliding_window_view(segment, JITTER_WINDOW, axis=0)
-        residual = segment[half: len(segment) - half] - windows.mean(axis=-1)
-        distance2 = (residual ** 2).sum(axis=-1)  # (frames, points)
+        residual = segment[half : len(segment) - half] - windows.mean(axis=-1)
+        distance2 = (residual**2).sum(axis=-1)  # (frames, points)
         squares.append(distance2[np.isfinite(distance2).all(axis=1)])
     measured = np.concatenate(squares) if squares else np.zeros((0, len(points)))
     correction = 1.0 - 1.0 / JITTER_WINDOW  # variance kept by the residual of white noise
@@ -263,7 +286,7 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     u, sigma, vt = np.linalg.svd(t.T @ s)
     d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
     rotation = u @ d @ vt
-    scale = float((sigma * np.diag(d)).sum() / max((s ** 2).sum(), 1e-12))
+    scale = float((sigma * np.diag(d)).sum() / max((s**2).sum(), 1e-12))
     matrix = np.empty((2, 3))
     matrix[:, :2] = scale * rotation
     matrix[:, 2] = mu_t - scale * rotation @ mu_s
@@ -275,14 +298,16 @@ def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b = a.astype(np.float64), b.astype(np.float64)
 
     def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (SSIM_WINDOW, SSIM_WINDOW), SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
+        return cv2.GaussianBlur(
+            x, (SSIM_WINDOW, SSIM_WINDOW), SSIM_SIGMA, borderType=cv2.BORDER_REFLECT
+        )
 
     mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a ** 2
-    var_b = blur(b * b) - mu_b ** 2
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
     cov = blur(a * b) - mu_a * mu_b
     numerator = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
-    return numerator / ((mu_a ** 2 + mu_b ** 2 + _C1) * (var_a + var_b + _C2))
+    return numerator / ((mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2))
 
 
 def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -307,7 +332,9 @@ def blink_mask(eye_ratio: np.ndarray, eye_ssim: np.ndarray, fps: float) -> np.nd
         finite = values[:, eye][np.isfinite(values[:, eye])]
         if not len(finite):
             continue
-        dips = np.concatenate([[False], values[:, eye] < np.median(finite) - BLINK_SSIM_DROP, [False]])
+        dips = np.concatenate(
+            [[False], values[:, eye] < np.median(finite) - BLINK_SSIM_DROP, [False]]
+        )
         edges = np.flatnonzero(np.diff(dips.astype(np.int8)))
         for start, stop in zip(edges[::2], edges[1::2]):
             if stop - start <= longest:
@@ -335,7 +362,9 @@ class SsimParts:
         return total / count if count else float("nan")
 
 
-def identity_metrics(parts: Sequence[SsimParts], eye_ratio: np.ndarray, fps: float) -> IdentityMetrics:
+def identity_metrics(
+    parts: Sequence[SsimParts], eye_ratio: np.ndarray, fps: float
+) -> IdentityMetrics:
     """Upper-face SSIM over the frames, blinking eyes masked (``blink_mask``)."""
     if not parts:
         nan = float("nan")
@@ -371,7 +400,9 @@ class UpperFaceReference:
     """Openness of the right and left eye in the portrait."""
 
     @classmethod
-    def build(cls, portrait: np.ndarray, landmarks: np.ndarray, face_height_px: float | None = None) -> UpperFaceReference:
+    def build(
+        cls, portrait: np.ndarray, landmarks: np.ndarray, face_height_px: float | None = None
+    ) -> UpperFaceReference:
         """Prepare PORTRAIT (RGB) with its (468, 2+) landmarks, scaled to a face height of
         ``face_height_px`` (the video's as analysed; None: the portrait's own)."""
         from ..face.measure import eye_openness, face_height
@@ -390,7 +421,10 @@ class UpperFaceReference:
         gray = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
         points = scaled - (x0, y0)
         eyes = (eye_openness(points, "right"), eye_openness(points, "left"))
-        masks = (_eye_mask(gray.shape, points, topology.RIGHT_EYE), _eye_mask(gray.shape, points, topology.LEFT_EYE))
+        masks = (
+            _eye_mask(gray.shape, points, topology.RIGHT_EYE),
+            _eye_mask(gray.shape, points, topology.LEFT_EYE),
+        )
         return cls(gray, points, _upper_face_region(gray.shape, points), masks, eyes)
 
 
@@ -418,7 +452,9 @@ def _eye_mask(shape: tuple[int, ...], points: np.ndarray, contour: tuple[int, ..
     return cv2.dilate(_polygon_mask(shape, eye), kernel).astype(bool)
 
 
-def upper_face_ssim(frame: np.ndarray, landmarks: np.ndarray, reference: UpperFaceReference) -> SsimParts:
+def upper_face_ssim(
+    frame: np.ndarray, landmarks: np.ndarray, reference: UpperFaceReference
+) -> SsimParts:
     """SSIM of an RGB frame's upper face against the portrait's, by part (rest, each eye).
 
     ``landmarks`` are the frame's (468, 2) in the pixels of ``frame``.
@@ -426,12 +462,18 @@ def upper_face_ssim(frame: np.ndarray, landmarks: np.ndarray, reference: UpperFa
     gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
     values = ssim_map(align_to_reference(gray, landmarks, reference), reference.gray)
     right, left = reference.eye_masks
-    masks = (reference.region & ~right & ~left, reference.region & right, reference.region & left & ~right)
+    masks = (
+        reference.region & ~right & ~left,
+        reference.region & right,
+        reference.region & left & ~right,
+    )
     means = [float(values[m].mean()) if m.any() else float("nan") for m in masks]
     return SsimParts(means[0], (means[1], means[2]), tuple(int(m.sum()) for m in masks))  # type: ignore[arg-type]
 
 
-def align_to_reference(gray: np.ndarray, landmarks: np.ndarray, reference: UpperFaceReference) -> np.ndarray:
+def align_to_reference(
+    gray: np.ndarray, landmarks: np.ndarray, reference: UpperFaceReference
+) -> np.ndarray:
     """The frame warped onto the reference canvas: a similarity from the stable landmarks,
     refined by ECC image registration (affine) on the upper face outside the eyes (which
     move in a blink).
@@ -442,21 +484,35 @@ def align_to_reference(gray: np.ndarray, landmarks: np.ndarray, reference: Upper
     align = list(ALIGN_POINTS)
     points = np.asarray(landmarks, dtype=np.float64)[align, :2]
     to_canvas = similarity_transform(points, reference.points[align])
-    to_canvas[:, 2] += to_canvas[:, :2].sum(axis=1) * 0.5 - 0.5  # continuous coordinates -> pixel indices
+    to_canvas[:, 2] += (
+        to_canvas[:, :2].sum(axis=1) * 0.5 - 0.5
+    )  # continuous coordinates -> pixel indices
     height, width = reference.gray.shape
-    coarse = cv2.warpAffine(gray, to_canvas, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    coarse = cv2.warpAffine(
+        gray, to_canvas, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPS)
     try:
         _, refine = cv2.findTransformECC(
-            reference.gray, coarse, np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE, criteria,
-            (reference.region & ~reference.eye_masks[0] & ~reference.eye_masks[1]).astype(np.uint8), 5,
+            reference.gray,
+            coarse,
+            np.eye(2, 3, dtype=np.float32),
+            cv2.MOTION_AFFINE,
+            criteria,
+            (reference.region & ~reference.eye_masks[0] & ~reference.eye_masks[1]).astype(np.uint8),
+            5,
         )
     except cv2.error:  # no convergence: keep the landmark alignment
         return coarse
     # canvas -> coarse canvas (refine), then coarse canvas -> frame: one resampling of the frame
     to_frame = _affine3(cv2.invertAffineTransform(to_canvas)) @ _affine3(refine)
-    return cv2.warpAffine(gray, to_frame[:2], (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        gray,
+        to_frame[:2],
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def _affine3(matrix: np.ndarray) -> np.ndarray:

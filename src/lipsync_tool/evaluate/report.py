@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 TARGET_LAG = 1
 """Largest acceptable |lag| in frames."""
@@ -178,10 +179,19 @@ class EvaluationReport:
     def _rows(self) -> list[tuple[str, str, str, bool | None]]:
         sync = self.sync
         rows = [
-            ("sync: Pearson r (lag 0)", _num(sync.r), f">= {TARGET_R}", _check(sync.r, lambda v: v >= TARGET_R)),
+            (
+                "sync: Pearson r (lag 0)",
+                _num(sync.r),
+                f">= {TARGET_R}",
+                _check(sync.r, lambda v: v >= TARGET_R),
+            ),
             ("sync: Pearson r, voiced frames", _num(sync.r_speech), "", None),
-            ("sync: best lag (frames, + = mouth late)",
-             f"{sync.lag_frames:+d} ({sync.lag_subframe:+.2f})", f"0 ± {TARGET_LAG}", abs(sync.lag_frames) <= TARGET_LAG),
+            (
+                "sync: best lag (frames, + = mouth late)",
+                f"{sync.lag_frames:+d} ({sync.lag_subframe:+.2f})",
+                f"0 ± {TARGET_LAG}",
+                abs(sync.lag_frames) <= TARGET_LAG,
+            ),
             ("sync: Pearson r at best lag", _num(sync.r_best), "", None),
         ]
         if self.articulation is not None:
@@ -194,16 +204,31 @@ class EvaluationReport:
         if self.identity is not None:
             ident = self.identity
             rows += [
-                ("upper-face SSIM, mean", _num(ident.ssim_mean), f">= {TARGET_SSIM}",
-                 _check(ident.ssim_mean, lambda v: v >= TARGET_SSIM)),
+                (
+                    "upper-face SSIM, mean",
+                    _num(ident.ssim_mean),
+                    f">= {TARGET_SSIM}",
+                    _check(ident.ssim_mean, lambda v: v >= TARGET_SSIM),
+                ),
                 ("upper-face SSIM outside blinks", _num(ident.ssim_outside_blinks), "", None),
-                ("upper-face SSIM, 5th percentile / min", f"{_num(ident.ssim_p05)} / {_num(ident.ssim_min)}", "", None),
+                (
+                    "upper-face SSIM, 5th percentile / min",
+                    f"{_num(ident.ssim_p05)} / {_num(ident.ssim_min)}",
+                    "",
+                    None,
+                ),
                 ("eye-region SSIM outside blinks", _num(ident.eyes_ssim), "", None),
                 ("frames with a blink (eyes masked)", str(ident.blink_frames), "", None),
             ]
         stab = self.stability
-        rows.append((f"silent jitter (px RMS, {stab.frames_measured} frames)", _num(stab.jitter_px, 2),
-                     f"< {TARGET_JITTER_PX}", _check(stab.jitter_px, lambda v: v < TARGET_JITTER_PX)))
+        rows.append(
+            (
+                f"silent jitter (px RMS, {stab.frames_measured} frames)",
+                _num(stab.jitter_px, 2),
+                f"< {TARGET_JITTER_PX}",
+                _check(stab.jitter_px, lambda v: v < TARGET_JITTER_PX),
+            )
+        )
         return rows
 
 

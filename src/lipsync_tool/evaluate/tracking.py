@@ -14,9 +14,9 @@ analysis size.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -85,20 +85,24 @@ class FaceTrack:
         return np.isfinite(self.opening)
 
     @classmethod
-    def from_landmarks(cls, landmarks: Iterable[np.ndarray | None], detections: int = 0) -> FaceTrack:
+    def from_landmarks(
+        cls, landmarks: Iterable[np.ndarray | None], detections: int = 0
+    ) -> FaceTrack:
         """Measure a sequence of (468, 2) landmark arrays (None: no face in that frame)."""
         rows = []
         for points in landmarks:
             if points is None:
                 rows.append((np.full((468, 2), np.nan), np.nan, np.nan, (np.nan, np.nan), np.nan))
                 continue
-            rows.append((
-                np.asarray(points, dtype=np.float64)[:, :2],
-                mouth_opening(points),
-                mouth_width(points),
-                (eye_openness(points, "right"), eye_openness(points, "left")),
-                face_height(points),
-            ))
+            rows.append(
+                (
+                    np.asarray(points, dtype=np.float64)[:, :2],
+                    mouth_opening(points),
+                    mouth_width(points),
+                    (eye_openness(points, "right"), eye_openness(points, "left")),
+                    face_height(points),
+                )
+            )
         if not rows:
             raise InputError("the video has no frames to measure")
         points, opening, width, eyes, height = zip(*rows)
@@ -150,7 +154,10 @@ class FaceFollower:
 
 
 def follow_video(
-    ffmpeg: str, path: Path, size: tuple[int, int], follower: FaceFollower,
+    ffmpeg: str,
+    path: Path,
+    size: tuple[int, int],
+    follower: FaceFollower,
     max_height: int | None = DEFAULT_MAX_HEIGHT,
 ) -> Iterator[TrackedFrame]:
     """Decode VIDEO (``size`` = its width, height) and yield its frames with their faces."""

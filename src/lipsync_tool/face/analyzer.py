@@ -17,8 +17,7 @@ logger = logging.getLogger(__name__)
 MIN_PRESENCE = 0.5
 """A detection counts as a face only if the mesh model agrees with this probability."""
 NO_FACE_MESSAGE = (
-    "no face found in the portrait; use a photo with one clearly visible, "
-    "roughly frontal face"
+    "no face found in the portrait; use a photo with one clearly visible, roughly frontal face"
 )
 
 

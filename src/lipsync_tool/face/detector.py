@@ -76,8 +76,12 @@ class FaceBox:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {
-            "x0": self.x0, "y0": self.y0, "x1": self.x1, "y1": self.y1,
-            "score": self.score, "keypoints": self.keypoints.tolist(),
+            "x0": self.x0,
+            "y0": self.y0,
+            "x1": self.x1,
+            "y1": self.y1,
+            "score": self.score,
+            "keypoints": self.keypoints.tolist(),
         }
 
 
@@ -175,8 +179,13 @@ class _Letterbox:
         resized = cv2.resize(image, self.resized, interpolation=interpolation)
         left, top = self.offset
         return cv2.copyMakeBorder(
-            resized, top, self.size - new_h - top, left, self.size - new_w - left,
-            cv2.BORDER_CONSTANT, value=(0, 0, 0),
+            resized,
+            top,
+            self.size - new_h - top,
+            left,
+            self.size - new_w - left,
+            cv2.BORDER_CONSTANT,
+            value=(0, 0, 0),
         )
 
     def to_image(self, points: np.ndarray) -> np.ndarray:

@@ -129,8 +129,12 @@ class FaceLandmarks:
         return {
             "points": self.points.tolist(),
             "score": self.score,
-            "roi": {"cx": self.roi.cx, "cy": self.roi.cy,
-                    "size": self.roi.size, "angle": self.roi.angle},
+            "roi": {
+                "cx": self.roi.cx,
+                "cy": self.roi.cy,
+                "size": self.roi.size,
+                "angle": self.roi.angle,
+            },
         }
 
 
@@ -178,6 +182,10 @@ class FaceMesh:
         # cv2 samples at pixel indices; shift continuous coordinates by half a pixel
         matrix[:, 2] += matrix[:, :2].sum(axis=1) * 0.5 - 0.5
         return cv2.warpAffine(
-            image, matrix, (INPUT_SIZE, INPUT_SIZE),
-            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+            image,
+            matrix,
+            (INPUT_SIZE, INPUT_SIZE),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0),
         )

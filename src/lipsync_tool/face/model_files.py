@@ -9,16 +9,17 @@ and verified once per object.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-import logging
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from lipsync_tool.errors import ResourceError
 
@@ -76,8 +77,7 @@ MODEL_FILES: Mapping[str, ModelFile] = MappingProxyType(
 
 def _damaged(what: str) -> ResourceError:
     return ResourceError(
-        f"{what}; the lipsync-tool installation is damaged, "
-        f"reinstall it with `{_REINSTALL}`"
+        f"{what}; the lipsync-tool installation is damaged, reinstall it with `{_REINSTALL}`"
     )
 
 

@@ -45,7 +45,9 @@ def frame_count(duration: float, fps: float) -> int:
     return max(1, int(math.floor(duration * fps + 0.5)))
 
 
-def decode_speech(ffmpeg: str, path: Path, *, max_duration: float, sample_rate: int = ANALYSIS_RATE) -> SpeechAudio:
+def decode_speech(
+    ffmpeg: str, path: Path, *, max_duration: float, sample_rate: int = ANALYSIS_RATE
+) -> SpeechAudio:
     """Decode the first audio stream of any file ffmpeg reads; raise InputError when unusable."""
     if path.stat().st_size == 0:
         raise InputError(f"AUDIO {path} is empty (0 bytes); give a recording with speech in it")
@@ -61,18 +63,36 @@ def decode_speech(ffmpeg: str, path: Path, *, max_duration: float, sample_rate: 
             "raise it with --max-duration SECONDS or cut the audio"
         )
     args = [
-        "-i", str(path), "-map", "0:a:0", "-vn", "-t", f"{max_duration + 1.0:.3f}",
-        "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-t",
+        f"{max_duration + 1.0:.3f}",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "pipe:1",
     ]
     try:
         proc = run_ffmpeg(ffmpeg, args, what=f"decoding {path.name}")
     except MediaError as exc:
         raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
-    samples = np.frombuffer(proc.stdout, dtype="<f4")  # a read-only view of ffmpeg's output: no copy
+    samples = np.frombuffer(
+        proc.stdout, dtype="<f4"
+    )  # a read-only view of ffmpeg's output: no copy
     if samples.dtype != np.float32:  # a big-endian machine
         samples = samples.astype(np.float32)
     if len(samples) == 0:
-        raise InputError(f"AUDIO {path} decodes to zero samples; give a recording with speech in it")
+        raise InputError(
+            f"AUDIO {path} decodes to zero samples; give a recording with speech in it"
+        )
     speech = SpeechAudio(samples, sample_rate, path)
     if speech.duration > max_duration:
         raise InputError(

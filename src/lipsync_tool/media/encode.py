@@ -31,7 +31,20 @@ def scale_filter(upscale: bool) -> str:
 
 def _codec_args(container: str) -> list[str]:
     if container == "webm":
-        video = ["-c:v", "libvpx-vp9", "-crf", "30", "-b:v", "0", "-row-mt", "1", "-deadline", "good", "-cpu-used", "4"]
+        video = [
+            "-c:v",
+            "libvpx-vp9",
+            "-crf",
+            "30",
+            "-b:v",
+            "0",
+            "-row-mt",
+            "1",
+            "-deadline",
+            "good",
+            "-cpu-used",
+            "4",
+        ]
         return [*video, "-c:a", "libopus", "-b:a", "128k"]
     video = ["-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(X264_CRF)]
     return [*video, "-c:a", "aac", "-b:a", "192k"]
@@ -39,25 +52,51 @@ def _codec_args(container: str) -> list[str]:
 
 def _output_args(settings: EncodeSettings, output: Path) -> list[str]:
     args = [
-        "-map", "0:v:0", "-map", "1:a:0",
-        "-vf", scale_filter(settings.upscale),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-vf",
+        scale_filter(settings.upscale),
         *(["-af", settings.audio_filter] if settings.audio_filter else []),
         *_codec_args(settings.container),
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-color_range",
+        "tv",
     ]
     if settings.container in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
     return [*args, "-f", settings.container, "-y", str(output)]
 
 
-def frames_command(ffmpeg: str, frame_size: tuple[int, int], settings: EncodeSettings, output: Path) -> list[str]:
+def frames_command(
+    ffmpeg: str, frame_size: tuple[int, int], settings: EncodeSettings, output: Path
+) -> list[str]:
     """Command that reads raw RGB frames on stdin and writes the finished video."""
     width, height = frame_size
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", f"{settings.fps:g}",
-        "-i", "pipe:0",
-        "-i", str(settings.audio),
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-framerate",
+        f"{settings.fps:g}",
+        "-i",
+        "pipe:0",
+        "-i",
+        str(settings.audio),
         *_output_args(settings, output),
     ]
 
@@ -65,9 +104,16 @@ def frames_command(ffmpeg: str, frame_size: tuple[int, int], settings: EncodeSet
 def clip_command(ffmpeg: str, clip: Path, settings: EncodeSettings, output: Path) -> list[str]:
     """Command that re-encodes an engine's clip once, scaled, with the original speech."""
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-i", str(clip),
-        "-i", str(settings.audio),
-        "-r", f"{settings.fps:g}",
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        str(clip),
+        "-i",
+        str(settings.audio),
+        "-r",
+        f"{settings.fps:g}",
         *_output_args(settings, output),
     ]

@@ -6,8 +6,8 @@ import logging
 import shutil
 import subprocess
 from collections import deque
-from pathlib import Path
-from typing import IO, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 import numpy as np
 
@@ -44,7 +44,9 @@ def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return " | ".join(kept[-lines:])
 
 
-def run_ffmpeg(ffmpeg: str, args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[bytes]:
+def run_ffmpeg(
+    ffmpeg: str, args: Sequence[str], *, what: str
+) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with `args`; on failure raise MediaError naming `what` and ffmpeg's last stderr lines."""
     command = [ffmpeg, "-hide_banner", "-nostdin", *args]
     log.debug("running: %s", subprocess.list2cmdline(command))
@@ -72,11 +74,14 @@ class FrameWriter:
         self._stderr_lines: deque[str] = deque(maxlen=200)
         self.frames_written = 0
 
-    def __enter__(self) -> "FrameWriter":
+    def __enter__(self) -> FrameWriter:
         log.debug("running: %s", subprocess.list2cmdline(self.command))
         try:
             self._proc = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         except OSError as exc:
             raise MediaError(f"could not start ffmpeg ({self.command[0]}): {exc}") from exc

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -19,13 +19,25 @@ def iter_frames(ffmpeg: str, path: Path, *, height: int | None = None) -> Iterat
     if info.video is None or not info.video.width or not info.video.height:
         raise MediaError(f"{path} has no video stream")
     width, lines = info.video.width, info.video.height
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0"]
+    args = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+    ]
     if height is not None:
         width = int(round(width * height / lines / 2)) * 2
         lines = height
         args += ["-vf", f"scale={width}:{lines}:flags=area"]
     args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdout is not None and proc.stderr is not None
     frame_bytes = width * lines * 3
     try:

@@ -40,7 +40,9 @@ def load_portrait(path: Path) -> np.ndarray:
     """Read PORTRAIT into an HxWx3 uint8 RGB array, EXIF orientation applied; raise InputError if unusable."""
     if path.suffix.lower() not in PORTRAIT_SUFFIXES:
         allowed = ", ".join(s.lstrip(".") for s in PORTRAIT_SUFFIXES)
-        raise InputError(f"PORTRAIT {path} has an unsupported type '{path.suffix}'; use one of: {allowed}")
+        raise InputError(
+            f"PORTRAIT {path} has an unsupported type '{path.suffix}'; use one of: {allowed}"
+        )
     try:
         with warnings.catch_warnings():  # our own 50 MP limit below replaces Pillow's bomb warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -57,7 +59,9 @@ def load_portrait(path: Path) -> np.ndarray:
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError(f"PORTRAIT {path} is over the 50 MP limit ({exc}); downscale it first") from exc
+        raise InputError(
+            f"PORTRAIT {path} is over the 50 MP limit ({exc}); downscale it first"
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"cannot read PORTRAIT {path}: {exc}") from exc
     short = min(rgb.size)

@@ -38,7 +38,11 @@ _MEASURED = {"input_i": "measured_I", "input_tp": "measured_TP", "input_lra": "m
 def check_target(target_lufs: float) -> float:
     """Return `target_lufs` if loudnorm accepts it, else raise InputError naming the flag."""
     low, high = TARGET_RANGE
-    if not (isinstance(target_lufs, (int, float)) and math.isfinite(target_lufs) and low <= target_lufs <= high):
+    if not (
+        isinstance(target_lufs, (int, float))
+        and math.isfinite(target_lufs)
+        and low <= target_lufs <= high
+    ):
         raise InputError(
             f"--normalize-loudness {target_lufs} is outside {low:g} to {high:g} LUFS; "
             f"give a target such as {DEFAULT_TARGET_LUFS:g} (podcasts, web video) or -23 (EBU R128 broadcast)"
@@ -48,19 +52,43 @@ def check_target(target_lufs: float) -> float:
 
 def measure_loudness(ffmpeg: str, path: Path) -> float:
     """Integrated loudness of `path`'s first audio stream in LUFS (-70 for silence), from ffmpeg's ebur128."""
-    args = ["-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=framelog=quiet", "-f", "null", "-"]
+    args = [
+        "-nostats",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-af",
+        "ebur128=framelog=quiet",
+        "-f",
+        "null",
+        "-",
+    ]
     proc = run_ffmpeg(ffmpeg, args, what=f"measuring the loudness of {path.name}")
     report = proc.stderr.decode("utf-8", "replace")
     match = _SUMMARY_I.search(report)
     if match is None:
-        raise MediaError(f"ffmpeg's ebur128 gave no integrated loudness for {path}; is there an audio stream?")
+        raise MediaError(
+            f"ffmpeg's ebur128 gave no integrated loudness for {path}; is there an audio stream?"
+        )
     value = float(match.group(1))
     return max(value, SILENT_LUFS)
 
 
 def _first_pass(ffmpeg: str, path: Path, settings: str) -> dict[str, str]:
     """Run loudnorm's measuring pass and return its JSON report."""
-    args = ["-nostats", "-i", str(path), "-map", "0:a:0", "-af", f"{settings}:print_format=json", "-f", "null", "-"]
+    args = [
+        "-nostats",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-af",
+        f"{settings}:print_format=json",
+        "-f",
+        "null",
+        "-",
+    ]
     proc = run_ffmpeg(ffmpeg, args, what=f"measuring the loudness of {path.name} for loudnorm")
     blocks = _JSON_BLOCK.findall(proc.stderr.decode("utf-8", "replace"))
     try:
@@ -74,7 +102,11 @@ def _first_pass(ffmpeg: str, path: Path, settings: str) -> dict[str, str]:
 
 
 def loudness_filter(
-    ffmpeg: str, path: Path, target_lufs: float = DEFAULT_TARGET_LUFS, true_peak: float = -1.5, lra: float = 11.0
+    ffmpeg: str,
+    path: Path,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    true_peak: float = -1.5,
+    lra: float = 11.0,
 ) -> str:
     """Measure `path` and return the second-pass loudnorm filter (for `-af`) that brings it to `target_lufs`.
 
@@ -87,14 +119,18 @@ def loudness_filter(
         raise ValueError(f"lra {lra} LU is outside {LRA_RANGE}")
     info = probe(ffmpeg, path)
     if info.audio is None:
-        raise InputError(f"{path} has no audio track to normalise; drop --normalize-loudness or give audio")
+        raise InputError(
+            f"{path} has no audio track to normalise; drop --normalize-loudness or give audio"
+        )
     settings = f"loudnorm=I={target:g}:TP={true_peak:g}:LRA={lra:g}"
     report = _first_pass(ffmpeg, path, settings)
     measured = {name: report[key] for key, name in _MEASURED.items()}
     if not all(math.isfinite(float(value)) for value in measured.values()):
         log.info("%s is silent; loudness normalisation leaves it as it is", path.name)
         return "anull"
-    log.debug("%s measures %s LUFS; normalising to %g LUFS", path.name, measured["measured_I"], target)
+    log.debug(
+        "%s measures %s LUFS; normalising to %g LUFS", path.name, measured["measured_I"], target
+    )
     second = ":".join(f"{name}={value}" for name, value in measured.items())
     resample = f",aresample={info.audio.sample_rate}" if info.audio.sample_rate else ""
     return f"{settings}:{second}:linear=true{resample}"

@@ -65,13 +65,17 @@ def resolve_output(output: Path, inputs: list[Path], *, overwrite: bool) -> Outp
     """Validate OUTPUT against the rules: known extension, existing parent, not an input, no clobbering."""
     path = Path(output).expanduser()
     if path.is_dir():
-        raise InputError(f"OUTPUT {path.absolute()} is a directory; give a file name such as {path.absolute() / 'out.mp4'}")
+        raise InputError(
+            f"OUTPUT {path.absolute()} is a directory; give a file name such as {path.absolute() / 'out.mp4'}"
+        )
     if path.suffix == "":
         path = path.with_suffix(".mp4")
         log.debug("OUTPUT has no extension: writing %s", path)
     if path.suffix.lower() not in CONTAINERS:
         allowed = ", ".join(CONTAINERS)
-        raise InputError(f"OUTPUT {path} has an unsupported extension '{path.suffix}'; use one of {allowed}")
+        raise InputError(
+            f"OUTPUT {path} has an unsupported extension '{path.suffix}'; use one of {allowed}"
+        )
     path = path.absolute()
     if not path.parent.is_dir():
         raise InputError(f"the folder of OUTPUT does not exist: {path.parent}; create it first")

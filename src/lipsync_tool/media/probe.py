@@ -64,7 +64,9 @@ def _parse_stream(kind: str, codec: str, rest: str) -> StreamInfo:
             detail=rest.strip(", "),
         )
     rate = _RATE.search(rest)
-    return StreamInfo("audio", codec, sample_rate=int(rate.group(1)) if rate else None, detail=rest.strip(", "))
+    return StreamInfo(
+        "audio", codec, sample_rate=int(rate.group(1)) if rate else None, detail=rest.strip(", ")
+    )
 
 
 def probe(ffmpeg: str, path: Path) -> MediaInfo:

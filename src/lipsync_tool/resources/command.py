@@ -8,7 +8,13 @@ from pathlib import Path
 
 from ..cache import resolve_cache_dir
 from ..errors import InputError
-from .repository import REPOSITORIES, PinnedRepository, ensure_repository, repository_path, repository_problem
+from .repository import (
+    REPOSITORIES,
+    PinnedRepository,
+    ensure_repository,
+    repository_path,
+    repository_problem,
+)
 from .store import ResourceStore, stamp_path
 from .table import RESOURCES, Resource
 
@@ -17,10 +23,24 @@ ENGINES = tuple(sorted({r.engine for r in RESOURCES}))
 
 def build_resources_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of the `resources` subcommand."""
-    parser.add_argument("action", choices=("list", "fetch", "verify", "clear"), help="what to do with the cache")
-    parser.add_argument("names", nargs="*", metavar="NAME", help="only these files, or the upstream source checkouts wav2lip-repo / sadtalker-repo (default: all of the engine)")
-    parser.add_argument("--engine", choices=ENGINES, default=None, help="only this engine's files (default: all)")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="the cache (default: $LIPSYNC_CACHE_DIR or the user cache dir)")
+    parser.add_argument(
+        "action", choices=("list", "fetch", "verify", "clear"), help="what to do with the cache"
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="only these files, or the upstream source checkouts wav2lip-repo / sadtalker-repo (default: all of the engine)",
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, default=None, help="only this engine's files (default: all)"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="the cache (default: $LIPSYNC_CACHE_DIR or the user cache dir)",
+    )
 
 
 def repository_name(repo: PinnedRepository) -> str:
@@ -32,15 +52,21 @@ def _selected(args: argparse.Namespace) -> tuple[list[Resource], list[PinnedRepo
     chosen = [r for r in RESOURCES if args.engine in (None, r.engine)]
     repos = [r for r in REPOSITORIES if args.engine in (None, r.engine)]
     if args.names:
-        unknown = sorted(set(args.names) - {r.name for r in chosen} - {repository_name(r) for r in repos})
+        unknown = sorted(
+            set(args.names) - {r.name for r in chosen} - {repository_name(r) for r in repos}
+        )
         if unknown:
-            raise InputError(f"unknown resource {', '.join(unknown)}; `lipsync-tool resources list` shows the names")
+            raise InputError(
+                f"unknown resource {', '.join(unknown)}; `lipsync-tool resources list` shows the names"
+            )
         chosen = [r for r in chosen if r.name in args.names]
         repos = [r for r in repos if repository_name(r) in args.names]
     return chosen, repos
 
 
-def _repository_lines(action: str, repos: list[PinnedRepository], cache_dir: Path) -> tuple[list[str], int]:
+def _repository_lines(
+    action: str, repos: list[PinnedRepository], cache_dir: Path
+) -> tuple[list[str], int]:
     """One line per pinned source checkout (upstream modes), and how many are unusable."""
     lines, problems = [], 0
     for repo in repos:
@@ -49,8 +75,10 @@ def _repository_lines(action: str, repos: list[PinnedRepository], cache_dir: Pat
         problem = repository_problem(repo, cache_dir)
         problems += problem is not None
         status = "ok" if problem is None else problem
-        lines.append(f"{repo.engine:<10} {repository_name(repo):<36} {'git ' + repo.commit[:10]:>10}  {status:<16} "
-                     f"{repository_path(repo, cache_dir)}")
+        lines.append(
+            f"{repo.engine:<10} {repository_name(repo):<36} {'git ' + repo.commit[:10]:>10}  {status:<16} "
+            f"{repository_path(repo, cache_dir)}"
+        )
     return lines, problems
 
 
@@ -75,14 +103,20 @@ def run_resources(args: argparse.Namespace) -> int:
         store.ensure(chosen)
     problems = 0
     for resource in chosen:
-        state = store.status(resource, thorough=args.action == "verify") if args.action != "list" or store.path_of(resource).exists() else None
+        state = (
+            store.status(resource, thorough=args.action == "verify")
+            if args.action != "list" or store.path_of(resource).exists()
+            else None
+        )
         if state is None:
             status = "not downloaded"
         else:
             status = "ok" if state.problem is None else state.problem
             problems += state.problem is not None
         size = f"{resource.size / 1e6:.0f} MB" if resource.size else "size unknown"
-        print(f"{resource.engine:<10} {resource.name:<36} {size:>10}  {status:<16} {store.path_of(resource)}")
+        print(
+            f"{resource.engine:<10} {resource.name:<36} {size:>10}  {status:<16} {store.path_of(resource)}"
+        )
     lines, repo_problems = _repository_lines(args.action, repos, store.cache_dir)
     for line in lines:
         print(line)

@@ -8,9 +8,10 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from ..errors import ResourceError
 
@@ -54,7 +55,7 @@ def check_file(path: Path, expected: Expected) -> str | None:
     return None
 
 
-def _open(url: str, offset: int) -> "urllib.response.addinfourl":  # type: ignore[name-defined]
+def _open(url: str, offset: int) -> urllib.response.addinfourl:  # type: ignore[name-defined]
     request = urllib.request.Request(url, headers={"User-Agent": "lipsync-tool"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
@@ -66,7 +67,9 @@ def _open(url: str, offset: int) -> "urllib.response.addinfourl":  # type: ignor
         raise NetworkError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from exc
 
 
-def download(url: str, target: Path, expected: Expected = Expected(), progress: Progress | None = None) -> Path:
+def download(
+    url: str, target: Path, expected: Expected = Expected(), progress: Progress | None = None
+) -> Path:
     """Fetch `url` into `target`, resuming a partial file left by an interrupted run; verify; rename into place."""
     partial = target.with_name(target.name + ".part")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -81,25 +84,41 @@ def download(url: str, target: Path, expected: Expected = Expected(), progress: 
             offset = 0
         length = response.headers.get("Content-Length")
         total = (offset + int(length)) if length is not None else expected.size
-        log.info("downloading %s (%s) to %s%s", target.name, _size(total), target,
-                 f", resuming at {_size(offset)}" if offset else "")
+        log.info(
+            "downloading %s (%s) to %s%s",
+            target.name,
+            _size(total),
+            target,
+            f", resuming at {_size(offset)}" if offset else "",
+        )
         _stream(response, partial, offset, total, target.name, progress)
     problem = check_file(partial, expected)
     if problem:
         partial.unlink(missing_ok=True)
-        raise ResourceError(f"the download of {target.name} from {url} is not the expected file: {problem}")
+        raise ResourceError(
+            f"the download of {target.name} from {url} is not the expected file: {problem}"
+        )
     os.replace(partial, target)
     return target
 
 
-def _stream(response: object, partial: Path, offset: int, total: int | None, name: str, progress: Progress | None) -> None:
+def _stream(
+    response: object,
+    partial: Path,
+    offset: int,
+    total: int | None,
+    name: str,
+    progress: Progress | None,
+) -> None:
     done = offset
     with open(partial, "ab" if offset else "wb") as handle:
         while True:
             try:
                 block = response.read(CHUNK)  # type: ignore[attr-defined]
             except (OSError, TimeoutError) as exc:
-                raise NetworkError(f"the download of {name} broke off at {_size(done)} ({exc}); run again to resume") from exc
+                raise NetworkError(
+                    f"the download of {name} broke off at {_size(done)} ({exc}); run again to resume"
+                ) from exc
             if not block:
                 break
             _write(handle, block, partial, total)
@@ -107,7 +126,9 @@ def _stream(response: object, partial: Path, offset: int, total: int | None, nam
             if progress is not None:
                 progress(f"download {name}", done, total)
     if total is not None and done < total:
-        raise NetworkError(f"the download of {name} broke off at {_size(done)} of {_size(total)}; run again to resume")
+        raise NetworkError(
+            f"the download of {name} broke off at {_size(done)} of {_size(total)}; run again to resume"
+        )
 
 
 def _write(handle: BinaryIO, block: bytes, partial: Path, total: int | None) -> None:

@@ -13,9 +13,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from ..errors import ResourceError
 from .store import offline_from_environment
@@ -49,8 +49,15 @@ WAV2LIP_REPOSITORY = PinnedRepository(
     engine="wav2lip",
     url="https://github.com/Rudrabha/Wav2Lip.git",
     commit="5c90fa9b4a2c2a37d0b4ebf7633ac41534eb9941",
-    required_files=("inference.py", "audio.py", "hparams.py", "models/wav2lip.py", "face_detection/api.py",
-                    "face_detection/detection/sfd/sfd_detector.py", "temp/README.md"),
+    required_files=(
+        "inference.py",
+        "audio.py",
+        "hparams.py",
+        "models/wav2lip.py",
+        "face_detection/api.py",
+        "face_detection/detection/sfd/sfd_detector.py",
+        "temp/README.md",
+    ),
     url_env="LIPSYNC_WAV2LIP_REPO_URL",
     licence="Wav2Lip: non-commercial research use (see its README)",
 )
@@ -59,7 +66,12 @@ SADTALKER_REPOSITORY = PinnedRepository(
     engine="sadtalker",
     url="https://github.com/OpenTalker/SadTalker.git",
     commit="cd4c0465ae0b54a6f85af57f5c65fec9fe23e7f8",
-    required_files=("inference.py", "src/utils/audio.py", "src/facerender/animate.py", "src/config/facerender.yaml"),
+    required_files=(
+        "inference.py",
+        "src/utils/audio.py",
+        "src/facerender/animate.py",
+        "src/config/facerender.yaml",
+    ),
     url_env="LIPSYNC_SADTALKER_REPO_URL",
     licence="Apache-2.0 (SadTalker)",
 )
@@ -120,8 +132,13 @@ def clone_commands(repo: PinnedRepository, path: Path, url: str) -> list[tuple[s
     ]
 
 
-def ensure_repository(repo: PinnedRepository, cache_dir: Path, *, offline: bool | None = None,
-                      environ: Mapping[str, str] | None = None) -> Path:
+def ensure_repository(
+    repo: PinnedRepository,
+    cache_dir: Path,
+    *,
+    offline: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
     """Path of a verified checkout of repo.commit; shallow-clones it (into a temp dir beside, renamed into place,
     under a file lock) when missing or broken.
 
@@ -136,28 +153,38 @@ def ensure_repository(repo: PinnedRepository, cache_dir: Path, *, offline: bool 
     url = repository_url(repo, env)
     how = "; to do it by hand: " + " && ".join(manual_commands(repo, path, url))
     if offline_from_environment(env) if offline is None else offline:
-        raise ResourceError(f"the {repo.engine} source checkout is unusable ({problem}) and offline mode "
-                            f"(LIPSYNC_OFFLINE is set) forbids cloning {url} at {repo.commit}{how}")
+        raise ResourceError(
+            f"the {repo.engine} source checkout is unusable ({problem}) and offline mode "
+            f"(LIPSYNC_OFFLINE is set) forbids cloning {url} at {repo.commit}{how}"
+        )
     git = shutil.which("git", path=env.get("PATH", os.defpath))
     if git is None:
-        raise ResourceError(f"git is not installed (not found on PATH) but the {repo.engine} upstream mode needs "
-                            f"a checkout of {url} at {repo.commit}; install git (e.g. apt install git){how}")
+        raise ResourceError(
+            f"git is not installed (not found on PATH) but the {repo.engine} upstream mode needs "
+            f"a checkout of {url} at {repo.commit}; install git (e.g. apt install git){how}"
+        )
     from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(path) + ".lock").acquire(timeout=LOCK_TIMEOUT):
-            problem = repository_problem(repo, cache_dir)  # another run may have cloned it while we waited
+            problem = repository_problem(
+                repo, cache_dir
+            )  # another run may have cloned it while we waited
             if problem is None:
                 return path
             log.warning("cloning %s at %s into %s (%s)", url, repo.commit[:12], path, problem)
             _clone_into_place(repo, path, url, git, env, how)
     except Timeout as exc:
-        raise ResourceError(f"another lipsync-tool run has held the lock on {path} for 30 minutes; is it stuck?") from exc
+        raise ResourceError(
+            f"another lipsync-tool run has held the lock on {path} for 30 minutes; is it stuck?"
+        ) from exc
     return path
 
 
-def _clone_into_place(repo: PinnedRepository, path: Path, url: str, git: str, env: dict[str, str], how: str) -> None:
+def _clone_into_place(
+    repo: PinnedRepository, path: Path, url: str, git: str, env: dict[str, str], how: str
+) -> None:
     temp = Path(tempfile.mkdtemp(prefix=".repo-", dir=path.parent))
     try:
         _clone(repo, temp, url, git, {**env, "GIT_TERMINAL_PROMPT": "0"}, how)
@@ -173,16 +200,30 @@ def _clone_into_place(repo: PinnedRepository, path: Path, url: str, git: str, en
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def _clone(repo: PinnedRepository, temp: Path, url: str, git: str, env: dict[str, str], how: str) -> None:
+def _clone(
+    repo: PinnedRepository, temp: Path, url: str, git: str, env: dict[str, str], how: str
+) -> None:
     """Shallow fetch of the commit; a server that refuses fetching by sha gets a full fetch instead."""
+
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([git, "-C", str(temp), *args], env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, check=False)
+        return subprocess.run(
+            [git, "-C", str(temp), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
 
     def fail(step: str, result: subprocess.CompletedProcess[str]) -> ResourceError:
-        tail = " | ".join(line.strip() for line in result.stderr.strip().splitlines()[-STDERR_LINES:]) or f"exit status {result.returncode}"
-        return ResourceError(f"could not {step} {url} at {repo.commit} for the {repo.engine} upstream mode: "
-                             f"git says: {tail}{how}")
+        tail = (
+            " | ".join(line.strip() for line in result.stderr.strip().splitlines()[-STDERR_LINES:])
+            or f"exit status {result.returncode}"
+        )
+        return ResourceError(
+            f"could not {step} {url} at {repo.commit} for the {repo.engine} upstream mode: "
+            f"git says: {tail}{how}"
+        )
 
     for args in (("init", "-q"), ("remote", "add", "origin", url)):
         result = run(*args)
@@ -190,13 +231,18 @@ def _clone(repo: PinnedRepository, temp: Path, url: str, git: str, env: dict[str
             raise fail("prepare a clone of", result)
     shallow = run("fetch", "--depth", "1", "--no-tags", "origin", repo.commit)
     if shallow.returncode != 0:
-        log.info("shallow fetch by sha refused (%s); fetching the whole history",
-                 " | ".join(shallow.stderr.strip().splitlines()[-2:]))
+        log.info(
+            "shallow fetch by sha refused (%s); fetching the whole history",
+            " | ".join(shallow.stderr.strip().splitlines()[-2:]),
+        )
         full = run("fetch", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
         if full.returncode != 0:
             raise fail("fetch", full)
         if run("cat-file", "-e", repo.commit + "^{commit}").returncode != 0:
-            raise fail("fetch", subprocess.CompletedProcess([], 1, "", f"commit {repo.commit} is not in {url}"))
+            raise fail(
+                "fetch",
+                subprocess.CompletedProcess([], 1, "", f"commit {repo.commit} is not in {url}"),
+            )
     checkout = run("-c", "advice.detachedHead=false", "checkout", "-q", "--detach", repo.commit)
     if checkout.returncode != 0:
         raise fail("check out", checkout)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import ResourceError
 from .download import Expected, NetworkError, Progress, check_file, download
@@ -38,7 +38,9 @@ def offline_from_environment(environ: dict[str, str] | None = None) -> bool:
 class ResourceStore:
     """Resources under `cache_dir/<engine>/<path>`; `offline` never touches the network."""
 
-    def __init__(self, cache_dir: Path, *, offline: bool | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self, cache_dir: Path, *, offline: bool | None = None, progress: Progress | None = None
+    ) -> None:
         self.cache_dir = Path(cache_dir)
         self.offline = offline_from_environment() if offline is None else offline
         self.progress = progress
@@ -91,18 +93,33 @@ class ResourceStore:
                 if state.problem is None:
                     return target
                 if target.exists():
-                    log.warning("%s in the cache is unusable (%s); fetching it again", resource.name, state.problem)
+                    log.warning(
+                        "%s in the cache is unusable (%s); fetching it again",
+                        resource.name,
+                        state.problem,
+                    )
                     target.unlink()
-                fetched = download(resource.url, target, Expected(resource.size, resource.sha256), self.progress)
+                fetched = download(
+                    resource.url, target, Expected(resource.size, resource.sha256), self.progress
+                )
                 if resource.sha256:
                     _write_stamp(fetched, resource)  # the download checked it as it streamed
                 return fetched
         except Timeout as exc:
-            raise ResourceError(f"another lipsync-tool run has held the lock on {target} for an hour; is it stuck?") from exc
+            raise ResourceError(
+                f"another lipsync-tool run has held the lock on {target} for an hour; is it stuck?"
+            ) from exc
 
     def _missing_message(self, missing: list[ResourceStatus]) -> str:
-        why = "offline mode (LIPSYNC_OFFLINE is set)" if self.offline else "the network cannot be reached"
-        items = "; ".join(f"{s.resource.name} ({s.problem}): download {s.resource.url} and put it at {s.path}" for s in missing)
+        why = (
+            "offline mode (LIPSYNC_OFFLINE is set)"
+            if self.offline
+            else "the network cannot be reached"
+        )
+        items = "; ".join(
+            f"{s.resource.name} ({s.problem}): download {s.resource.url} and put it at {s.path}"
+            for s in missing
+        )
         return f"{len(missing)} model file(s) missing and {why}: {items}"
 
 
@@ -113,7 +130,12 @@ def stamp_path(path: Path) -> Path:
 
 def _identity(path: Path) -> dict[str, int]:
     info = path.stat()
-    return {"size": info.st_size, "inode": info.st_ino, "mtime_ns": info.st_mtime_ns, "ctime_ns": info.st_ctime_ns}
+    return {
+        "size": info.st_size,
+        "inode": info.st_ino,
+        "mtime_ns": info.st_mtime_ns,
+        "ctime_ns": info.st_ctime_ns,
+    }
 
 
 def _stamp_matches(path: Path, resource: Resource) -> bool:

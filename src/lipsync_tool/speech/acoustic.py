@@ -44,7 +44,9 @@ def acoustic_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     total_db = 10 * np.log10(_band(power, freqs, 80, 7600))
     peak = float(np.percentile(total_db, 98)) if len(total_db) else -120.0
     voiced = (total_db > peak - SILENCE_BELOW_PEAK_DB) & (level_db > ABSOLUTE_GATE_DB)
-    opening = np.clip((total_db - (peak - OPEN_RANGE_DB)) / (OPEN_RANGE_DB - 3.0), 0.0, 1.0) * voiced
+    opening = (
+        np.clip((total_db - (peak - OPEN_RANGE_DB)) / (OPEN_RANGE_DB - 3.0), 0.0, 1.0) * voiced
+    )
     hiss = _band(power, freqs, 4000, 7600) / _band(power, freqs, 80, 7600)
     fricative = np.clip((hiss - 0.25) / 0.35, 0.0, 1.0) * voiced
     front = np.log10(_band(power, freqs, 1000, 2500) / _band(power, freqs, 250, 1000))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -11,15 +12,26 @@ from .visemes import POSE_PARAMETERS, pose_of
 
 TRACK_RATE = 200  # Hz: the fine grid poses are built on before sampling at the frame rate
 ANTICIPATION = 0.02  # s: targets lead the sound by this much ...
-SMOOTHING = 0.022  # s: ... and this Gaussian blends them, so a movement starts ~65 ms ahead of its sound
+SMOOTHING = (
+    0.022  # s: ... and this Gaussian blends them, so a movement starts ~65 ms ahead of its sound
+)
 # (shift + 2 sigma) and is halfway at 20 ms ahead, where the sound's energy and the mouth agree.
-CONTACT = (0.25, 0.75)  # closure-channel values over which the lips go from apart to touching: a /p/ whose
+CONTACT = (
+    0.25,
+    0.75,
+)  # closure-channel values over which the lips go from apart to touching: a /p/ whose
 # blended closure peaks at 0.8 still shuts the lips in that frame, as a real bilabial does.
-LOUDNESS_SHARE = 0.55  # of the jaw opening that follows the sound's level: the open-close cycle of syllables,
+LOUDNESS_SHARE = (
+    0.55  # of the jaw opening that follows the sound's level: the open-close cycle of syllables,
+)
 # which phone targets blended by a Gaussian only partly give (a loud syllable opens wider than a quiet one)
-LOUDNESS_RANGE_DB = 25.0  # level below the speech's loud frames (its 90th percentile) at which that part is shut
+LOUDNESS_RANGE_DB = (
+    25.0  # level below the speech's loud frames (its 90th percentile) at which that part is shut
+)
 SILENT_DB = -55.0  # dBFS: quieter frames are silence, however quiet the whole recording
-MIN_CLOSURE = 0.05  # s: the shortest time the lips stay shut for m, b, p (eSpeak gives some /b/ 20 ms)
+MIN_CLOSURE = (
+    0.05  # s: the shortest time the lips stay shut for m, b, p (eSpeak gives some /b/ 20 ms)
+)
 CLOSE_INDEX = POSE_PARAMETERS.index("close")
 OPEN_INDEX = POSE_PARAMETERS.index("open")
 
@@ -90,10 +102,16 @@ def sample_frames(track: np.ndarray, fps: float, n_frames: int) -> PoseTrack:
     """
     needed = int(np.ceil(n_frames / fps * TRACK_RATE)) + 1
     if len(track) < needed:
-        track = np.vstack([track, np.repeat(track[-1:], needed - len(track), axis=0)]) if len(track) else np.zeros((needed, len(POSE_PARAMETERS)), np.float32)
+        track = (
+            np.vstack([track, np.repeat(track[-1:], needed - len(track), axis=0)])
+            if len(track)
+            else np.zeros((needed, len(POSE_PARAMETERS)), np.float32)
+        )
     kernel = _gaussian(SMOOTHING * TRACK_RATE)
     pad = len(kernel) // 2
-    smooth = np.stack([np.convolve(np.pad(c, pad, mode="edge"), kernel, mode="valid") for c in track.T], axis=1)
+    smooth = np.stack(
+        [np.convolve(np.pad(c, pad, mode="edge"), kernel, mode="valid") for c in track.T], axis=1
+    )
     poses = np.zeros((n_frames, track.shape[1]), np.float32)
     for index in range(n_frames):
         lo = int(round(index / fps * TRACK_RATE))
@@ -105,7 +123,9 @@ def sample_frames(track: np.ndarray, fps: float, n_frames: int) -> PoseTrack:
     return PoseTrack(poses, fps)
 
 
-def frame_poses(phones: Sequence[TimedPhone], duration: float, fps: float, n_frames: int) -> PoseTrack:
+def frame_poses(
+    phones: Sequence[TimedPhone], duration: float, fps: float, n_frames: int
+) -> PoseTrack:
     """Per-frame mouth poses for timed phones: each phone's target, anticipated, blended, sampled."""
     return sample_frames(target_track(phones, max(duration, n_frames / fps)), fps, n_frames)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -15,8 +15,14 @@ from .visemes import VISEME_POSES, Viseme, rhubarb_shape_of
 
 MIN_CUE = 0.04  # s: shorter cues merge into their neighbour, as in Rhubarb's output
 VISEME_SHAPES = {
-    Viseme.REST: "X", Viseme.MBP: "A", Viseme.WIDE: "B", Viseme.MID: "C", Viseme.OPEN: "D",
-    Viseme.ROUND: "F", Viseme.FV: "G", Viseme.THL: "H",
+    Viseme.REST: "X",
+    Viseme.MBP: "A",
+    Viseme.WIDE: "B",
+    Viseme.MID: "C",
+    Viseme.OPEN: "D",
+    Viseme.ROUND: "F",
+    Viseme.FV: "G",
+    Viseme.THL: "H",
 }
 CUE_SUFFIXES = (".json", ".tsv")
 
@@ -70,7 +76,9 @@ def cues_from_poses(track: PoseTrack) -> list[MouthCue]:
     targets = np.stack([VISEME_POSES[v].as_array() for v in visemes])
     nearest = np.argmin(((track.poses[:, None, :] - targets[None, :, :]) ** 2).sum(-1), axis=1)
     step = 1.0 / track.fps
-    cues = [MouthCue(i * step, (i + 1) * step, VISEME_SHAPES[visemes[k]]) for i, k in enumerate(nearest)]
+    cues = [
+        MouthCue(i * step, (i + 1) * step, VISEME_SHAPES[visemes[k]]) for i, k in enumerate(nearest)
+    ]
     return _merge(cues)
 
 
@@ -82,7 +90,9 @@ def write_cues(path: Path, cues: Sequence[MouthCue], *, duration: float, sound_f
     if suffix == ".json":
         document = {
             "metadata": {"soundFile": sound_file, "duration": round(duration, 2)},
-            "mouthCues": [{"start": round(c.start, 2), "end": round(c.end, 2), "value": c.value} for c in cues],
+            "mouthCues": [
+                {"start": round(c.start, 2), "end": round(c.end, 2), "value": c.value} for c in cues
+            ],
         }
         text = json.dumps(document, indent=2) + "\n"
     else:

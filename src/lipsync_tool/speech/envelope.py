@@ -22,7 +22,9 @@ def frame_rms(samples: np.ndarray, sample_rate: int, fps: float, n_frames: int) 
         lo, hi = int(start[block].min()), int(stop[block].max())
         squares = np.concatenate([[0.0], np.cumsum(np.square(samples[lo:hi], dtype=np.float64))])
         count = np.maximum(stop[block] - start[block], 1)
-        rms[block] = np.sqrt(np.maximum(squares[stop[block] - lo] - squares[start[block] - lo], 0.0) / count)
+        rms[block] = np.sqrt(
+            np.maximum(squares[stop[block] - lo] - squares[start[block] - lo], 0.0) / count
+        )
     return rms
 
 

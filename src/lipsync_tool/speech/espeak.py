@@ -94,7 +94,9 @@ class _Voice(ctypes.Structure):
     ]
 
 
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,9 @@ class _Session:
         callback = _SynthCallback(lambda wav, count, events: _collect(run, wav, count, events))
         self.lib.espeak_SetSynthCallback(callback)
         data = text.encode("utf-8") + b"\0"
-        status = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        status = self.lib.espeak_Synth(
+            data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+        )
         if run.error is not None:
             raise EngineError(f"collecting eSpeak NG output failed: {run.error}") from run.error
         _check(status, "synthesising")
@@ -239,7 +243,9 @@ class EspeakSynthesizer:
         """The voices available (name, main language, identifier)."""
         return list(self._voices)
 
-    def synthesize(self, text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50) -> Speech:
+    def synthesize(
+        self, text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50
+    ) -> Speech:
         """Speak `text` with `voice` at `rate` words per minute (80..450) and `pitch` (0..99)."""
         _validate(text, voice, rate, pitch)
         candidates = self._voice_candidates(voice)
@@ -251,7 +257,9 @@ class EspeakSynthesizer:
         ipa_names = _matching_ipa(plain, ipa, samples)
         events = _build_events(plain.events, ipa_names, len(samples), self._sample_rate)
         audio = samples.astype(np.float32) / 32768.0
-        return Speech(samples=audio, sample_rate=self._sample_rate, events=events, voice=voice, text=text)
+        return Speech(
+            samples=audio, sample_rate=self._sample_rate, events=events, voice=voice, text=text
+        )
 
     def _voice_candidates(self, voice: str) -> list[str]:
         """`voice`, then the voice file preferred for it as a language code ("en-gb" -> "gmw/en").
@@ -266,7 +274,11 @@ class EspeakSynthesizer:
     @contextmanager
     def _session(self, ipa: bool) -> Iterator[_Session]:
         """Load a private copy of the library, initialise it, and unload it afterwards."""
-        options = _INITIALIZE_DONT_EXIT | _INITIALIZE_PHONEME_EVENTS | (_INITIALIZE_PHONEME_IPA if ipa else 0)
+        options = (
+            _INITIALIZE_DONT_EXIT
+            | _INITIALIZE_PHONEME_EVENTS
+            | (_INITIALIZE_PHONEME_IPA if ipa else 0)
+        )
         with self._lock, tempfile.TemporaryDirectory(prefix="lipsync-espeak-") as folder:
             saved_locale = locale.setlocale(locale.LC_CTYPE)
             copy = Path(folder) / Path(self._library_path).name
@@ -301,7 +313,9 @@ def _locate_espeak() -> tuple[str, str]:
     try:
         library, data = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
     except RuntimeError as error:  # raised when its data folder is missing
-        raise ResourceError(f"{error}; reinstall it: pip install --force-reinstall espeakng-loader") from error
+        raise ResourceError(
+            f"{error}; reinstall it: pip install --force-reinstall espeakng-loader"
+        ) from error
     if not Path(library).is_file():
         raise ResourceError(
             f"espeakng-loader has no library at {library}; reinstall it: pip install --force-reinstall espeakng-loader"
@@ -365,7 +379,9 @@ def _collect(run: _Run, wav: ctypes._Pointer, count: int, events: ctypes._Pointe
 def _matching_ipa(plain: _Run, ipa: _Run, samples: np.ndarray) -> list[str] | None:
     """IPA names from the IPA run, or None when the two runs do not line up."""
     same_events = [sample for sample, _ in plain.events] == [sample for sample, _ in ipa.events]
-    same_audio = same_events and np.array_equal(samples, np.concatenate(ipa.chunks) if ipa.chunks else samples[:0])
+    same_audio = same_events and np.array_equal(
+        samples, np.concatenate(ipa.chunks) if ipa.chunks else samples[:0]
+    )
     if not same_audio:
         logger.warning("eSpeak NG's IPA run differs from its mnemonic run; events carry no IPA")
         return None
@@ -427,7 +443,9 @@ def _validate(text: str, voice: str, rate: int, pitch: int) -> None:
     if not voice or not voice.strip():
         raise InputError("no voice given; run `lipsync-tool --list-voices` to see the voices")
     if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
-        raise InputError(f"speech rate {rate} is outside {RATE_RANGE[0]}..{RATE_RANGE[1]} words per minute")
+        raise InputError(
+            f"speech rate {rate} is outside {RATE_RANGE[0]}..{RATE_RANGE[1]} words per minute"
+        )
     if not PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]:
         raise InputError(f"pitch {pitch} is outside {PITCH_RANGE[0]}..{PITCH_RANGE[1]}")
 

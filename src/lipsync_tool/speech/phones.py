@@ -7,12 +7,12 @@ import math
 import re
 import threading
 import warnings
-from collections.abc import Iterable
-from itertools import pairwise
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,23 +23,31 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000  # the en-us acoustic model's rate
 FRAME_RATE = 100  # PocketSphinx frames per second (its default `frate`)
 HOP = SAMPLE_RATE // FRAME_RATE  # samples per frame
-CHUNK_FRAMES = 1000  # longer clips are decoded in pieces: search and alignment memory grow with length
+CHUNK_FRAMES = (
+    1000  # longer clips are decoded in pieces: search and alignment memory grow with length
+)
 SILENCE = "sil"
-PAD_FRAMES = 25  # background added around the audio: the models expect speech to begin after a pause
+PAD_FRAMES = (
+    25  # background added around the audio: the models expect speech to begin after a pause
+)
 QUIET_WINDOW = 5  # frames of the quietest stretch of a recording, taken as its background
 SILENT_PEAK = 10 ** (-60 / 20)  # below -60 dBFS nothing is spoken (as in media.audio)
 DITHER_LSB = 0.5  # standard deviation of the added noise, in 16-bit steps
 PHONE_SEARCH = "phones"
 ALIGN_SEARCH = "words"
-PAUSE_PROBABILITY = 0.005  # of a silence between two words of the transcript (PocketSphinx's `silprob`)
-ALIGN_CONFIG = MappingProxyType({  # wide beams: a narrow one loses the only allowed path on odd audio
-    "lw": 6.5,  # PocketSphinx's default; scales the penalty of pauses between words
-    "beam": 1e-80,
-    "pbeam": 1e-80,
-    "wbeam": 1e-60,
-    "fsgusefiller": False,  # the alignment grammar places its own silences
-    "bestpath": False,  # lattice rescoring yields word spans too short for their phones
-})
+PAUSE_PROBABILITY = (
+    0.005  # of a silence between two words of the transcript (PocketSphinx's `silprob`)
+)
+ALIGN_CONFIG = MappingProxyType(
+    {  # wide beams: a narrow one loses the only allowed path on odd audio
+        "lw": 6.5,  # PocketSphinx's default; scales the penalty of pauses between words
+        "beam": 1e-80,
+        "pbeam": 1e-80,
+        "wbeam": 1e-60,
+        "fsgusefiller": False,  # the alignment grammar places its own silences
+        "bestpath": False,  # lattice rescoring yields word spans too short for their phones
+    }
+)
 MODEL_FILES = ("en-us/en-us", "en-us/cmudict-en-us.dict", "en-us/en-us-phone.lm.bin")
 
 
@@ -108,7 +116,10 @@ def contiguous(spans: Iterable[tuple[str, int, int]], duration: float) -> list[P
             merged[-1] = (phone, merged[-1][1], end)
         else:
             merged.append((phone, start, end))
-    segments = [PhoneSegment(p, min(s / FRAME_RATE, duration), min(e / FRAME_RATE, duration)) for p, s, e in merged]
+    segments = [
+        PhoneSegment(p, min(s / FRAME_RATE, duration), min(e / FRAME_RATE, duration))
+        for p, s, e in merged
+    ]
     segments[-1] = PhoneSegment(segments[-1].phone, segments[-1].start, duration)
     return [seg for seg in segments if seg.end > seg.start]
 
@@ -147,7 +158,11 @@ def snap_to_sound(segments: list[PhoneSegment], samples: np.ndarray) -> list[Pho
         phones, bounds = [SILENCE] + phones, [0.0] + bounds
     if phones[-1] != SILENCE and bounds[-1] < segments[-1].end:
         phones, bounds = phones + [SILENCE], bounds + [segments[-1].end]
-    return [PhoneSegment(phone, start, end) for phone, start, end in zip(phones, bounds, bounds[1:]) if end > start]
+    return [
+        PhoneSegment(phone, start, end)
+        for phone, start, end in zip(phones, bounds, bounds[1:])
+        if end > start
+    ]
 
 
 def within(spans: list[tuple[str, int, int]], first: int, stop: int) -> list[tuple[str, int, int]]:
@@ -165,7 +180,9 @@ def check_samples(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         )
     samples = np.asarray(samples)
     if samples.ndim != 1:
-        raise InputError(f"phone analysis needs mono samples (a 1-D array), got shape {samples.shape}")
+        raise InputError(
+            f"phone analysis needs mono samples (a 1-D array), got shape {samples.shape}"
+        )
     return samples.astype(np.float32, copy=False)
 
 
@@ -208,15 +225,65 @@ def transcript_words(transcript: str) -> list[str]:
 
 
 _LETTER_RULES: tuple[tuple[str, str], ...] = (
-    ("tch", "CH"), ("sch", "S K"), ("igh", "AY"), ("ch", "CH"), ("sh", "SH"), ("th", "TH"), ("ph", "F"),
-    ("wh", "W"), ("ck", "K"), ("ng", "NG"), ("gh", ""), ("qu", "K W"), ("ee", "IY"), ("ea", "IY"),
-    ("oo", "UW"), ("ou", "AW"), ("ow", "OW"), ("oi", "OY"), ("oy", "OY"), ("ai", "EY"), ("ay", "EY"),
-    ("au", "AO"), ("aw", "AO"), ("ie", "IY"), ("ei", "EY"), ("ue", "UW"), ("ew", "UW"), ("oa", "OW"),
-    ("er", "ER"), ("ir", "ER"), ("ur", "ER"), ("ar", "AA R"), ("or", "AO R"),
-    ("a", "AE"), ("b", "B"), ("c", "K"), ("d", "D"), ("e", "EH"), ("f", "F"), ("g", "G"), ("h", "HH"),
-    ("i", "IH"), ("j", "JH"), ("k", "K"), ("l", "L"), ("m", "M"), ("n", "N"), ("o", "AA"), ("p", "P"),
-    ("q", "K"), ("r", "R"), ("s", "S"), ("t", "T"), ("u", "AH"), ("v", "V"), ("w", "W"), ("x", "K S"),
-    ("y", "IY"), ("z", "Z"),
+    ("tch", "CH"),
+    ("sch", "S K"),
+    ("igh", "AY"),
+    ("ch", "CH"),
+    ("sh", "SH"),
+    ("th", "TH"),
+    ("ph", "F"),
+    ("wh", "W"),
+    ("ck", "K"),
+    ("ng", "NG"),
+    ("gh", ""),
+    ("qu", "K W"),
+    ("ee", "IY"),
+    ("ea", "IY"),
+    ("oo", "UW"),
+    ("ou", "AW"),
+    ("ow", "OW"),
+    ("oi", "OY"),
+    ("oy", "OY"),
+    ("ai", "EY"),
+    ("ay", "EY"),
+    ("au", "AO"),
+    ("aw", "AO"),
+    ("ie", "IY"),
+    ("ei", "EY"),
+    ("ue", "UW"),
+    ("ew", "UW"),
+    ("oa", "OW"),
+    ("er", "ER"),
+    ("ir", "ER"),
+    ("ur", "ER"),
+    ("ar", "AA R"),
+    ("or", "AO R"),
+    ("a", "AE"),
+    ("b", "B"),
+    ("c", "K"),
+    ("d", "D"),
+    ("e", "EH"),
+    ("f", "F"),
+    ("g", "G"),
+    ("h", "HH"),
+    ("i", "IH"),
+    ("j", "JH"),
+    ("k", "K"),
+    ("l", "L"),
+    ("m", "M"),
+    ("n", "N"),
+    ("o", "AA"),
+    ("p", "P"),
+    ("q", "K"),
+    ("r", "R"),
+    ("s", "S"),
+    ("t", "T"),
+    ("u", "AH"),
+    ("v", "V"),
+    ("w", "W"),
+    ("x", "K S"),
+    ("y", "IY"),
+    ("z", "Z"),
 )
 
 
@@ -251,7 +318,11 @@ def quiet_cuts(samples: np.ndarray) -> list[int]:
     """Frames cutting a clip into pieces of at most CHUNK_FRAMES, each at the quietest frame of a piece's later half."""
     n_frames = math.ceil(len(samples) / HOP)
     squares = np.square(samples, dtype=np.float32)
-    energy = np.add.reduceat(squares, np.arange(0, len(samples), HOP), dtype=np.float64) if len(samples) else []
+    energy = (
+        np.add.reduceat(squares, np.arange(0, len(samples), HOP), dtype=np.float64)
+        if len(samples)
+        else []
+    )
     del squares
     cuts = [0]
     while n_frames - cuts[-1] > CHUNK_FRAMES:
@@ -288,14 +359,18 @@ class PhoneRecognizer:
     serialised by a lock. Words spelled for `align` stay in its dictionary.
     """
 
-    def __init__(self, model_dir: Path | None = None, options: PhoneSearchOptions = PhoneSearchOptions()) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, options: PhoneSearchOptions = PhoneSearchOptions()
+    ) -> None:
         try:
             import pocketsphinx
         except ImportError as exc:
             raise ResourceError(
                 "phone analysis needs PocketSphinx; install it with: pip install 'pocketsphinx>=5,<6'"
             ) from exc
-        self.model_dir = Path(model_dir) if model_dir is not None else Path(pocketsphinx.get_model_path())
+        self.model_dir = (
+            Path(model_dir) if model_dir is not None else Path(pocketsphinx.get_model_path())
+        )
         self.options = options
         check_models(self.model_dir)
         self._lock = threading.Lock()
@@ -310,7 +385,9 @@ class PhoneRecognizer:
         self._aligner = self._load(pocketsphinx, **ALIGN_CONFIG)
         bigrams = self.model_dir / MODEL_FILES[2]
         try:
-            self._phones.add_allphone_file(PHONE_SEARCH, str(bigrams) if options.phone_bigrams else None)
+            self._phones.add_allphone_file(
+                PHONE_SEARCH, str(bigrams) if options.phone_bigrams else None
+            )
             self._phones.activate_search(PHONE_SEARCH)
         except RuntimeError as exc:
             raise ResourceError(
@@ -339,8 +416,12 @@ class PhoneRecognizer:
                 "reinstall them with: pip install --force-reinstall 'pocketsphinx>=5,<6'"
             ) from exc
 
-    def recognize(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE,
-                  progress: Callable[[int, int], None] | None = None) -> list[PhoneSegment]:
+    def recognize(
+        self,
+        samples: np.ndarray,
+        sample_rate: int = SAMPLE_RATE,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[PhoneSegment]:
         """Phones heard in the audio, with no transcript (a phone-loop search); `progress(done, total)` per piece."""
         samples = check_samples(samples, sample_rate)
         duration = len(samples) / SAMPLE_RATE
@@ -354,10 +435,17 @@ class PhoneRecognizer:
                 if progress is not None:
                     progress(done, len(pieces))
         segments = snap_to_sound(contiguous(spans, duration), samples)
-        log.debug("recognised %d phones in %.2f s: %s", len(segments), duration, " ".join(s.phone for s in segments))
+        log.debug(
+            "recognised %d phones in %.2f s: %s",
+            len(segments),
+            duration,
+            " ".join(s.phone for s in segments),
+        )
         return segments
 
-    def align(self, samples: np.ndarray, transcript: str, sample_rate: int = SAMPLE_RATE) -> list[PhoneSegment]:
+    def align(
+        self, samples: np.ndarray, transcript: str, sample_rate: int = SAMPLE_RATE
+    ) -> list[PhoneSegment]:
         """Phones of `transcript` timed against the audio (forced alignment).
 
         Words missing from the dictionary are spelled by `spell` (a warning says which). When the
@@ -375,17 +463,28 @@ class PhoneRecognizer:
             words = self._pronounceable(words)
             spans = self._align(samples, words) if words else None
         if spans is None:
-            log.warning("could not align the transcript %r to the audio; recognising phones instead", transcript)
+            log.warning(
+                "could not align the transcript %r to the audio; recognising phones instead",
+                transcript,
+            )
             return self.recognize(samples, sample_rate)
         segments = snap_to_sound(contiguous(spans, duration), samples)
-        log.debug("aligned %d phones in %.2f s: %s", len(segments), duration, " ".join(s.phone for s in segments))
+        log.debug(
+            "aligned %d phones in %.2f s: %s",
+            len(segments),
+            duration,
+            " ".join(s.phone for s in segments),
+        )
         return segments
 
     def _recognize(self, samples: np.ndarray, first: int, stop: int) -> list[tuple[str, int, int]]:
         """Phone spans, in frames of the whole clip, of the frames [first, stop)."""
         decode(self._phones, pcm16(samples[first * HOP : stop * HOP]))
         shift = first - PAD_FRAMES
-        spans = [(to_phone(seg.word), seg.start_frame + shift, seg.end_frame + 1 + shift) for seg in self._phones.seg()]
+        spans = [
+            (to_phone(seg.word), seg.start_frame + shift, seg.end_frame + 1 + shift)
+            for seg in self._phones.seg()
+        ]
         return within(spans, first, stop)
 
     def _pronounceable(self, words: list[str]) -> list[str]:
@@ -395,7 +494,10 @@ class PhoneRecognizer:
             if self._aligner.lookup_word(word) is None:
                 phones = spell(word)
                 if not phones:
-                    log.warning("dropping %r from the transcript: no pronunciation and no letters to spell", word)
+                    log.warning(
+                        "dropping %r from the transcript: no pronunciation and no letters to spell",
+                        word,
+                    )
                     continue
                 log.warning("%r is not in the dictionary; aligning it as spelled: %s", word, phones)
                 self._aligner.add_word(word, phones, True)
@@ -409,7 +511,9 @@ class PhoneRecognizer:
             piece = self._align_piece(pcm16(samples[first * HOP : stop * HOP]), words[i:j])
             if piece is None:
                 return None
-            spans += within([(phone, start + first, end + first) for phone, start, end in piece], first, stop)
+            spans += within(
+                [(phone, start + first, end + first) for phone, start, end in piece], first, stop
+            )
         return spans
 
     def _word_cuts(self, samples: np.ndarray, words: list[str]) -> list[tuple[int, int]]:
@@ -447,7 +551,11 @@ class PhoneRecognizer:
                     alignment = self._aligner.get_alignment()
                     if alignment is not None:
                         return [
-                            (to_phone(p.name), p.start - PAD_FRAMES, p.start + p.duration - PAD_FRAMES)
+                            (
+                                to_phone(p.name),
+                                p.start - PAD_FRAMES,
+                                p.start + p.duration - PAD_FRAMES,
+                            )
                             for p in alignment.phones()
                         ]
             except RuntimeError as exc:  # PocketSphinx reports a failed search this way
@@ -457,7 +565,9 @@ class PhoneRecognizer:
     def _align_words(self, pcm: bytes, words: list[str], pauses: bool) -> bool:
         """First pass: a grammar of the words in order, silence allowed at the ends (and between words)."""
         last = len(words)
-        transitions: list[tuple[int, int, float, str]] = [(i, i + 1, 1.0, word) for i, word in enumerate(words)]
+        transitions: list[tuple[int, int, float, str]] = [
+            (i, i + 1, 1.0, word) for i, word in enumerate(words)
+        ]
         silent_states = range(last + 1) if pauses else (0, last)
         transitions += [(state, state, PAUSE_PROBABILITY, "<sil>") for state in silent_states]
         grammar = self._aligner.create_fsg(ALIGN_SEARCH, 0, last, transitions)
@@ -465,5 +575,7 @@ class PhoneRecognizer:
         self._aligner.activate_search(ALIGN_SEARCH)
         decode(self._aligner, pcm)
         hypothesis = self._aligner.hyp()
-        heard = [re.sub(r"\(\d+\)$", "", w) for w in hypothesis.hypstr.split()] if hypothesis else []
+        heard = (
+            [re.sub(r"\(\d+\)$", "", w) for w in hypothesis.hypstr.split()] if hypothesis else []
+        )
         return [w for w in heard if w != "<sil>"] == words

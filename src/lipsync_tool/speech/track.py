@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
-
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, LipSyncError
 from .acoustic import acoustic_poses
 from .coarticulation import PoseTrack, TimedPhone, frame_poses, with_loudness
-from .envelope import loudness_db
 from .cues import MouthCue, cues_from_phones, cues_from_poses
+from .envelope import loudness_db
 
 if TYPE_CHECKING:
     from ..media.audio import SpeechAudio
@@ -62,19 +62,34 @@ class SpeechAnalyzer:
             self._recognizer = PhoneRecognizer()
         return self._recognizer
 
-    def phones(self, speech: "SpeechAudio", transcript: str | None, progress: Any = None) -> tuple[list[Any], str]:
+    def phones(
+        self, speech: SpeechAudio, transcript: str | None, progress: Any = None
+    ) -> tuple[list[Any], str]:
         """Timed phones: forced alignment when the words are known, else phone recognition."""
         if transcript:
             return self.recognizer.align(speech.samples, transcript, speech.sample_rate), "aligned"
         report = (lambda done, total: progress("speech", done, total)) if progress else None
-        return self.recognizer.recognize(speech.samples, speech.sample_rate, progress=report), "recognized"
+        return self.recognizer.recognize(
+            speech.samples, speech.sample_rate, progress=report
+        ), "recognized"
 
-    def track(self, speech: "SpeechAudio", fps: float, n_frames: int, *, mode: str = "auto",
-              language: str = "en", transcript: str | None = None,
-              phones: Sequence[TimedPhone] | None = None, progress: Any = None) -> MouthTrack:
+    def track(
+        self,
+        speech: SpeechAudio,
+        fps: float,
+        n_frames: int,
+        *,
+        mode: str = "auto",
+        language: str = "en",
+        transcript: str | None = None,
+        phones: Sequence[TimedPhone] | None = None,
+        progress: Any = None,
+    ) -> MouthTrack:
         """The mouth track for `speech`; `phones` given (e.g. from text-to-speech) are used as they are."""
         if phones is not None:
-            return MouthTrack(self._poses(phones, speech, fps, n_frames), "given", tuple(phones), speech.duration)
+            return MouthTrack(
+                self._poses(phones, speech, fps, n_frames), "given", tuple(phones), speech.duration
+            )
         if uses_phones(mode, language):
             try:
                 found, method = self.phones(speech, transcript, progress)
@@ -87,7 +102,12 @@ class SpeechAnalyzer:
             else:
                 if any(p.phone != "sil" for p in found) or speech.is_silent:
                     log.info("visemes from %d %s phones", len(found), method)
-                    return MouthTrack(self._poses(found, speech, fps, n_frames), method, tuple(found), speech.duration)
+                    return MouthTrack(
+                        self._poses(found, speech, fps, n_frames),
+                        method,
+                        tuple(found),
+                        speech.duration,
+                    )
                 log.info("no phones recognised; using the acoustic visemes")
         elif transcript:
             log.info("--transcript is only used by the phonetic visemes (English); ignoring it")
@@ -95,9 +115,9 @@ class SpeechAnalyzer:
         return MouthTrack(poses, "acoustic", (), speech.duration)
 
     @staticmethod
-    def _poses(phones: Sequence[TimedPhone], speech: "SpeechAudio", fps: float, n_frames: int) -> PoseTrack:
+    def _poses(
+        phones: Sequence[TimedPhone], speech: SpeechAudio, fps: float, n_frames: int
+    ) -> PoseTrack:
         """Each phone's pose, blended, with part of the jaw following the sound's level."""
         level = loudness_db(speech.samples, speech.sample_rate, fps, n_frames)
         return with_loudness(frame_poses(phones, speech.duration, fps, n_frames), level)
-
-

@@ -127,7 +127,9 @@ def _runs(mask: np.ndarray, hop: float) -> list[Span]:
 
 def _pad_and_merge(runs: Sequence[Span], duration: float) -> list[Span]:
     """Drop runs under MIN_SPEECH, widen the rest by PADDING, merge overlaps, clip to the clip."""
-    kept = [(start - PADDING, end + PADDING) for start, end in runs if end - start >= MIN_SPEECH - 1e-9]
+    kept = [
+        (start - PADDING, end + PADDING) for start, end in runs if end - start >= MIN_SPEECH - 1e-9
+    ]
     return [(round(start, 6), round(end, 6)) for start, end in _clip_spans(kept, duration)]
 
 
@@ -154,8 +156,12 @@ def speech_spans(samples: np.ndarray, sample_rate: int, *, method: Method = "aut
     if method == "auto":
         method = "vad" if _vad_available() else "energy"
         if method == "energy":
-            log.warning("pocketsphinx is not installed; finding speech by loudness instead of its VAD")
-    mask, hop = _vad_mask(samples, sample_rate) if method == "vad" else _energy_mask(samples, sample_rate)
+            log.warning(
+                "pocketsphinx is not installed; finding speech by loudness instead of its VAD"
+            )
+    mask, hop = (
+        _vad_mask(samples, sample_rate) if method == "vad" else _energy_mask(samples, sample_rate)
+    )
     return _pad_and_merge(_runs(mask, hop), len(samples) / sample_rate)
 
 
@@ -176,7 +182,9 @@ class TrimPlan:
     def __post_init__(self) -> None:
         ends = [edge for interval in self.intervals for edge in interval]
         if not self.intervals or ends[0] < 0 or any(b <= a for a, b in zip(ends, ends[1:])):
-            raise ValueError(f"trim intervals must be non-empty, ordered and apart: {self.intervals}")
+            raise ValueError(
+                f"trim intervals must be non-empty, ordered and apart: {self.intervals}"
+            )
         if abs(self.duration - sum(end - start for start, end in self.intervals)) > 1e-6:
             raise ValueError(f"trim plan duration {self.duration} is not the sum of its intervals")
 
@@ -206,7 +214,10 @@ def _gaps(spans: Sequence[Span], total: float) -> list[Span]:
 
 
 def plan_trim(
-    spans: Sequence[Span], total_duration: float, max_pause: float = DEFAULT_MAX_PAUSE, edge: float = DEFAULT_EDGE
+    spans: Sequence[Span],
+    total_duration: float,
+    max_pause: float = DEFAULT_MAX_PAUSE,
+    edge: float = DEFAULT_EDGE,
 ) -> TrimPlan:
     """Keep `edge` s of silence before the first and after the last span, and shorten every pause
     longer than `max_pause` to exactly `max_pause` by removing its middle (the first and last
@@ -316,7 +327,9 @@ def trim_filter(plan: TrimPlan, sample_rate: int) -> str:
     for index, (start, end) in enumerate(bounds):
         lead = half if index > 0 else 0
         tail = fade - half if index < count - 1 else 0
-        parts.append(f"[s{index}]atrim=start_sample={start - lead}:end_sample={end + tail},asetpts=N/SR/TB[p{index}]")
+        parts.append(
+            f"[s{index}]atrim=start_sample={start - lead}:end_sample={end + tail},asetpts=N/SR/TB[p{index}]"
+        )
     joined = "p0"
     for index in range(1, count):  # pairwise, as older ffmpeg's acrossfade takes two inputs only
         label = "trimmed" if index == count - 1 else f"x{index}"

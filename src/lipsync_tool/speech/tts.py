@@ -21,8 +21,15 @@ class SynthesizedSpeech:
     voice: str
 
 
-def synthesize_to_wav(text: str, wav: Path, *, voice: str = "en-us", rate: int = 160, pitch: int = 50,
-                      margin: float = 0.0) -> SynthesizedSpeech:
+def synthesize_to_wav(
+    text: str,
+    wav: Path,
+    *,
+    voice: str = "en-us",
+    rate: int = 160,
+    pitch: int = 50,
+    margin: float = 0.0,
+) -> SynthesizedSpeech:
     """Speak `text` with eSpeak NG into `wav`, with `margin` seconds of silence before and after;
     raises InputError for empty text, unknown voices, text too long."""
     from .espeak import EspeakSynthesizer
@@ -32,13 +39,21 @@ def synthesize_to_wav(text: str, wav: Path, *, voice: str = "en-us", rate: int =
     replace(speech, samples=np.concatenate([pad, speech.samples, pad])).write_wav(wav)
     shift = len(pad) / speech.sample_rate
     spoken = [
-        PhoneSegment("sil" if event.is_pause else ipa_to_arpabet(event.ipa) if event.ipa else "sil", event.start + shift, event.end + shift)
+        PhoneSegment(
+            "sil" if event.is_pause else ipa_to_arpabet(event.ipa) if event.ipa else "sil",
+            event.start + shift,
+            event.end + shift,
+        )
         for event in speech.events
         if event.end > event.start
     ]
     duration = speech.duration + 2 * shift
     if shift > 0:
-        spoken = [PhoneSegment("sil", 0.0, shift), *spoken, PhoneSegment("sil", duration - shift, duration)]
+        spoken = [
+            PhoneSegment("sil", 0.0, shift),
+            *spoken,
+            PhoneSegment("sil", duration - shift, duration),
+        ]
     return SynthesizedSpeech(wav, tuple(spoken), duration, voice)
 
 

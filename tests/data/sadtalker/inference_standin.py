@@ -28,16 +28,30 @@ def fail(lines, status=1):
 def check_layout(args):
     root = os.path.split(sys.argv[0])[0]
     if not os.path.isfile(os.path.join(root, "src/config", "facerender.yaml")):
-        fail(["Traceback (most recent call last):", "FileNotFoundError: src/config/facerender.yaml"])
-    mapping = "mapping_00109-model.pth.tar" if "full" in args.preprocess else "mapping_00229-model.pth.tar"
-    needed = [os.path.join(args.checkpoint_dir, f"SadTalker_V0.0.2_{args.size}.safetensors"),
-              os.path.join(args.checkpoint_dir, mapping),
-              "gfpgan/weights/detection_Resnet50_Final.pth", "gfpgan/weights/alignment_WFLW_4HG.pth"]
+        fail(
+            ["Traceback (most recent call last):", "FileNotFoundError: src/config/facerender.yaml"]
+        )
+    mapping = (
+        "mapping_00109-model.pth.tar"
+        if "full" in args.preprocess
+        else "mapping_00229-model.pth.tar"
+    )
+    needed = [
+        os.path.join(args.checkpoint_dir, f"SadTalker_V0.0.2_{args.size}.safetensors"),
+        os.path.join(args.checkpoint_dir, mapping),
+        "gfpgan/weights/detection_Resnet50_Final.pth",
+        "gfpgan/weights/alignment_WFLW_4HG.pth",
+    ]
     if args.enhancer == "gfpgan":
         needed += ["gfpgan/weights/GFPGANv1.4.pth", "gfpgan/weights/parsing_parsenet.pth"]
     for path in needed:
         if not os.path.isfile(path):
-            fail(["Traceback (most recent call last):", f"FileNotFoundError: [Errno 2] No such file: '{path}'"])
+            fail(
+                [
+                    "Traceback (most recent call last):",
+                    f"FileNotFoundError: [Errno 2] No such file: '{path}'",
+                ]
+            )
 
 
 def imitate_failure(mode):
@@ -46,8 +60,13 @@ def imitate_failure(mode):
         print("Can't get the coeffs of the input")
         sys.exit(0)
     if mode == "oom":
-        fail(["Traceback (most recent call last):", '  File "src/facerender/animate.py", line 186, in generate',
-              "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"])
+        fail(
+            [
+                "Traceback (most recent call last):",
+                '  File "src/facerender/animate.py", line 186, in generate',
+                "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+            ]
+        )
     if mode == "enospc":
         fail(["Traceback (most recent call last):", "OSError: [Errno 28] No space left on device"])
     if mode == "crash":
@@ -64,24 +83,59 @@ def render(args, save_dir):
     frames = max(1, int(seconds * 25))
     for batch in range(0, frames, args.batch_size):
         done = min(frames, batch + args.batch_size)
-        sys.stderr.write(f"Face Renderer::  {100 * done // frames}%|##| {done}/{frames} [00:00<00:00, 9.99it/s]\r")
+        sys.stderr.write(
+            f"Face Renderer::  {100 * done // frames}%|##| {done}/{frames} [00:00<00:00, 9.99it/s]\r"
+        )
     sys.stderr.write("\n")
     ffmpeg = shutil.which("ffmpeg")
     size = f"{args.size}x{args.size}"
-    subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25",
-                    "-i", args.driven_audio, "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-shortest", clip], check=True)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size={size}:rate=25",
+            "-i",
+            args.driven_audio,
+            "-frames:v",
+            str(frames),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            clip,
+        ],
+        check=True,
+    )
     return clip
 
 
 def main():
     started = time.time()
-    args = load_parser(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sadtalker_inference_args.json")).parse_args()
+    args = load_parser(
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "sadtalker_inference_args.json")
+    ).parse_args()
     record = os.environ.get("SADTALKER_STANDIN_RECORD")
     if record:
         with open(record, "w") as handle:
-            json.dump({"argv": sys.argv, "cwd": os.getcwd(), "args": vars(args), "ffmpeg": shutil.which("ffmpeg"),
-                       "started": started}, handle)
+            json.dump(
+                {
+                    "argv": sys.argv,
+                    "cwd": os.getcwd(),
+                    "args": vars(args),
+                    "ffmpeg": shutil.which("ffmpeg"),
+                    "started": started,
+                },
+                handle,
+            )
     check_layout(args)
     save_dir = os.path.join(args.result_dir, strftime("%Y_%m_%d_%H.%M.%S"))
     os.makedirs(save_dir, exist_ok=True)

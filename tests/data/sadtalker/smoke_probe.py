@@ -2,18 +2,22 @@
 exercises the code paths that break on Python 3.11 / new numpy (align_img, calculate_points, the mel front-end,
 kornia's warp_affine, basicsr/gfpgan imports) and a forward pass of each network with random weights (no model
 files can be fetched on the build machines). Prints one JSON line."""
+
 import json
 import time
+
 t0 = time.time()
-import numpy as np, torch, yaml
-from src.face3d.util.preprocess import align_img
+import numpy as np
+import torch
+import yaml
+from facexlib.alignment import landmark_98_to_68
+from kornia.geometry import warp_affine
+from PIL import Image
 from src.face3d.util.load_mats import load_lm3d
 from src.face3d.util.my_awing_arch import calculate_points
+from src.face3d.util.preprocess import align_img
 from src.utils.audio import melspectrogram
-from PIL import Image
-from kornia.geometry import warp_affine
-from gfpgan import GFPGANer
-from facexlib.alignment import landmark_98_to_68
+
 res = {}
 lm3d = load_lm3d("src/config")
 img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8))
@@ -28,18 +32,21 @@ res["mel"] = list(melspectrogram(wav).shape)
 res["warp_affine"] = list(warp_affine(torch.rand(1, 3, 8, 8), torch.eye(2, 3)[None], (8, 8)).shape)
 # the three networks with random weights, forward on CPU
 from src.face3d.models import networks
+
 net = networks.define_net_recon(net_recon="resnet50", use_last_fc=False, init_path="").eval()
 with torch.no_grad():
     res["net_recon"] = list(net(torch.rand(1, 3, 224, 224)).shape)
-from src.facerender.modules.keypoint_detector import KPDetector, HEEstimator
-from src.facerender.modules.mapping import MappingNet
 from src.facerender.modules.generator import OcclusionAwareSPADEGenerator
+from src.facerender.modules.keypoint_detector import KPDetector
+from src.facerender.modules.mapping import MappingNet
+
 cfg = yaml.safe_load(open("src/config/facerender.yaml"))
 mp = cfg["model_params"]
 gen = OcclusionAwareSPADEGenerator(**mp["generator_params"], **mp["common_params"]).eval()
 kp = KPDetector(**mp["kp_detector_params"], **mp["common_params"]).eval()
 mapping = MappingNet(**mp["mapping_params"]).eval()
 from src.facerender.modules.make_animation import keypoint_transformation
+
 with torch.no_grad():
     src = torch.rand(1, 3, 256, 256)
     kp_c = kp(src)
@@ -47,10 +54,9 @@ with torch.no_grad():
     kp_s = keypoint_transformation(kp_c, he)
     out = gen(src, kp_source=kp_s, kp_driving=kp_s)
     res["generator"] = list(out["prediction"].shape)
-from yacs.config import CfgNode as CN
 from src.audio2pose_models.audio2pose import Audio2Pose
-from src.audio2exp_models.networks import SimpleWrapperV2
-from src.audio2exp_models.audio2exp import Audio2Exp
+from yacs.config import CfgNode as CN
+
 with open("src/config/auido2pose.yaml") as f:
     cfg_pose = CN.load_cfg(f)
 pose = Audio2Pose(cfg_pose, None, device="cpu").eval()

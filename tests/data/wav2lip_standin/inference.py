@@ -27,15 +27,23 @@ mode = os.environ.get("STANDIN_MODE", "")
 is_image = os.path.isfile(args.face) and args.face.split(".")[1] in ["jpg", "png", "jpeg"]
 s3fd = HERE / "face_detection" / "detection" / "sfd" / "s3fd.pth"
 record = {
-    "argv": sys.argv[1:], "args": vars(args), "cwd": os.getcwd(), "ffmpeg": shutil.which("ffmpeg"),
-    "audio_module": audio.__file__, "is_image": is_image, "s3fd": s3fd.read_bytes().hex() if s3fd.exists() else None,
-    "temp_dir": os.path.isdir("temp"), "checkpoint_exists": os.path.isfile(args.checkpoint_path),
+    "argv": sys.argv[1:],
+    "args": vars(args),
+    "cwd": os.getcwd(),
+    "ffmpeg": shutil.which("ffmpeg"),
+    "audio_module": audio.__file__,
+    "is_image": is_image,
+    "s3fd": s3fd.read_bytes().hex() if s3fd.exists() else None,
+    "temp_dir": os.path.isdir("temp"),
+    "checkpoint_exists": os.path.isfile(args.checkpoint_path),
 }
 Path("standin_record.json").write_text(json.dumps(record))
 
 if mode == "crash":
     print("Using cpu for inference.")
-    sys.stderr.write("Traceback (most recent call last):\n  File \"inference.py\", line 92, in face_detect\n")
+    sys.stderr.write(
+        'Traceback (most recent call last):\n  File "inference.py", line 92, in face_detect\n'
+    )
     raise ValueError("Face not detected! Ensure the video contains a face in all the frames.")
 if not is_image:
     raise SystemExit("stand-in: --face is not an image by upstream's split('.')[1] test")
@@ -55,8 +63,43 @@ y1, y2, x1, x2 = args.box
 if y1 != -1:
     frame[y1:y2, x1:x2] = 255 - frame[y1:y2, x1:x2]
 Image.fromarray(frame).save("temp/frame.png")
-subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-loop", "1", "-framerate", f"{args.fps:g}", "-i", "temp/frame.png",
-                "-frames:v", str(chunks), "-c:v", "mpeg4", "-q:v", "2", "temp/result.avi"], check=True)
+subprocess.run(
+    [
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        "-loop",
+        "1",
+        "-framerate",
+        f"{args.fps:g}",
+        "-i",
+        "temp/frame.png",
+        "-frames:v",
+        str(chunks),
+        "-c:v",
+        "mpeg4",
+        "-q:v",
+        "2",
+        "temp/result.avi",
+    ],
+    check=True,
+)
 if mode != "no_outfile":
-    subprocess.call(["ffmpeg", "-y", "-loglevel", "error", "-i", args.audio, "-i", "temp/result.avi", "-strict", "-2",
-                     "-q:v", "1", args.outfile])
+    subprocess.call(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            args.audio,
+            "-i",
+            "temp/result.avi",
+            "-strict",
+            "-2",
+            "-q:v",
+            "1",
+            args.outfile,
+        ]
+    )

@@ -36,18 +36,33 @@ def job_paths(work_dir: Path) -> JobPaths:
     return JobPaths(Path(work_dir) / "sadtalker")
 
 
-def inference_command(python: Path, checkout: Path, checkpoint_dir: Path, paths: JobPaths, options: RenderOptions,
-                      *, cuda: bool) -> tuple[str, ...]:
+def inference_command(
+    python: Path,
+    checkout: Path,
+    checkpoint_dir: Path,
+    paths: JobPaths,
+    options: RenderOptions,
+    *,
+    cuda: bool,
+) -> tuple[str, ...]:
     """The exact argv that runs upstream's inference.py (to be run with cwd = `checkout`)."""
     command = [
-        str(python), str(checkout / "inference.py"),
-        "--driven_audio", str(paths.driven_audio),
-        "--source_image", str(paths.source_image),
-        "--result_dir", str(paths.result_dir),
-        "--checkpoint_dir", str(checkpoint_dir),
-        "--size", str(options.resolution),
-        "--preprocess", options.upstream_preprocess,
-        "--expression_scale", f"{options.expression_scale:g}",
+        str(python),
+        str(checkout / "inference.py"),
+        "--driven_audio",
+        str(paths.driven_audio),
+        "--source_image",
+        str(paths.source_image),
+        "--result_dir",
+        str(paths.result_dir),
+        "--checkpoint_dir",
+        str(checkpoint_dir),
+        "--size",
+        str(options.resolution),
+        "--preprocess",
+        options.upstream_preprocess,
+        "--expression_scale",
+        f"{options.expression_scale:g}",
     ]
     if options.still:
         command.append("--still")

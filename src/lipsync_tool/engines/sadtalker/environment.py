@@ -22,9 +22,9 @@ import subprocess
 import sys
 import tempfile
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ...errors import EngineUnavailableError, ResourceError
 
@@ -34,21 +34,42 @@ ENVIRONMENT_VERSION = 1
 """Bumped whenever the build steps or the shims change, so existing venvs are rebuilt."""
 MARKER = "lipsync-sadtalker.json"
 STDERR_LINES = 6
-VENV_SIZE_ESTIMATE = 7_000_000_000  # bytes: the set with PyPI's CUDA torch measured 5.5 GB, plus pip's temp files
+VENV_SIZE_ESTIMATE = (
+    7_000_000_000  # bytes: the set with PyPI's CUDA torch measured 5.5 GB, plus pip's temp files
+)
 LOCK_TIMEOUT = 3600.0
 
 PACKAGES: tuple[str, ...] = (
     # `===` (exact string) keeps pip on the index's torch build, whose torchvision matches; a local `+cpu` torch wheel
     # would satisfy `==` but no CPU torchvision 0.28 is on PyPI, and the CUDA one does not load against it.
-    "torch===2.13.0", "torchvision==0.28.0",
+    "torch===2.13.0",
+    "torchvision==0.28.0",
     "numpy==1.23.5",  # <1.24 keeps np.float and ragged np.array working in upstream's preprocess (no patch needed)
-    "scipy==1.10.1", "scikit-image==0.20.0", "Pillow==9.5.0",  # Pillow<10 keeps Image.ANTIALIAS (croper.py)
+    "scipy==1.10.1",
+    "scikit-image==0.20.0",
+    "Pillow==9.5.0",  # Pillow<10 keeps Image.ANTIALIAS (croper.py)
     "opencv-python==4.11.0.86",  # the last opencv-python accepting numpy 1.x
-    "librosa==0.10.2.post1", "numba==0.58.1", "resampy==0.4.3",
-    "face_alignment==1.3.5", "imageio==2.19.3", "imageio-ffmpeg==0.4.7", "pydub==0.25.1", "kornia==0.6.8",
-    "tqdm", "yacs==0.1.8", "pyyaml", "joblib==1.3.2", "safetensors",
-    "addict", "future", "lmdb", "yapf", "requests", "filterpy",  # what basicsr/facexlib/gfpgan need at run time
-    "setuptools", "wheel",  # basicsr builds from its sdist without isolation
+    "librosa==0.10.2.post1",
+    "numba==0.58.1",
+    "resampy==0.4.3",
+    "face_alignment==1.3.5",
+    "imageio==2.19.3",
+    "imageio-ffmpeg==0.4.7",
+    "pydub==0.25.1",
+    "kornia==0.6.8",
+    "tqdm",
+    "yacs==0.1.8",
+    "pyyaml",
+    "joblib==1.3.2",
+    "safetensors",
+    "addict",
+    "future",
+    "lmdb",
+    "yapf",
+    "requests",
+    "filterpy",  # what basicsr/facexlib/gfpgan need at run time
+    "setuptools",
+    "wheel",  # basicsr builds from its sdist without isolation
 )
 NO_DEPS_PACKAGES: tuple[str, ...] = ("basicsr==1.4.2", "facexlib==0.3.0", "gfpgan==1.3.8")
 
@@ -71,8 +92,12 @@ class DependencySet:
 
     def marker(self, python_version: str) -> dict[str, object]:
         """What the venv's marker file must hold for it to count as ready (as JSON reads it back: lists)."""
-        data = {"environment_version": ENVIRONMENT_VERSION, "python": python_version,
-                "packages": self.packages, "no_deps_packages": self.no_deps_packages}
+        data = {
+            "environment_version": ENVIRONMENT_VERSION,
+            "python": python_version,
+            "packages": self.packages,
+            "no_deps_packages": self.no_deps_packages,
+        }
         return json.loads(json.dumps(data))
 
 
@@ -88,23 +113,34 @@ def site_packages(venv: Path) -> Path:
     """The venv's site-packages folder (POSIX layout: lib/pythonX.Y/site-packages)."""
     if os.name == "nt":
         return venv / "Lib" / "site-packages"
-    return venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    return (
+        venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    )
 
 
 def default_venv_path(cache_dir: Path) -> Path:
     """cache_dir/sadtalker/venv-py3XX, one per Python minor version."""
-    return Path(cache_dir) / "sadtalker" / f"venv-py{sys.version_info.major}{sys.version_info.minor}"
+    return (
+        Path(cache_dir) / "sadtalker" / f"venv-py{sys.version_info.major}{sys.version_info.minor}"
+    )
 
 
 class SadTalkerEnvironment:
     """The isolated venv at `path` holding `dependencies`; `ensure(install=True)` builds it when it is not ready."""
 
-    def __init__(self, path: Path, dependencies: DependencySet = DEFAULT_DEPENDENCIES, *,
-                 environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        dependencies: DependencySet = DEFAULT_DEPENDENCIES,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.dependencies = dependencies
         self.environ = dict(os.environ if environ is None else environ)
-        self.python_version = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+        self.python_version = (
+            f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+        )
 
     @property
     def python(self) -> Path:
@@ -130,7 +166,8 @@ class SadTalkerEnvironment:
         if not install:
             raise EngineUnavailableError(
                 f"the sadtalker engine needs its own Python environment ({problem}); pass --install-deps to build it "
-                f"once (about 5.5 GB of packages from the package index, into {self.path})")
+                f"once (about 5.5 GB of packages from the package index, into {self.path})"
+            )
         from filelock import FileLock, Timeout
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,8 +176,10 @@ class SadTalkerEnvironment:
                 if self.problem() is not None:  # another run may have built it while we waited
                     self._build(problem)
         except Timeout as exc:
-            raise EngineUnavailableError(f"another lipsync-tool run has held the lock on {self.path} for an hour; "
-                                         "is it stuck?") from exc
+            raise EngineUnavailableError(
+                f"another lipsync-tool run has held the lock on {self.path} for an hour; "
+                "is it stuck?"
+            ) from exc
         return self.python
 
     def build_commands(self, venv: Path) -> list[tuple[str, ...]]:
@@ -160,20 +199,29 @@ class SadTalkerEnvironment:
         if self.dependencies.packages:
             commands.append((*pip, *self.dependencies.packages))
         if self.dependencies.no_deps_packages:
-            commands.append((*pip, "--no-deps", "--no-build-isolation", *self.dependencies.no_deps_packages))
+            commands.append(
+                (*pip, "--no-deps", "--no-build-isolation", *self.dependencies.no_deps_packages)
+            )
         return commands
 
     def _build(self, why: str) -> None:
-        log.warning("building the sadtalker environment in %s (%s): %s; then %s", self.path, why,
-                    " ".join(self.dependencies.packages), " ".join(self.dependencies.no_deps_packages))
+        log.warning(
+            "building the sadtalker environment in %s (%s): %s; then %s",
+            self.path,
+            why,
+            " ".join(self.dependencies.packages),
+            " ".join(self.dependencies.no_deps_packages),
+        )
         _check_free_space(self.path.parent, self.dependencies.disk_bytes)
         temp = Path(tempfile.mkdtemp(prefix=".venv-", dir=self.path.parent))
         try:
             for command in self.build_commands(temp):
                 self._run(command)
             install_shims(temp)
-            (temp / MARKER).write_text(json.dumps(self.dependencies.marker(self.python_version), indent=1),
-                                       encoding="utf-8")
+            (temp / MARKER).write_text(
+                json.dumps(self.dependencies.marker(self.python_version), indent=1),
+                encoding="utf-8",
+            )
             if self.path.exists():
                 shutil.rmtree(self.path)
             os.replace(temp, self.path)
@@ -184,8 +232,15 @@ class SadTalkerEnvironment:
 
     def _run(self, command: Sequence[str]) -> None:
         log.info("running %s", subprocess.list2cmdline(list(command)))
-        process = subprocess.Popen(list(command), env=self.environ, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, errors="replace")
+        process = subprocess.Popen(
+            list(command),
+            env=self.environ,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
         tail: deque[str] = deque(maxlen=STDERR_LINES)
         assert process.stdout is not None
         for line in process.stdout:
@@ -195,12 +250,15 @@ class SadTalkerEnvironment:
         if process.wait() != 0:
             text = " | ".join(tail) or f"exit status {process.returncode}"
             if "No space left on device" in text:
-                raise ResourceError(f"disk full while building the sadtalker environment in {self.path.parent}: it "
-                                    f"needs about {self.dependencies.disk_bytes / 1e9:.1f} GB free there "
-                                    f"(pip says: {text})")
+                raise ResourceError(
+                    f"disk full while building the sadtalker environment in {self.path.parent}: it "
+                    f"needs about {self.dependencies.disk_bytes / 1e9:.1f} GB free there "
+                    f"(pip says: {text})"
+                )
             step = "pip install" if "pip" in command else "python -m venv"
-            raise EngineUnavailableError(f"building the sadtalker environment in {self.path} failed at `{step}`: "
-                                         f"{text}")
+            raise EngineUnavailableError(
+                f"building the sadtalker environment in {self.path} failed at `{step}`: {text}"
+            )
 
 
 def install_shims(venv: Path) -> list[Path]:
@@ -217,8 +275,10 @@ def install_shims(venv: Path) -> list[Path]:
 def _check_free_space(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise ResourceError(f"disk full: the sadtalker environment needs about {needed / 1e9:.1f} GB "
-                            f"free in {folder}, only {free / 1e9:.1f} GB are; free some space or use --cache-dir")
+        raise ResourceError(
+            f"disk full: the sadtalker environment needs about {needed / 1e9:.1f} GB "
+            f"free in {folder}, only {free / 1e9:.1f} GB are; free some space or use --cache-dir"
+        )
 
 
 def cuda_usable(venv: Path, environ: Mapping[str, str] | None = None) -> bool:

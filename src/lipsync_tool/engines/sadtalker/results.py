@@ -9,8 +9,8 @@ unless --verbose. It exits 0 even when it produced nothing ("Can't get the coeff
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 ANNOUNCEMENT = re.compile(r"^The generated video is named: (?P<path>.+\.mp4)\s*$")
 TIMESTAMP = re.compile(r"^\d{4}_\d{2}_\d{2}_\d{2}\.\d{2}\.\d{2}$")
@@ -28,7 +28,9 @@ def announced_path(stdout_lines: Iterable[str], cwd: Path) -> Path | None:
     return found if found.is_absolute() else cwd / found
 
 
-def find_result(result_dir: Path, stdout_lines: Iterable[str] = (), cwd: Path | None = None) -> Path | None:
+def find_result(
+    result_dir: Path, stdout_lines: Iterable[str] = (), cwd: Path | None = None
+) -> Path | None:
     """The produced clip: the announced file, else `<timestamp>.mp4`, else the best clip left in a timestamp folder."""
     announced = announced_path(stdout_lines, cwd or result_dir)
     if announced is not None and _usable(announced):
@@ -38,7 +40,9 @@ def find_result(result_dir: Path, stdout_lines: Iterable[str] = (), cwd: Path | 
     top = sorted(p for p in result_dir.glob("*.mp4") if TIMESTAMP.match(p.stem) and _usable(p))
     if top:
         return top[-1]
-    for folder in sorted((p for p in result_dir.iterdir() if p.is_dir() and TIMESTAMP.match(p.name)), reverse=True):
+    for folder in sorted(
+        (p for p in result_dir.iterdir() if p.is_dir() and TIMESTAMP.match(p.name)), reverse=True
+    ):
         clips = [p for p in folder.glob("*.mp4") if not p.name.startswith("temp_") and _usable(p)]
         for suffix in ("_enhanced.mp4", "_full.mp4", ".mp4"):
             chosen = [p for p in clips if p.name.endswith(suffix)]

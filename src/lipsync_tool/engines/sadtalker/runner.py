@@ -7,9 +7,10 @@ import re
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Mapping, Sequence
+from typing import IO
 
 from ...errors import EngineError, ResourceError
 from ..base import ProgressCallback
@@ -18,8 +19,12 @@ log = logging.getLogger(__name__)
 
 TAIL_LINES = 20
 TQDM = re.compile(r"^(?P<desc>[^|]*?):?\s*(?P<pct>\d+)%\|.*?\|\s*(?P<done>\d+)/(?P<total>\d+)")
-NO_FACE = ("Can't get the coeffs of the input", "can not detect the landmark from source image",
-           "No face is detected", "exceptions must derive from BaseException")
+NO_FACE = (
+    "Can't get the coeffs of the input",
+    "can not detect the landmark from source image",
+    "No face is detected",
+    "exceptions must derive from BaseException",
+)
 OOM = ("CUDA out of memory", "OutOfMemoryError", "CUBLAS_STATUS_ALLOC_FAILED")
 DISK_FULL = ("No space left on device", "[Errno 28]")
 
@@ -36,15 +41,25 @@ class RunOutput:
         return " | ".join(self.stderr_tail) or f"exit status {self.returncode}, nothing on stderr"
 
 
-def run_inference(command: Sequence[str], cwd: Path, env: Mapping[str, str], progress: ProgressCallback) -> RunOutput:
+def run_inference(
+    command: Sequence[str], cwd: Path, env: Mapping[str, str], progress: ProgressCallback
+) -> RunOutput:
     """Run `command`, streaming both pipes at DEBUG; stderr's tqdm bars drive progress (see progress_stage)."""
     log.info("running SadTalker: %s", subprocess.list2cmdline(list(command)))
-    process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     output = RunOutput(returncode=-1)
     assert process.stdout is not None and process.stderr is not None
     try:
-        reader = threading.Thread(target=_pump, args=(process.stdout, output.stdout.append, "stdout"), daemon=True)
+        reader = threading.Thread(
+            target=_pump, args=(process.stdout, output.stdout.append, "stdout"), daemon=True
+        )
         reader.start()
         _pump(process.stderr, lambda line: _on_stderr(line, output, progress), "stderr")
         reader.join()
@@ -94,16 +109,26 @@ def failure(output: RunOutput, what: str, work_dir: Path, checkout: Path) -> Exc
     text = "\n".join([*output.stdout[-TAIL_LINES:], *output.stderr_tail])
     tail = output.tail_text()
     if any(sign in text for sign in DISK_FULL):
-        return ResourceError(f"disk full while SadTalker was rendering: it writes its frames and clips to {work_dir} "
-                             f"and temporary files to {checkout}; a one-minute clip needs about 1 GB free in each "
-                             f"(free some space, or set TMPDIR / --cache-dir elsewhere); SadTalker said: {tail}")
+        return ResourceError(
+            f"disk full while SadTalker was rendering: it writes its frames and clips to {work_dir} "
+            f"and temporary files to {checkout}; a one-minute clip needs about 1 GB free in each "
+            f"(free some space, or set TMPDIR / --cache-dir elsewhere); SadTalker said: {tail}"
+        )
     if any(sign in text for sign in OOM):
-        return EngineError(f"SadTalker ran out of GPU memory; try --resolution 256 and/or --sadtalker-batch-size 1 "
-                           f"(it said: {tail})")
+        return EngineError(
+            f"SadTalker ran out of GPU memory; try --resolution 256 and/or --sadtalker-batch-size 1 "
+            f"(it said: {tail})"
+        )
     said = [line.strip() for line in text.splitlines() if any(sign in line for sign in NO_FACE)]
     if said:
-        return EngineError("SadTalker found no face it can animate in the portrait (its own detector needs a clear, "
-                           f"frontal, well-lit face; try another photo); it said: {said[-1]}")
+        return EngineError(
+            "SadTalker found no face it can animate in the portrait (its own detector needs a clear, "
+            f"frontal, well-lit face; try another photo); it said: {said[-1]}"
+        )
     if output.returncode != 0:
-        return EngineError(f"SadTalker failed (exit status {output.returncode}) {what}; its last stderr lines: {tail}")
-    return EngineError(f"SadTalker exited without producing a video {what}; its last stderr lines: {tail}")
+        return EngineError(
+            f"SadTalker failed (exit status {output.returncode}) {what}; its last stderr lines: {tail}"
+        )
+    return EngineError(
+        f"SadTalker exited without producing a video {what}; its last stderr lines: {tail}"
+    )

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from ...errors import InputError, ResourceError
 from ...options import RenderOptions
@@ -30,7 +30,11 @@ SIZE_WHEN_UNKNOWN = 400_000_000  # bytes assumed for a file whose size the table
 
 def needed_names(options: RenderOptions) -> tuple[str, ...]:
     """Names (in the resource table) of the files this job needs, and only those."""
-    mapping = "mapping_00109-model.pth.tar" if "full" in options.upstream_preprocess else "mapping_00229-model.pth.tar"
+    mapping = (
+        "mapping_00109-model.pth.tar"
+        if "full" in options.upstream_preprocess
+        else "mapping_00229-model.pth.tar"
+    )
     names = [f"SadTalker_V0.0.2_{options.resolution}.safetensors", mapping, *FACEXLIB]
     if options.enhancer is not None:
         names += ENHANCER_FILES[options.enhancer]
@@ -40,12 +44,16 @@ def needed_names(options: RenderOptions) -> tuple[str, ...]:
 def needed_resources(options: RenderOptions, table: Iterable[Resource]) -> tuple[Resource, ...]:
     """The table entries of `needed_names(options)`."""
     if options.enhancer == "RestoreFormer":
-        raise InputError("--enhancer RestoreFormer is not supported by the sadtalker engine yet: RestoreFormer.pth has no "
-                         "published size or sha256 to verify a download against; use --enhancer gfpgan")
+        raise InputError(
+            "--enhancer RestoreFormer is not supported by the sadtalker engine yet: RestoreFormer.pth has no "
+            "published size or sha256 to verify a download against; use --enhancer gfpgan"
+        )
     by_name = {entry.name: entry for entry in table}
     missing = [name for name in needed_names(options) if name not in by_name]
     if missing:
-        raise InputError(f"this version has no download for {', '.join(missing)}; choose another --enhancer")
+        raise InputError(
+            f"this version has no download for {', '.join(missing)}; choose another --enhancer"
+        )
     return tuple(by_name[name] for name in needed_names(options))
 
 
@@ -54,7 +62,9 @@ def checkpoint_dir(cache_dir: Path) -> Path:
     return Path(cache_dir) / "sadtalker" / "checkpoints"
 
 
-def check_free_space(resources: Iterable[Resource], store_path: Mapping[str, Path], folder: Path) -> None:
+def check_free_space(
+    resources: Iterable[Resource], store_path: Mapping[str, Path], folder: Path
+) -> None:
     """ResourceError naming how much is needed and where, when the files still to fetch do not fit (no hashing)."""
     needed = 0
     for entry in resources:
@@ -66,8 +76,10 @@ def check_free_space(resources: Iterable[Resource], store_path: Mapping[str, Pat
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise ResourceError(f"disk full: the SadTalker model files still to fetch need {needed / 1e9:.2f} GB in "
-                            f"{folder}, only {free / 1e9:.2f} GB are free; free some space or use --cache-dir")
+        raise ResourceError(
+            f"disk full: the SadTalker model files still to fetch need {needed / 1e9:.2f} GB in "
+            f"{folder}, only {free / 1e9:.2f} GB are free; free some space or use --cache-dir"
+        )
 
 
 def link_weights(checkout: Path, files: Mapping[str, Path]) -> list[Path]:

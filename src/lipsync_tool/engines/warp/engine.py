@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,10 +42,16 @@ class WarpEngine(Engine):
 
     name = "warp"
     summary = "built-in mesh warp (offline, CPU, no downloads)"
-    honoured_options = frozenset({"fps", "expression_scale", "still", "visemes", "language", "transcript", "blink", "seed"})
+    honoured_options = frozenset(
+        {"fps", "expression_scale", "still", "visemes", "language", "transcript", "blink", "seed"}
+    )
 
     def plan(self) -> EnginePlan:
-        return EnginePlan(notes=("renders on the CPU with the bundled face-mesh and speech models; nothing to download",))
+        return EnginePlan(
+            notes=(
+                "renders on the CPU with the bundled face-mesh and speech models; nothing to download",
+            )
+        )
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream:
         import cv2
@@ -71,17 +78,26 @@ class WarpEngine(Engine):
     def timeline(self, job: EngineJob, progress: ProgressCallback = no_progress) -> Timeline:
         """Mouth poses for every frame of the job."""
         track = job.mouth.get(progress).poses
-        return Timeline(track.effective_opening, track.column("width"), track.contact, track.column("tuck"),
-                        track.column("tongue"))
+        return Timeline(
+            track.effective_opening,
+            track.column("width"),
+            track.contact,
+            track.column("tuck"),
+            track.column("tongue"),
+        )
 
     @staticmethod
-    def _frames(mouth: "MouthWarp", life: "FaceLife", timeline: Timeline, progress: ProgressCallback) -> Iterator[np.ndarray]:
+    def _frames(
+        mouth: MouthWarp, life: FaceLife, timeline: Timeline, progress: ProgressCallback
+    ) -> Iterator[np.ndarray]:
         total = len(timeline.opening)
         for index in range(total):
             frame = mouth.frame(
-                float(timeline.opening[index]), float(timeline.width[index]), float(timeline.close[index]),
-                float(timeline.tuck[index]), float(timeline.tongue[index]),
+                float(timeline.opening[index]),
+                float(timeline.width[index]),
+                float(timeline.close[index]),
+                float(timeline.tuck[index]),
+                float(timeline.tongue[index]),
             )
             yield life.apply(frame, index)
             progress("render", index + 1, total)
-

@@ -16,7 +16,14 @@ SKIN_ABOVE = 1.8  # eye heights of skin above the lid that stretch (the fold up 
 class _EyeLid:
     """One eye's lids in face-aligned coordinates, and the backward map that closes it."""
 
-    def __init__(self, image_shape: tuple[int, ...], points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], frame: FaceFrame) -> None:
+    def __init__(
+        self,
+        image_shape: tuple[int, ...],
+        points: np.ndarray,
+        upper: tuple[int, ...],
+        lower: tuple[int, ...],
+        frame: FaceFrame,
+    ) -> None:
         self.frame = frame
         self.origin = points[list(upper)].mean(axis=0)
         up_u, up_v = self._local(points[list(upper)])
@@ -29,16 +36,22 @@ class _EyeLid:
         self.eye_height = max(height, 1.0)
         corners = points[[upper[0], upper[-1]]]
         span = np.linalg.norm(corners[1] - corners[0])
-        polygon = np.vstack([
-            corners[0] - frame.right * 0.1 * span,
-            corners[1] + frame.right * 0.1 * span,
-            points[list(lower)].max(axis=0),
-        ])
+        polygon = np.vstack(
+            [
+                corners[0] - frame.right * 0.1 * span,
+                corners[1] + frame.right * 0.1 * span,
+                points[list(lower)].max(axis=0),
+            ]
+        )
         top = self.origin - frame.down * (SKIN_ABOVE + 0.5) * self.eye_height
-        self.roi = Roi.around(np.vstack([polygon, top, points[list(upper + lower)]]), image_shape, margin=2)
+        self.roi = Roi.around(
+            np.vstack([polygon, top, points[list(upper + lower)]]), image_shape, margin=2
+        )
         width, rows = self.roi.size
-        xs, ys = np.meshgrid(np.arange(self.roi.x0, self.roi.x0 + width, dtype=np.float64),
-                             np.arange(self.roi.y0, self.roi.y0 + rows, dtype=np.float64))
+        xs, ys = np.meshgrid(
+            np.arange(self.roi.x0, self.roi.x0 + width, dtype=np.float64),
+            np.arange(self.roi.y0, self.roi.y0 + rows, dtype=np.float64),
+        )
         self.grid = (xs.astype(np.float32), ys.astype(np.float32))
         self.u, self.v = self._local(np.stack([xs.ravel(), ys.ravel()], axis=1))
         self.lid = np.interp(self.u, *self.upper)
@@ -83,5 +96,7 @@ class EyeBlinker:
         for lid in self.lids:
             map_x, map_y = lid.map(amount)
             roi = lid.roi
-            out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(
+                frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
         return out

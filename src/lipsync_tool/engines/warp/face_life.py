@@ -31,13 +31,21 @@ class FaceLife:
     (0: no head motion) and --seed through `options` and `seed`.
     """
 
-    def __init__(self, image_shape: tuple[int, ...], points: np.ndarray, options: RenderOptions,
-                 activity: np.ndarray, seed: int) -> None:
+    def __init__(
+        self,
+        image_shape: tuple[int, ...],
+        points: np.ndarray,
+        options: RenderOptions,
+        activity: np.ndarray,
+        seed: int,
+    ) -> None:
         rng = np.random.default_rng(seed)
         n, fps = len(activity), options.fps
         blinks = blink_times(n / fps, rng)
         self.blink = blink_track(blinks, fps, n) if options.blink else np.zeros(n, np.float32)
-        self.head = head_motion(activity, fps, rng, SUBTLE if options.still else LIVELY, scale=options.expression_scale)
+        self.head = head_motion(
+            activity, fps, rng, SUBTLE if options.still else LIVELY, scale=options.expression_scale
+        )
         points = points[:, :2].astype(np.float64)
         self.blinker = EyeBlinker(image_shape, points) if options.blink else None
         self.mover: HeadMover | None = None
@@ -57,9 +65,11 @@ class FaceLife:
 
 def seed_from_audio(samples: np.ndarray) -> int:
     """A seed that is the same for the same audio, so renders repeat without --seed."""
-    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(samples).tobytes()).digest()[:8], "little")
+    return int.from_bytes(
+        hashlib.sha256(np.ascontiguousarray(samples).tobytes()).digest()[:8], "little"
+    )
 
 
-def life_seed(job: "EngineJob") -> int:
+def life_seed(job: EngineJob) -> int:
     """--seed, else a seed derived from the audio: the same audio gives the same blinks and head motion."""
     return job.options.seed if job.options.seed is not None else seed_from_audio(job.speech.samples)

@@ -25,7 +25,9 @@ from ...face.topology import MOUTH_CORNERS as OUTER_MOUTH_CORNERS
 MOUTH_CORNERS = OUTER_MOUTH_CORNERS + INNER_MOUTH_CORNERS
 CORNER_DROP = 0.3  # share of the lower lip's travel that the mouth corners follow
 UPPER_LIP_LIFT = 0.10
-CHEEK_FOLLOW = 0.3  # face heights beyond the lip corners over which the cheeks follow a spread or rounding
+CHEEK_FOLLOW = (
+    0.3  # face heights beyond the lip corners over which the cheeks follow a spread or rounding
+)
 POUT_UPPER, POUT_LOWER = 0.004, 0.007  # face heights the rounded lips flare apart at the midline
 UPPER_LIP_SHARE = 0.2  # of a parted mouth's gap, the share the upper lip travels to close it (the jaw lifts the rest)
 
@@ -40,7 +42,7 @@ class FaceFrame:
     height: float
 
     @classmethod
-    def from_points(cls, points: np.ndarray) -> "FaceFrame":
+    def from_points(cls, points: np.ndarray) -> FaceFrame:
         top, chin = points[FOREHEAD_TOP], points[CHIN]
         axis = chin - top
         height = float(np.hypot(*axis))
@@ -76,7 +78,9 @@ def jaw_open_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     half_width = float(np.abs(u[corners]).max())
     taper = np.clip(1.0 - (np.abs(u) / half_width) ** 2, 0.0, 1.0)
     lip_loop = points[list(LIPS_OUTER)].astype(np.float32)
-    on_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
+    on_lips = np.array(
+        [cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points]
+    )
     lower = on_lips & (v > 0)
     upper = on_lips & (v <= 0)
     lower[list(LIPS_LOWER_INNER[1:-1] + LIPS_LOWER_OUTER[1:-1])] = True
@@ -96,7 +100,9 @@ def anchor_ring(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
     ring = centre + (oval - centre) * 1.30
     h = frame.height
     chin = points[CHIN]
-    below = [chin + frame.down * 0.40 * h + frame.right * s * h for s in (-0.45, -0.2, 0.0, 0.2, 0.45)]
+    below = [
+        chin + frame.down * 0.40 * h + frame.right * s * h for s in (-0.45, -0.2, 0.0, 0.2, 0.45)
+    ]
     return np.vstack([ring, np.array(below)])
 
 
@@ -122,15 +128,21 @@ def smooth_loop(polygon: np.ndarray, iterations: int = 2) -> np.ndarray:
     """Round a closed polygon's corners by Chaikin corner cutting."""
     for _ in range(iterations):
         following = np.roll(polygon, -1, axis=0)
-        polygon = np.stack([0.75 * polygon + 0.25 * following, 0.25 * polygon + 0.75 * following], axis=1).reshape(-1, 2)
+        polygon = np.stack(
+            [0.75 * polygon + 0.25 * following, 0.25 * polygon + 0.75 * following], axis=1
+        ).reshape(-1, 2)
     return polygon
 
 
-def _lip_membership(points: np.ndarray, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _lip_membership(
+    points: np.ndarray, frame: FaceFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(u, v, upper-lip mask, lower-lip mask) of every landmark."""
     u, v = frame.local(points)
     lip_loop = points[list(LIPS_OUTER)].astype(np.float32)
-    on_lips = np.array([cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points])
+    on_lips = np.array(
+        [cv2.pointPolygonTest(lip_loop, (float(x), float(y)), True) >= -1.0 for x, y in points]
+    )
     lower, upper = on_lips & (v > 0), on_lips & (v <= 0)
     lower[list(LIPS_LOWER_INNER[1:-1] + LIPS_LOWER_OUTER[1:-1])] = True
     upper[list(LIPS_UPPER_INNER[1:-1] + LIPS_UPPER_OUTER[1:-1])] = True
@@ -147,7 +159,9 @@ def lip_stretch_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarra
     u, v = frame.local(points)
     corners = list(OUTER_MOUTH_CORNERS)
     half_width = float(np.abs(u[corners]).max())
-    near_mouth = 1.0 - smoothstep(np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, CHEEK_FOLLOW)
+    near_mouth = 1.0 - smoothstep(
+        np.hypot(np.maximum(np.abs(u) - half_width, 0.0), v), 0.0, CHEEK_FOLLOW
+    )
     sideways = np.clip(u / half_width, -1.0, 1.0) * near_mouth
     return sideways[:, None] * frame.right[None, :]
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ...face.topology import LIPS_INNER, LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
+from ...face.topology import (
+    LIPS_INNER,
+    LIPS_LOWER_INNER,
+    LIPS_LOWER_OUTER,
+    LIPS_OUTER,
+    LIPS_UPPER_INNER,
+    LIPS_UPPER_OUTER,
+)
 from .geometry import smooth_loop, smoothstep, sorted_edge
 from .region_warp import Roi
 
@@ -16,12 +23,23 @@ LOWER_TEETH = 0.015
 TEETH_SPAN = 0.64  # share of the mouth's inner width the front teeth cover
 TONGUE_HEIGHT = 0.5  # share of the opening a raised tongue tip fills
 LIP_EDGE = 0.008  # face heights: how deep inside the lip a pressed lip takes its texture from
-LIP_BAND_USED = 0.8  # share of a lip's thickness (past LIP_EDGE) that lends texture to the closing gap
-INNER_LIP_TINT = np.array([0.8, 0.55, 0.55], np.float32)  # the wet inner rim of the lips, redder than their outside
-PURSED_CORNERS = 1.0  # how far fully pursed lips cover a portrait's own teeth at the mouth's corners
-SHUT_WASH = (0.6, 1.0)  # closure over which what still shows between the lips darkens to the lip seam: only a
+LIP_BAND_USED = (
+    0.8  # share of a lip's thickness (past LIP_EDGE) that lends texture to the closing gap
+)
+INNER_LIP_TINT = np.array(
+    [0.8, 0.55, 0.55], np.float32
+)  # the wet inner rim of the lips, redder than their outside
+PURSED_CORNERS = (
+    1.0  # how far fully pursed lips cover a portrait's own teeth at the mouth's corners
+)
+SHUT_WASH = (
+    0.6,
+    1.0,
+)  # closure over which what still shows between the lips darkens to the lip seam: only a
 # nearly shut gap is washed, so teeth seen through half-parted lips keep their own colour
-OWN_MOUTH_GAP = 0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
+OWN_MOUTH_GAP = (
+    0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +55,9 @@ class InteriorPose:
     """How far the lips are pursed (oo, w): they cover a portrait's own teeth at the mouth's corners."""
 
 
-def _teeth_colour(image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> np.ndarray:
+def _teeth_colour(
+    image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray
+) -> np.ndarray:
     """Off-white teeth lit like the face: tinted by the skin's colour cast, as bright as its lit skin allows."""
     below_nose = points[2] + down * 0.04 * face_height  # the philtrum: skin, rarely in deep shadow
     x, y = int(round(below_nose[0])), int(round(below_nose[1]))
@@ -59,12 +79,19 @@ def polygon_coverage(polygon: np.ndarray, box: Roi, supersample: int = 4) -> np.
     """Anti-aliased coverage (0..1 float32) of `polygon` on the pixels of `box`."""
     width, height = box.size
     big = np.zeros((height * supersample, width * supersample), np.uint8)
-    pts = np.round((polygon - (box.x0, box.y0)) * supersample + (supersample - 1) / 2).astype(np.int32)
+    pts = np.round((polygon - (box.x0, box.y0)) * supersample + (supersample - 1) / 2).astype(
+        np.int32
+    )
     cv2.fillPoly(big, [pts], 255, lineType=cv2.LINE_AA)
     return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
-TOOTH_EDGES = (0.29, 0.51, 0.76, 1.0)  # tooth boundaries from the midline out, as shares of the half span (incisors to premolar)
+TOOTH_EDGES = (
+    0.29,
+    0.51,
+    0.76,
+    1.0,
+)  # tooth boundaries from the midline out, as shares of the half span (incisors to premolar)
 
 
 def _tooth_relief(across: np.ndarray, width: float) -> np.ndarray:
@@ -88,13 +115,19 @@ class MouthInterior:
     """Fills the parted lips, in place: the portrait's own visible mouth (moved with the upper jaw) if it has one,
     else synthesised teeth and tongue, over a shaded cavity."""
 
-    def __init__(self, image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray) -> None:
+    def __init__(
+        self, image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray
+    ) -> None:
         lips = np.zeros(image.shape[:2], np.uint8)
         cv2.fillPoly(lips, [np.round(points[list(LIPS_OUTER)]).astype(np.int32)], 255)
         pixels = image[lips > 0]
-        self.lip = (np.median(pixels, axis=0) if len(pixels) else np.array([150.0, 80.0, 80.0])).astype(np.float32)
+        self.lip = (
+            np.median(pixels, axis=0) if len(pixels) else np.array([150.0, 80.0, 80.0])
+        ).astype(np.float32)
         self.teeth = _teeth_colour(image, points, face_height, down)
-        self.tongue_colour = np.clip(self.lip * np.array([0.95, 0.72, 0.74]), 0, 255).astype(np.float32)
+        self.tongue_colour = np.clip(self.lip * np.array([0.95, 0.72, 0.74]), 0, 255).astype(
+            np.float32
+        )
         self.image = image
         self.face_height = face_height
         self.down = down
@@ -119,7 +152,9 @@ class MouthInterior:
         bottom = np.interp(map_x, *self._lower_edge)
         middle = (top + bottom) / 2
         inside = (map_y > top) & (map_y < bottom)
-        skip = LIP_EDGE * self.face_height  # past the dark line where lip met teeth, into the lip itself
+        skip = (
+            LIP_EDGE * self.face_height
+        )  # past the dark line where lip met teeth, into the lip itself
         # Mirrored across the nearer lip edge, but folded back into that lip's own band, so a thin
         # lip never lends the skin beyond it.
         upper_band = np.maximum(top - np.interp(map_x, *self._upper_outer) - skip, 1.0)
@@ -135,7 +170,9 @@ class MouthInterior:
         """True when the portrait already shows an open mouth (e.g. a smile with teeth)."""
         return self.source_mask is not None
 
-    def paint(self, frame: np.ndarray, moved: np.ndarray, pose: InteriorPose, upper_shift: np.ndarray) -> None:
+    def paint(
+        self, frame: np.ndarray, moved: np.ndarray, pose: InteriorPose, upper_shift: np.ndarray
+    ) -> None:
         """Paint between the parted lips given the moved landmarks (N, 2)."""
         polygon = smooth_loop(moved[list(LIPS_INNER)])
         box = Roi.around(polygon, frame.shape, margin=2)
@@ -150,7 +187,11 @@ class MouthInterior:
             kept, kept_alpha = self._own_mouth(box, upper_shift)
             fill = self._over(fill, kept, kept_alpha)
             if pose.rounding > 0.01:
-                fill = self._over(fill, np.broadcast_to(self.lip * 0.85, fill.shape), self._pursed_corners(box, polygon, pose.rounding))
+                fill = self._over(
+                    fill,
+                    np.broadcast_to(self.lip * 0.85, fill.shape),
+                    self._pursed_corners(box, polygon, pose.rounding),
+                )
         else:
             fill = self._synthesise(fill, box, moved, pose)
         shut = float(smoothstep(pose.closed, *SHUT_WASH))
@@ -165,13 +206,19 @@ class MouthInterior:
     def _over(base: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         return base * (1 - alpha[..., None]) + layer * alpha[..., None]
 
-    def _synthesise(self, fill: np.ndarray, box: Roi, moved: np.ndarray, pose: InteriorPose) -> np.ndarray:
+    def _synthesise(
+        self, fill: np.ndarray, box: Roi, moved: np.ndarray, pose: InteriorPose
+    ) -> np.ndarray:
         upper_edge = moved[list(LIPS_UPPER_INNER)]
         lower_edge = moved[list(LIPS_LOWER_INNER)]
         fill = self._lower_teeth(fill, box, moved, pose.lower_teeth)
         if pose.upper_teeth > 0.01:
             band = _band(upper_edge, self.down, UPPER_TEETH * self.face_height)
-            fill = self._over(fill, self._shaded_teeth(fill.shape, box, upper_edge, 1.0), self._soft(band, box) * pose.upper_teeth)
+            fill = self._over(
+                fill,
+                self._shaded_teeth(fill.shape, box, upper_edge, 1.0),
+                self._soft(band, box) * pose.upper_teeth,
+            )
         if pose.tongue > 0.01:
             tongue = self._tongue_mask(box, upper_edge, lower_edge)
             lit = np.clip(tongue * 1.6, 0.0, 1.0)[..., None]  # darker towards its rim
@@ -179,18 +226,28 @@ class MouthInterior:
             fill = self._over(fill, colour, np.clip(tongue * 2.0, 0.0, 1.0) * pose.tongue)
         return fill
 
-    def _lower_teeth(self, fill: np.ndarray, box: Roi, moved: np.ndarray, amount: float) -> np.ndarray:
+    def _lower_teeth(
+        self, fill: np.ndarray, box: Roi, moved: np.ndarray, amount: float
+    ) -> np.ndarray:
         """The lower incisors' edges rising from behind the lower lip, `amount` in [0, 1]."""
         if amount <= 0.01:
             return fill
         lower_edge = moved[list(LIPS_LOWER_INNER)]
         band = _band(lower_edge, -self.down, LOWER_TEETH * self.face_height)
-        return self._over(fill, self._shaded_teeth(fill.shape, box, lower_edge, 0.8), self._soft(band, box) * amount)
+        return self._over(
+            fill,
+            self._shaded_teeth(fill.shape, box, lower_edge, 0.8),
+            self._soft(band, box) * amount,
+        )
 
     def _soft(self, polygon: np.ndarray, box: Roi) -> np.ndarray:
-        return cv2.GaussianBlur(polygon_coverage(polygon, box), (0, 0), max(0.5, 0.003 * self.face_height))
+        return cv2.GaussianBlur(
+            polygon_coverage(polygon, box), (0, 0), max(0.5, 0.003 * self.face_height)
+        )
 
-    def _shaded_teeth(self, shape: tuple[int, ...], box: Roi, edge: np.ndarray, brightness: float) -> np.ndarray:
+    def _shaded_teeth(
+        self, shape: tuple[int, ...], box: Roi, edge: np.ndarray, brightness: float
+    ) -> np.ndarray:
         """Teeth colour, shaded: one tooth after another from the midline out, each a little rounded, the row
         darkening towards the cheeks, the edge next to the overhanging lip in its shadow and the biting
         edge slightly translucent."""
@@ -199,13 +256,19 @@ class MouthInterior:
         left, right = float(edge[:, 0].min()), float(edge[:, 0].max())
         half_span = max((right - left) / 2 * TEETH_SPAN, 1.0)
         across = np.abs(xs - (left + right) / 2) / half_span
-        lip_y = np.interp(xs, edge[:, 0], edge[:, 1]) if np.all(np.diff(edge[:, 0]) > 0) else np.full(cols, edge[:, 1].mean())
+        lip_y = (
+            np.interp(xs, edge[:, 0], edge[:, 1])
+            if np.all(np.diff(edge[:, 0]) > 0)
+            else np.full(cols, edge[:, 1].mean())
+        )
         ys = np.arange(rows)[:, None] + box.y0
         height = max(UPPER_TEETH * self.face_height, 1.0)
         depth = np.clip(np.abs(ys - lip_y[None, :]) / height, 0.0, 1.0)
         row = 1.0 - 0.75 * np.clip(across, 0.0, 1.0) ** 2.5
         tooth = _tooth_relief(across, max(0.7 / half_span, 0.03))
-        shade = row[None, :] * (0.80 + 0.20 * np.clip(depth * 3, 0.0, 1.0)) * (1.0 - 0.10 * depth**2)
+        shade = (
+            row[None, :] * (0.80 + 0.20 * np.clip(depth * 3, 0.0, 1.0)) * (1.0 - 0.10 * depth**2)
+        )
         shade = shade * (1.0 - (1.0 - tooth[None, :]) * (0.5 + 0.5 * depth)) * brightness
         return self.teeth[None, None, :] * shade[..., None]
 
@@ -221,7 +284,9 @@ class MouthInterior:
         width, height = box.size
         mask = np.zeros((height, width), np.float32)
         c = (int(round(centre[0] - box.x0)), int(round(centre[1] - box.y0)))
-        cv2.ellipse(mask, c, (int(round(axes[0])), int(round(axes[1]))), angle, 0, 360, 1.0, -1, cv2.LINE_AA)
+        cv2.ellipse(
+            mask, c, (int(round(axes[0])), int(round(axes[1]))), angle, 0, 360, 1.0, -1, cv2.LINE_AA
+        )
         return cv2.GaussianBlur(mask, (0, 0), max(1.0, axes[1] * 0.5))
 
     def _cavity(self, coverage: np.ndarray) -> np.ndarray:
@@ -232,10 +297,15 @@ class MouthInterior:
         edge_glow = np.clip(1.0 - depth / 2.0, 0.0, 1.0) * np.clip(coverage * 2.0, 0.0, 1.0)
         rows = np.nonzero(inside.any(axis=1))[0]
         top, bottom = (rows[0], rows[-1]) if len(rows) else (0, coverage.shape[0] - 1)
-        y = np.clip((np.arange(coverage.shape[0]) - top) / max(bottom - top, 1), 0, 1)[:, None, None]
+        y = np.clip((np.arange(coverage.shape[0]) - top) / max(bottom - top, 1), 0, 1)[
+            :, None, None
+        ]
         deep = self.lip * 0.10
         base = deep * (1 - y * 0.6) + self.tongue_colour * 0.5 * (y**2)
-        return base * (1 - edge_glow[..., None] * 0.7) + self.lip * INNER_LIP_TINT * edge_glow[..., None]
+        return (
+            base * (1 - edge_glow[..., None] * 0.7)
+            + self.lip * INNER_LIP_TINT * edge_glow[..., None]
+        )
 
     @staticmethod
     def _pursed_corners(box: Roi, polygon: np.ndarray, rounding: float) -> np.ndarray:
@@ -249,10 +319,16 @@ class MouthInterior:
     def _own_mouth(self, box: Roi, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The portrait's visible mouth interior, moved by `shift`, on the pixels of `box`."""
         src = self.source_box
-        matrix = np.float32([[1, 0, src.x0 + shift[0] - box.x0], [0, 1, src.y0 + shift[1] - box.y0]])
+        matrix = np.float32(
+            [[1, 0, src.x0 + shift[0] - box.x0], [0, 1, src.y0 + shift[1] - box.y0]]
+        )
         patch = self.image[src.y0 : src.y1, src.x0 : src.x1].astype(np.float32)
         size = box.size
-        moved = cv2.warpAffine(patch, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        moved = cv2.warpAffine(
+            patch, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
         assert self.source_mask is not None
-        mask = cv2.warpAffine(self.source_mask, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        mask = cv2.warpAffine(
+            self.source_mask, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
         return moved, mask

@@ -48,7 +48,9 @@ def blink_track(blinks: list[tuple[float, float]], fps: float, n_frames: int) ->
             phase = np.clip(t / length, 0.0, 1.0)
             closing = np.where(phase < 0.4, phase / 0.4, 1.0 - (phase - 0.4) / 0.6)
             inside = (t >= 0) & (t <= length)
-            track[index] = max(track[index], float(np.max(np.where(inside, np.sin(closing * np.pi / 2), 0.0))))
+            track[index] = max(
+                track[index], float(np.max(np.where(inside, np.sin(closing * np.pi / 2), 0.0)))
+            )
     return track
 
 
@@ -58,7 +60,9 @@ def _smooth_noise(n_frames: int, fps: float, rng: np.random.Generator) -> np.nda
     freqs = rng.uniform(0.07, 0.35, 3)
     phases = rng.uniform(0, 2 * np.pi, 3)
     weights = np.array([0.5, 0.3, 0.2])
-    return (weights[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None])).sum(axis=0)
+    return (
+        weights[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None])
+    ).sum(axis=0)
 
 
 def _lowpass(signal: np.ndarray, fps: float, seconds: float) -> np.ndarray:
@@ -69,8 +73,13 @@ def _lowpass(signal: np.ndarray, fps: float, seconds: float) -> np.ndarray:
     return np.convolve(np.pad(signal, radius, mode="edge"), kernel, mode="valid")
 
 
-def head_motion(activity: np.ndarray, fps: float, rng: np.random.Generator, motion: HeadMotionRange,
-                scale: float = 1.0) -> np.ndarray:
+def head_motion(
+    activity: np.ndarray,
+    fps: float,
+    rng: np.random.Generator,
+    motion: HeadMotionRange,
+    scale: float = 1.0,
+) -> np.ndarray:
     """Per frame (roll degrees, dx, dy in face heights): slow drift, calmer in silence, light nods on emphasis.
 
     `activity` is the per-frame mouth opening in [0, 1]; its slow rises are the emphasis the
@@ -84,7 +93,9 @@ def head_motion(activity: np.ndarray, fps: float, rng: np.random.Generator, moti
     roll = _smooth_noise(n, fps, rng) * motion.roll * calm
     dx = _smooth_noise(n, fps, rng) * motion.shift * calm
     dy = _smooth_noise(n, fps, rng) * motion.shift * 0.6 * calm
-    emphasis = _lowpass(activity.astype(np.float64), fps, 0.12) - _lowpass(activity.astype(np.float64), fps, 0.8)
+    emphasis = _lowpass(activity.astype(np.float64), fps, 0.12) - _lowpass(
+        activity.astype(np.float64), fps, 0.8
+    )
     dy = dy + _lowpass(np.clip(emphasis, 0.0, None), fps, 0.1) * motion.nod * 4.0
     return (np.stack([roll, dx, dy], axis=1) * scale).astype(np.float32)
 
@@ -93,7 +104,13 @@ class HeadMover:
     """Rolls and shifts the head about a point under the chin; the motion fades out over a soft band
     around the head, so body and background stay put (and the encoder has far fewer pixels to track)."""
 
-    def __init__(self, image_shape: tuple[int, ...], points: np.ndarray, pivot: np.ndarray, face_height: float) -> None:
+    def __init__(
+        self,
+        image_shape: tuple[int, ...],
+        points: np.ndarray,
+        pivot: np.ndarray,
+        face_height: float,
+    ) -> None:
         from ...face.topology import FACE_OVAL
         from .region_warp import Roi, feather_mask
 
@@ -123,5 +140,7 @@ class HeadMover:
         roi = self.roi
         # Bicubic: a bilinear resample at a fraction of a pixel blurs each frame by a different amount, so
         # fine lines (the seam of closed lips, lashes) would soften and sharpen as the head drifts.
-        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
+        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = cv2.remap(
+            frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101
+        )
         return out

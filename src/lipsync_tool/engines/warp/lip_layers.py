@@ -18,9 +18,16 @@ from .region_warp import Roi
 RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
 SEAM_WIDTH = 0.008  # face heights: the shadow line between closed lips (at least 2 px: see `_seam`)
 UPPER_LIP_FULLNESS = 0.6  # a closed upper lip is at least this thick, as a share of the lower lip
-UPPER_FROM_LOWER = (0.35, 0.85)  # the part of the lower lip's band (0: its inner edge) mirrored onto the upper lip
-UPPER_LIP_TINT = np.array([0.95, 0.8, 0.8], np.float32)  # the upper lip faces down, away from the light: darker, redder
-SEAM_TINT = np.array([0.8, 0.3, 0.25], np.float32)  # the seam multiplies the lips' own colour by this: a red shadow.
+UPPER_FROM_LOWER = (
+    0.35,
+    0.85,
+)  # the part of the lower lip's band (0: its inner edge) mirrored onto the upper lip
+UPPER_LIP_TINT = np.array(
+    [0.95, 0.8, 0.8], np.float32
+)  # the upper lip faces down, away from the light: darker, redder
+SEAM_TINT = np.array(
+    [0.8, 0.3, 0.25], np.float32
+)  # the seam multiplies the lips' own colour by this: a red shadow.
 # A seam darkened towards grey reads as a gap to the face mesh (and to the eye: a grey line is an open mouth's
 # shadow); one that keeps the red of the lips, as a real closed mouth's does, reads as touching lips.
 SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
@@ -38,7 +45,9 @@ class LipLayers:
         self._lower_inner = sorted_edge(points[list(LIPS_LOWER_INNER)] + (0, rim))
         self._lower_outer = sorted_edge(points[list(LIPS_LOWER_OUTER)])
 
-    def draw(self, out: np.ndarray, moved: np.ndarray, map_x: np.ndarray, roi: Roi, strength: float) -> None:
+    def draw(
+        self, out: np.ndarray, moved: np.ndarray, map_x: np.ndarray, roi: Roi, strength: float
+    ) -> None:
         """Draw both lips between their `moved` contours into `out` (in place); `map_x` is the warp's
         source column of each ROI pixel; `strength` in [0, 1] fades the layers in."""
         if strength <= 0.01:
@@ -51,7 +60,9 @@ class LipLayers:
         low_out = np.interp(xs, *sorted_edge(moved[list(LIPS_LOWER_OUTER)]))[None, :]
         seam = np.minimum((up_in + low_in) / 2, low_in)
         up_in, low_in = np.minimum(up_in, seam), np.maximum(low_in, seam)
-        fullness = _smoothed(UPPER_LIP_FULLNESS * strength * (low_out - low_in), 0.03 * self.face_height)
+        fullness = _smoothed(
+            UPPER_LIP_FULLNESS * strength * (low_out - low_in), 0.03 * self.face_height
+        )
         up_out = np.minimum(_smoothed(up_out, 0.01 * self.face_height), up_in - fullness)
         # Only the lips' own box is drawn: the rest of the warp's box is left as the warp made it.
         margin = 3 * self._seam_width() + 2
@@ -64,12 +75,16 @@ class LipLayers:
             return
         box = Roi(roi.x0 + left, roi.y0 + top, roi.x0 + right, roi.y0 + bottom)
         span = slice(left, right)
-        up_out, up_in, low_in, low_out, seam = (a[:, span] for a in (up_out, up_in, low_in, low_out, seam))
+        up_out, up_in, low_in, low_out, seam = (
+            a[:, span] for a in (up_out, up_in, low_in, low_out, seam)
+        )
         xs = xs[span]
         ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None]
         band_x = np.ascontiguousarray(map_x[top:bottom, span])
         source_y, inside = self._source_rows(ys, band_x, (up_out, up_in, low_in, low_out))
-        lips = cv2.remap(self.image, band_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        lips = cv2.remap(
+            self.image, band_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        ).astype(np.float32)
         lips *= np.where((ys < seam)[..., None], UPPER_LIP_TINT, 1.0).astype(np.float32)
         alpha = (inside * strength)[..., None]
         patch = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
@@ -81,12 +96,12 @@ class LipLayers:
         """The seam's Gaussian sigma in pixels."""
         return max(1.0, SEAM_WIDTH * self.face_height / 2)
 
-    def _source_rows(self, ys: np.ndarray, map_x: np.ndarray, moved: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _source_rows(
+        self, ys: np.ndarray, map_x: np.ndarray, moved: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Source row of every pixel inside either lip (each lip's band stretched onto its moved place),
         and a soft 0..1 mask of those pixels."""
         up_out, up_in, low_in, low_out = moved
-        src_up_out = np.interp(map_x, *self._upper_outer)
-        src_up_in = np.interp(map_x, *self._upper_inner)
         src_low_in = np.interp(map_x, *self._lower_inner)
         src_low_out = np.interp(map_x, *self._lower_outer)
         t_up = np.clip((ys - up_out) / np.maximum(up_in - up_out, 1.0), 0.0, 1.0)
@@ -94,7 +109,11 @@ class LipLayers:
         # The upper lip of a smile is stretched thin over the teeth, its band mostly skin: the closed upper
         # lip takes the lower lip's texture, mirrored about the seam (shaded in `draw`).
         lower_band = np.maximum(src_low_out - src_low_in, 1.0)
-        upper_rows = src_low_in + (UPPER_FROM_LOWER[0] + (1.0 - t_up) * (UPPER_FROM_LOWER[1] - UPPER_FROM_LOWER[0])) * lower_band
+        upper_rows = (
+            src_low_in
+            + (UPPER_FROM_LOWER[0] + (1.0 - t_up) * (UPPER_FROM_LOWER[1] - UPPER_FROM_LOWER[0]))
+            * lower_band
+        )
         lower_rows = src_low_in + t_low * (np.maximum(src_low_out, src_low_in + 1.0) - src_low_in)
         source_y = np.where(ys < (up_in + low_in) / 2, upper_rows, lower_rows).astype(np.float32)
         # Soft edges one pixel wide at the outer contours, where the warped portrait takes over.
@@ -102,8 +121,16 @@ class LipLayers:
         inside = inside * ((map_x > self._upper_outer[0][0]) & (map_x < self._upper_outer[0][-1]))
         return source_y, inside.astype(np.float32)
 
-    def _seam(self, patch: np.ndarray, ys: np.ndarray, seam: np.ndarray, gap: np.ndarray, xs: np.ndarray,
-              moved: np.ndarray, strength: float) -> np.ndarray:
+    def _seam(
+        self,
+        patch: np.ndarray,
+        ys: np.ndarray,
+        seam: np.ndarray,
+        gap: np.ndarray,
+        xs: np.ndarray,
+        moved: np.ndarray,
+        strength: float,
+    ) -> np.ndarray:
         """Darken a thin line where the lips meet (keeping their hue), fading towards the corners and as they part."""
         width = self._seam_width()
         profile = np.exp(-0.5 * ((ys - seam) / width) ** 2)

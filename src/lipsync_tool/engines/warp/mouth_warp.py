@@ -11,10 +11,10 @@ from .geometry import (
     jaw_open_displacements,
     lip_pout_displacements,
     lip_press_displacements,
-    lip_tuck_displacements,
     lip_stretch_displacements,
-    smoothstep,
+    lip_tuck_displacements,
     smooth_loop,
+    smoothstep,
     warp_region,
 )
 from .interior import InteriorPose, MouthInterior
@@ -25,10 +25,16 @@ JAW_DROP = 0.065  # lower-lip travel at full opening, in face heights
 LIP_STRETCH = 0.035  # sideways travel of each lip corner at full spread, in face heights
 ROUNDING_GAIN = 1.8  # rounded lips draw in further than spread lips reach out
 OWN_MOUTH_TUCK_CLOSE = 0.5  # how far f/v closes a portrait's own open mouth
-OWN_MOUTH_PARTED_AT = 1.0  # jaw opening at which a portrait that shows its teeth has its lips as far apart as
+OWN_MOUTH_PARTED_AT = (
+    1.0  # jaw opening at which a portrait that shows its teeth has its lips as far apart as
+)
 # in the photo: below it the lips come together, shut at rest, so silence is a closed mouth on any portrait
-OWN_MOUTH_LOWER_TEETH_FROM = 0.6  # jaw opening from which a smile's dropping jaw shows the lower teeth (all at 1)
-OWN_MOUTH_ROUND_COVER = 0.1  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
+OWN_MOUTH_LOWER_TEETH_FROM = (
+    0.6  # jaw opening from which a smile's dropping jaw shows the lower teeth (all at 1)
+)
+OWN_MOUTH_ROUND_COVER = (
+    0.1  # how far rounded lips (oo, w) draw over the teeth of a portrait that shows them
+)
 
 
 def own_mouth_rest_close(opening: float) -> float:
@@ -62,17 +68,36 @@ class MouthWarp:
         self.interior = MouthInterior(image, self.points, self.face.height, self.face.down)
         self.lip_layers = LipLayers(image, self.points, self.face.height)
 
-    def _weights(self, opening: float, width: float, close: float, tuck: float = 0.0) -> dict[str, float]:
+    def _weights(
+        self, opening: float, width: float, close: float, tuck: float = 0.0
+    ) -> dict[str, float]:
         rounding = max(-width, 0.0)
         width = -rounding * ROUNDING_GAIN if width < 0 else width
-        return {"open": opening, "width": width, "close": close, "tuck": tuck, "pout": rounding * max(1.0 - close, 0.0)}
+        return {
+            "open": opening,
+            "width": width,
+            "close": close,
+            "tuck": tuck,
+            "pout": rounding * max(1.0 - close, 0.0),
+        }
 
-    def frame(self, opening: float, width: float = 0.0, close: float = 0.0, tuck: float = 0.0, tongue: float = 0.0) -> np.ndarray:
+    def frame(
+        self,
+        opening: float,
+        width: float = 0.0,
+        close: float = 0.0,
+        tuck: float = 0.0,
+        tongue: float = 0.0,
+    ) -> np.ndarray:
         """The portrait with the jaw opened by `opening` in [0, 1], the lips spread by `width`
         in [-1, 1] (negative: rounded), the portrait's own parted lips pressed shut by `close`,
         the lower lip tucked under the upper teeth by `tuck` and the tongue tip shown by `tongue`."""
         if self.interior.has_own_mouth:
-            close = max(close, own_mouth_rest_close(opening) * (1.0 - tuck), OWN_MOUTH_ROUND_COVER * max(-width, 0.0))
+            close = max(
+                close,
+                own_mouth_rest_close(opening) * (1.0 - tuck),
+                OWN_MOUTH_ROUND_COVER * max(-width, 0.0),
+            )
         tucked = self.interior.has_own_mouth and OWN_MOUTH_TUCK_CLOSE * tuck > close
         if tucked:  # f/v on a mouth already open: the lower lip comes up to the teeth
             close = OWN_MOUTH_TUCK_CLOSE * tuck
@@ -105,15 +130,23 @@ class MouthWarp:
             return wide
         return max(wide, float(smoothstep(opening, OWN_MOUTH_LOWER_TEETH_FROM, 1.0)))
 
-    def _press_own_mouth(self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float) -> None:
+    def _press_own_mouth(
+        self, out: np.ndarray, maps: tuple[np.ndarray, np.ndarray], close: float
+    ) -> None:
         """Lips pressing over a mouth the portrait shows open: lip texture replaces the teeth they cover."""
         lip_y, weight = self.interior.lip_source_map(*maps)
         lips = self.warp.remap(self.image, (maps[0], lip_y)).astype(np.float32)
         alpha = (weight * min(1.0, 1.5 * close))[..., None]
         roi = self.roi
         patch = out[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
-        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(patch * (1 - alpha) + lips * alpha + 0.5, 0, 255).astype(np.uint8)
+        out[roi.y0 : roi.y1, roi.x0 : roi.x1] = np.clip(
+            patch * (1 - alpha) + lips * alpha + 0.5, 0, 255
+        ).astype(np.uint8)
 
-    def mouth_opening_polygon(self, opening: float, width: float = 0.0, close: float = 0.0) -> np.ndarray:
+    def mouth_opening_polygon(
+        self, opening: float, width: float = 0.0, close: float = 0.0
+    ) -> np.ndarray:
         """The inner-lip contour (K, 2) in output pixels for this pose."""
-        return smooth_loop(self.warp.moved(self.points, self._weights(opening, width, close))[self.inner_loop])
+        return smooth_loop(
+            self.warp.moved(self.points, self._weights(opening, width, close))[self.inner_loop]
+        )

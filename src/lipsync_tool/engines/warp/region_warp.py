@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import cv2
 import numpy as np
@@ -29,7 +29,7 @@ class Roi:
         return self.x1 - self.x0, self.y1 - self.y0
 
     @classmethod
-    def around(cls, polygon: np.ndarray, shape: tuple[int, ...], margin: int) -> "Roi":
+    def around(cls, polygon: np.ndarray, shape: tuple[int, ...], margin: int) -> Roi:
         """The box around `polygon` grown by `margin`, clipped to an image of `shape`."""
         x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - margin
         x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + margin
@@ -54,9 +54,18 @@ class RegionWarp:
     coarse grid and feathered to zero at the region's edge, so nothing outside it moves.
     """
 
-    def __init__(self, shape: tuple[int, ...], controls: np.ndarray, shifts: Mapping[str, np.ndarray],
-                 anchors: np.ndarray, region: np.ndarray, sigma: float) -> None:
-        self.shifts = {name: shift for name, shift in shifts.items() if np.abs(shift).max() > MIN_SHIFT_PX}
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        controls: np.ndarray,
+        shifts: Mapping[str, np.ndarray],
+        anchors: np.ndarray,
+        region: np.ndarray,
+        sigma: float,
+    ) -> None:
+        self.shifts = {
+            name: shift for name, shift in shifts.items() if np.abs(shift).max() > MIN_SHIFT_PX
+        }
         self.roi = Roi.around(region, shape, margin=int(3 * sigma))
         width, height = self.roi.size
         self._pixel_grid = np.meshgrid(
@@ -74,7 +83,9 @@ class RegionWarp:
         gy = np.arange(gh) * GRID_STEP + centre + self.roi.y0
         return np.meshgrid(gx, gy)
 
-    def _coarse_fields(self, controls: np.ndarray, anchors: np.ndarray, region: np.ndarray, sigma: float) -> dict[str, np.ndarray]:
+    def _coarse_fields(
+        self, controls: np.ndarray, anchors: np.ndarray, region: np.ndarray, sigma: float
+    ) -> dict[str, np.ndarray]:
         names = list(self.shifts)
         if not names:
             return {}
@@ -83,12 +94,16 @@ class RegionWarp:
         xx, yy = self._node_pixels()
         gh, gw = xx.shape
         spline = ThinPlateSpline(points, values)
-        evaluated = spline(np.stack([xx.ravel(), yy.ravel()], axis=1)).reshape(gh, gw, len(names), 2)
+        evaluated = spline(np.stack([xx.ravel(), yy.ravel()], axis=1)).reshape(
+            gh, gw, len(names), 2
+        )
         mask = feather_mask(region, self.roi, sigma)
         padded = np.zeros((gh * GRID_STEP, gw * GRID_STEP), np.float32)
         padded[: mask.shape[0], : mask.shape[1]] = mask
         coarse_mask = cv2.resize(padded, (gw, gh), interpolation=cv2.INTER_AREA)[..., None]
-        return {n: (evaluated[:, :, i] * coarse_mask).astype(np.float32) for i, n in enumerate(names)}
+        return {
+            n: (evaluated[:, :, i] * coarse_mask).astype(np.float32) for i, n in enumerate(names)
+        }
 
     def active(self, weights: Mapping[str, float]) -> dict[str, float]:
         """The weights that move something."""
@@ -105,10 +120,14 @@ class RegionWarp:
         """For each output pixel of the ROI, the source pixel it shows (inverse of the forward field)."""
         field = sum(self.fields[name] * weight for name, weight in weights.items())
         gh, gw = field.shape[:2]
-        grid_x, grid_y = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
+        grid_x, grid_y = np.meshgrid(
+            np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32)
+        )
         src_x, src_y = grid_x - field[..., 0] / GRID_STEP, grid_y - field[..., 1] / GRID_STEP
         for _ in range(INVERSION_STEPS - 1):
-            at_src = cv2.remap(field, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            at_src = cv2.remap(
+                field, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
             src_x, src_y = grid_x - at_src[..., 0] / GRID_STEP, grid_y - at_src[..., 1] / GRID_STEP
         # Upsample the displacement, not absolute positions: it is zero at the ROI's edge, so the
         # edge clamping of cv2.resize cannot shift border pixels. Node k sits at pixel k*STEP + (STEP-1)/2,
@@ -120,7 +139,9 @@ class RegionWarp:
         base_x, base_y = self._pixel_grid
         return base_x + shift_x[:height, :width], base_y + shift_y[:height, :width]
 
-    def apply(self, source: np.ndarray, target: np.ndarray, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    def apply(
+        self, source: np.ndarray, target: np.ndarray, weights: Mapping[str, float]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Write the warped ROI of `source` into `target` (same shape); returns the maps used, None if nothing moves."""
         weights = self.active(weights)
         if not weights:
@@ -133,4 +154,6 @@ class RegionWarp:
     @staticmethod
     def remap(source: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """The ROI of any full-size `source` image (or mask) through `maps`."""
-        return cv2.remap(source, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(
+            source, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )

@@ -38,7 +38,8 @@ class ThinPlateSpline:
         for start in range(0, len(q), chunk):
             block = q[start : start + chunk]
             d2 = ((block[:, None, :] - self.points[None, :, :]) ** 2).sum(-1)
-            out[start : start + chunk] = _kernel(d2) @ self.weights + np.hstack(
-                [np.ones((len(block), 1)), block]
-            ) @ self.affine
+            out[start : start + chunk] = (
+                _kernel(d2) @ self.weights
+                + np.hstack([np.ones((len(block), 1)), block]) @ self.affine
+            )
         return out

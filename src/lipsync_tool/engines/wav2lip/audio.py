@@ -38,7 +38,9 @@ def melspectrogram(wav: np.ndarray) -> np.ndarray:
     """The normalised log-mel spectrogram of 16 kHz mono speech: (80, 1 + len(wav) // 200) float32 in [-4, 4]."""
     samples = np.asarray(wav, dtype=np.float64)
     if samples.ndim != 1 or samples.size == 0:
-        raise InputError(f"Wav2Lip needs mono speech samples, got an array of shape {samples.shape}.")
+        raise InputError(
+            f"Wav2Lip needs mono speech samples, got an array of shape {samples.shape}."
+        )
     if not np.all(np.isfinite(samples)):
         raise InputError("The speech contains NaN or infinite samples; re-encode the audio file.")
     magnitude = np.abs(_stft(_preemphasis(samples)))
@@ -68,7 +70,9 @@ def mel_windows(mel: np.ndarray, fps: float, n_frames: int | None = None) -> np.
 def window_starts(n_columns: int, fps: float, n_frames: int | None = None) -> np.ndarray:
     """First mel column of each frame's window (as `mel_windows` cuts them), for cutting windows batch by batch."""
     if n_columns < WINDOW_COLUMNS:
-        raise InputError(f"Wav2Lip needs at least {WINDOW_COLUMNS} mel columns (0.2 s of speech), got {n_columns}.")
+        raise InputError(
+            f"Wav2Lip needs at least {WINDOW_COLUMNS} mel columns (0.2 s of speech), got {n_columns}."
+        )
     if not fps > 0:
         raise InputError(f"The frame rate must be positive, got {fps}.")
     return _window_starts(n_columns, float(fps), n_frames)
@@ -152,7 +156,20 @@ def _normalise(db: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
-    "COLUMNS_PER_SECOND", "FMAX", "FMIN", "HOP", "MAX_ABS_VALUE", "MIN_LEVEL_DB", "N_FFT", "N_MELS",
-    "PREEMPHASIS", "REF_LEVEL_DB", "SAMPLE_RATE", "WIN", "WINDOW_COLUMNS",
-    "mel_filterbank", "mel_windows", "melspectrogram",
+    "COLUMNS_PER_SECOND",
+    "FMAX",
+    "FMIN",
+    "HOP",
+    "MAX_ABS_VALUE",
+    "MIN_LEVEL_DB",
+    "N_FFT",
+    "N_MELS",
+    "PREEMPHASIS",
+    "REF_LEVEL_DB",
+    "SAMPLE_RATE",
+    "WIN",
+    "WINDOW_COLUMNS",
+    "mel_filterbank",
+    "mel_windows",
+    "melspectrogram",
 ]

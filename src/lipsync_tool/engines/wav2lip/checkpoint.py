@@ -31,8 +31,9 @@ def checkpoint_resource(choice: str) -> Resource | None:
     return resource(name) if name else None
 
 
-def resolve_checkpoint(choice: str, cache_dir: Path, *, offline: bool | None = None,
-                       progress: Progress | None = None) -> Checkpoint:
+def resolve_checkpoint(
+    choice: str, cache_dir: Path, *, offline: bool | None = None, progress: Progress | None = None
+) -> Checkpoint:
     """choice: "gan" (default), "base", or a path to a .pth/.pt file.
 
     Named ones come through ResourceStore.ensure (verified by size and sha256, downloaded when
@@ -49,7 +50,9 @@ def resolve_checkpoint(choice: str, cache_dir: Path, *, offline: bool | None = N
             f"--wav2lip-checkpoint {choice}: no such file; give gan, base, or the path of a wav2lip .pth/.pt file"
         )
     if not path.is_file():
-        raise InputError(f"--wav2lip-checkpoint {choice} is not a file; give the path of a wav2lip .pth/.pt file")
+        raise InputError(
+            f"--wav2lip-checkpoint {choice} is not a file; give the path of a wav2lip .pth/.pt file"
+        )
     return Checkpoint(path=path.absolute(), trusted=True, label=str(path))
 
 

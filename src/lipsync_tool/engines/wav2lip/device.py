@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from ...errors import EngineError
 
@@ -75,11 +76,18 @@ def batch_for_memory(requested: int, free: int | None, *, half: bool = False) ->
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for torch's (CUDA) out-of-memory errors, recognised without importing torch."""
     names = {cls.__name__ for cls in type(exc).__mro__}
-    return "OutOfMemoryError" in names or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+    return "OutOfMemoryError" in names or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
 
 
-def run_batches(total: int, batch: int, run: Callable[[int, int], T], *,
-                release: Callable[[], None] = lambda: None) -> Iterator[tuple[int, int, T]]:
+def run_batches(
+    total: int,
+    batch: int,
+    run: Callable[[int, int], T],
+    *,
+    release: Callable[[], None] = lambda: None,
+) -> Iterator[tuple[int, int, T]]:
     """Yield (start, stop, run(start, stop)) over range(total) in batches; on out-of-memory, halve and retry.
 
     `release` frees cached memory before a retry (torch.cuda.empty_cache). At batch 1 an
@@ -107,4 +115,13 @@ def run_batches(total: int, batch: int, run: Callable[[int, int], T], *,
         batch = max(1, batch // 2)
         log.warning("out of memory (%s); retrying with a generator batch of %d", message, batch)
 
-__all__ = ["DeviceChoice", "batch_for_memory", "cpu_threads", "free_memory", "is_out_of_memory", "run_batches", "select_device"]
+
+__all__ = [
+    "DeviceChoice",
+    "batch_for_memory",
+    "cpu_threads",
+    "free_memory",
+    "is_out_of_memory",
+    "run_batches",
+    "select_device",
+]

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from ...deps import Requirement, ensure_requirements, missing_requirements
 from ...options import RenderOptions, Wav2LipOptions
-from ..base import Engine, EngineJob, EnginePlan, FrameStream, ProgressCallback, RenderedClip, no_progress
+from ..base import (
+    Engine,
+    EngineJob,
+    EnginePlan,
+    FrameStream,
+    ProgressCallback,
+    RenderedClip,
+    no_progress,
+)
 from .checkpoint import checkpoint_resource, resolve_checkpoint
 
 if TYPE_CHECKING:
@@ -37,9 +45,11 @@ class Wav2LipEngine(Engine):
 
     def __init__(self, options: RenderOptions, cache_dir: Path) -> None:
         super().__init__(options, cache_dir)
-        if options.wav2lip.impl == "upstream":  # upstream's clip is used as it is: no blinks or head motion added
+        if (
+            options.wav2lip.impl == "upstream"
+        ):  # upstream's clip is used as it is: no blinks or head motion added
             self.honoured_options = type(self).honoured_options - LIFE_OPTIONS
-        self._native: "NativeWav2Lip | None" = None
+        self._native: NativeWav2Lip | None = None
         self._upstream: Any = None
 
     @property
@@ -51,16 +61,22 @@ class Wav2LipEngine(Engine):
         if self.options.wav2lip.impl == "upstream":
             return self._upstream_impl().plan()
         if checkpoint_resource(self.options.wav2lip.checkpoint) is None:
-            resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir)  # a missing PATH fails the dry run too
-        return EnginePlan(resources=_plan_resources(self.options.wav2lip), notes=_plan_notes(self.options.wav2lip))
+            resolve_checkpoint(
+                self.options.wav2lip.checkpoint, self.cache_dir
+            )  # a missing PATH fails the dry run too
+        return EnginePlan(
+            resources=_plan_resources(self.options.wav2lip), notes=_plan_notes(self.options.wav2lip)
+        )
 
-    def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream | RenderedClip:
+    def render(
+        self, job: EngineJob, progress: ProgressCallback = no_progress
+    ) -> FrameStream | RenderedClip:
         if self.options.wav2lip.impl == "upstream":
             return self._upstream_impl().render(job, progress)
         ensure_requirements(REQUIREMENTS, install=self.options.install_deps, engine=self.name)
         return _with_life(self._native_impl().render(job, progress), job)
 
-    def _native_impl(self) -> "NativeWav2Lip":
+    def _native_impl(self) -> NativeWav2Lip:
         if self._native is None:
             from .native import NativeWav2Lip
 
@@ -88,7 +104,9 @@ def _with_life(stream: FrameStream, job: EngineJob) -> FrameStream:
 
     level = loudness_db(job.speech.samples, job.speech.sample_rate, options.fps, stream.count)
     activity = np.clip((level - LIFE_FLOOR_DB) / LIFE_SPAN_DB, 0.0, 1.0)
-    life = FaceLife(job.portrait.shape, job.face.landmarks.points, options, activity, life_seed(job))
+    life = FaceLife(
+        job.portrait.shape, job.face.landmarks.points, options, activity, life_seed(job)
+    )
     frames = (life.apply(frame, index) for index, frame in enumerate(stream.frames))
     return FrameStream(stream.size, stream.count, frames)
 
@@ -102,18 +120,27 @@ def _plan_notes(opts: Wav2LipOptions) -> tuple[str, ...]:
     entry = checkpoint_resource(opts.checkpoint)
     notes = [
         f"checkpoint {entry.name}: from the cache, verified by size and sha256, downloaded when missing"
-        if entry is not None else f"checkpoint {Path(opts.checkpoint).expanduser()}: given explicitly, so trusted",
+        if entry is not None
+        else f"checkpoint {Path(opts.checkpoint).expanduser()}: given explicitly, so trusted",
         "native Wav2Lip inference on CUDA (fp16 autocast) when a GPU is visible, else on the CPU",
         "blinks and head motion as in the warp engine (off with --no-blink --expression-scale 0)",
     ]
     if opts.crop is not None:
-        notes.append(f"face box set by hand: {' '.join(map(str, opts.crop))} (no padding, like upstream --box)")
+        notes.append(
+            f"face box set by hand: {' '.join(map(str, opts.crop))} (no padding, like upstream --box)"
+        )
     else:
-        notes.append(f"face box: the MediaPipe detection padded by {' '.join(map(str, opts.pads))} (top bottom left right)")
+        notes.append(
+            f"face box: the MediaPipe detection padded by {' '.join(map(str, opts.pads))} (top bottom left right)"
+        )
     if opts.resize_factor > 1:
-        notes.append(f"the face crop is taken at 1/{opts.resize_factor} scale; the video keeps the portrait's full resolution")
+        notes.append(
+            f"the face crop is taken at 1/{opts.resize_factor} scale; the video keeps the portrait's full resolution"
+        )
     if opts.face_det_batch_size != Wav2LipOptions().face_det_batch_size:
-        notes.append("--wav2lip-face-det-batch-size changes nothing for a still portrait (its face is detected once)")
+        notes.append(
+            "--wav2lip-face-det-batch-size changes nothing for a still portrait (its face is detected once)"
+        )
     missing = missing_requirements(REQUIREMENTS)
     if missing:
         specs = " ".join(r.spec for r in missing)

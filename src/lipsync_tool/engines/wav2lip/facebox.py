@@ -8,7 +8,8 @@ array (so each mean is truncated). The functions below reproduce that arithmetic
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,8 @@ Box = tuple[int, int, int, int]
 SMOOTH_FRAMES = 5
 """Upstream's smoothing window (`get_smoothened_boxes(boxes, T=5)`)."""
 
-def detected_rect(face: "PortraitFace") -> Box:
+
+def detected_rect(face: PortraitFace) -> Box:
     """The unpadded face box of a MediaPipe face, shaped like upstream's S3FD box.
 
     S3FD's box runs from the brow line to just below the chin; MediaPipe's detector box stops
@@ -40,7 +42,12 @@ def pad_box(rect: Box, pads: Sequence[int], shape: Sequence[int]) -> Box:
     pad_top, pad_bottom, pad_left, pad_right = pads
     height, width = int(shape[0]), int(shape[1])
     x1, y1, x2, y2 = rect
-    return max(0, x1 - pad_left), max(0, y1 - pad_top), min(width, x2 + pad_right), min(height, y2 + pad_bottom)
+    return (
+        max(0, x1 - pad_left),
+        max(0, y1 - pad_top),
+        min(width, x2 + pad_right),
+        min(height, y2 + pad_bottom),
+    )
 
 
 def smooth_boxes(boxes: np.ndarray, window: int = SMOOTH_FRAMES) -> np.ndarray:
@@ -51,12 +58,14 @@ def smooth_boxes(boxes: np.ndarray, window: int = SMOOTH_FRAMES) -> np.ndarray:
     """
     out = np.array(boxes, dtype=np.int64, copy=True)
     for i in range(len(out)):
-        chunk = out[len(out) - window:] if i + window > len(out) else out[i:i + window]
+        chunk = out[len(out) - window :] if i + window > len(out) else out[i : i + window]
         out[i] = np.mean(chunk, axis=0)
     return out
 
 
-def face_boxes(rects: Sequence[Box], pads: Sequence[int], shape: Sequence[int], *, nosmooth: bool) -> list[Box]:
+def face_boxes(
+    rects: Sequence[Box], pads: Sequence[int], shape: Sequence[int], *, nosmooth: bool
+) -> list[Box]:
     """Padded (and, unless `nosmooth`, smoothed) boxes of consecutive frames of one image size."""
     padded = np.array([pad_box(rect, pads, shape) for rect in rects], dtype=np.int64).reshape(-1, 4)
     if not nosmooth:
@@ -74,7 +83,9 @@ def manual_box(crop: Sequence[int], shape: Sequence[int]) -> Box:
             f"give X1 Y1 X2 Y2 with X2 <= {width} and Y2 <= {height}"
         )
     if x2 - x1 < 8 or y2 - y1 < 8:
-        raise InputError(f"--wav2lip-crop {x1} {y1} {x2} {y2} is smaller than 8x8 pixels; give the box around the face")
+        raise InputError(
+            f"--wav2lip-crop {x1} {y1} {x2} {y2} is smaller than 8x8 pixels; give the box around the face"
+        )
     return x1, y1, x2, y2
 
 
@@ -84,4 +95,13 @@ def scale_box(box: Box, factor: float) -> Box:
     return x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)
 
 
-__all__ = ["SMOOTH_FRAMES", "Box", "detected_rect", "face_boxes", "manual_box", "pad_box", "scale_box", "smooth_boxes"]
+__all__ = [
+    "SMOOTH_FRAMES",
+    "Box",
+    "detected_rect",
+    "face_boxes",
+    "manual_box",
+    "pad_box",
+    "scale_box",
+    "smooth_boxes",
+]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import logging
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence, Union
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ KEY_PREFIX = "module."
 _SHOWN = 5  # how many offending keys an error message names
 _PICKLE_MAGIC = b"\x80"  # a pickle of protocol 2 or later (torch's legacy format) starts with PROTO
 
-IntPair = Union[int, tuple[int, int]]
+IntPair = int | tuple[int, int]
 
 
 class ConvNormReLU(nn.Module):
@@ -37,8 +37,18 @@ class ConvNormReLU(nn.Module):
     equal input and output shapes. State-dict keys: `conv_block.0.*` (conv), `conv_block.1.*` (norm).
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: IntPair = 1, padding: int = 1, *,
-                 residual: bool = False, transpose: bool = False, output_padding: int = 0) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: IntPair = 1,
+        padding: int = 1,
+        *,
+        residual: bool = False,
+        transpose: bool = False,
+        output_padding: int = 0,
+    ) -> None:
         super().__init__()
         if transpose:
             conv: nn.Module = nn.ConvTranspose2d(cin, cout, kernel, stride, padding, output_padding)
@@ -61,7 +71,9 @@ def _down(cin: int, cout: int, stride: IntPair, repeats: int) -> list[nn.Module]
 
 def _up(cin: int, cout: int, repeats: int) -> list[nn.Module]:
     """A 2x upsampling transposed 3x3 block followed by `repeats` residual 3x3 blocks."""
-    return [ConvNormReLU(cin, cout, 3, 2, 1, transpose=True, output_padding=1)] + _residuals(cout, repeats)
+    return [ConvNormReLU(cin, cout, 3, 2, 1, transpose=True, output_padding=1)] + _residuals(
+        cout, repeats
+    )
 
 
 def _residuals(channels: int, repeats: int) -> list[nn.Module]:
@@ -169,7 +181,9 @@ def fold_batch_norm(model: Wav2LipGenerator) -> Wav2LipGenerator:
     """
     folded = copy.deepcopy(model).eval()
     for module in folded.modules():
-        if not isinstance(module, ConvNormReLU) or not isinstance(module.conv_block[1], nn.BatchNorm2d):
+        if not isinstance(module, ConvNormReLU) or not isinstance(
+            module.conv_block[1], nn.BatchNorm2d
+        ):
             continue
         conv, norm = module.conv_block[0], module.conv_block[1]
         scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
@@ -182,7 +196,9 @@ def fold_batch_norm(model: Wav2LipGenerator) -> Wav2LipGenerator:
     return folded
 
 
-def load_generator(path: str | Path, *, trusted: bool, device: str | torch.device = "cpu") -> Wav2LipGenerator:
+def load_generator(
+    path: str | Path, *, trusted: bool, device: str | torch.device = "cpu"
+) -> Wav2LipGenerator:
     """Build the generator from an official checkpoint, in eval mode on `device`.
 
     Accepts the pickled `.pth` files (a dict whose `state_dict` has `module.`-prefixed keys)
@@ -203,7 +219,9 @@ def load_generator(path: str | Path, *, trusted: bool, device: str | torch.devic
     state = _strip_prefix(state)
     _check_state(model, state, path)
     for key, value in model.state_dict().items():
-        state.setdefault(key, value)  # only batch-norm step counters can be absent; inference ignores them
+        state.setdefault(
+            key, value
+        )  # only batch-norm step counters can be absent; inference ignores them
     model.load_state_dict(state, strict=True)
     return model.to(device).eval()
 
@@ -255,7 +273,9 @@ def _read_pickle(path: Path, *, trusted: bool, device: str | torch.device) -> ob
             )
     try:
         return torch.load(path, map_location=device, weights_only=True, mmap=mmap)
-    except Exception as exc:  # UnpicklingError for foreign objects, RuntimeError/EOFError when corrupt
+    except (
+        Exception
+    ) as exc:  # UnpicklingError for foreign objects, RuntimeError/EOFError when corrupt
         if not trusted:
             raise ResourceError(
                 f"Wav2Lip checkpoint {path} cannot be read safely ({_first_line(exc)}). It holds Python objects "
@@ -263,7 +283,11 @@ def _read_pickle(path: Path, *, trusted: bool, device: str | torch.device) -> ob
                 "and its sha256 matches no known official file, so it was not unpickled. Download the official "
                 "file again, or pass its path explicitly if you trust it."
             ) from exc
-        log.warning("%s needs full unpickling (%s); loading it because it is trusted", path, _first_line(exc))
+        log.warning(
+            "%s needs full unpickling (%s); loading it because it is trusted",
+            path,
+            _first_line(exc),
+        )
     try:
         return torch.load(path, map_location=device, weights_only=False, mmap=mmap)
     except Exception as exc:
@@ -296,7 +320,7 @@ def _extract_state_dict(loaded: object, path: Path) -> Mapping[str, object]:
 
 def _strip_prefix(state: Mapping[str, object]) -> dict[str, object]:
     """Drop the leading `module.` that `nn.DataParallel` put on every key."""
-    return {k[len(KEY_PREFIX):] if k.startswith(KEY_PREFIX) else k: v for k, v in state.items()}
+    return {k[len(KEY_PREFIX) :] if k.startswith(KEY_PREFIX) else k: v for k, v in state.items()}
 
 
 def _check_state(model: nn.Module, state: Mapping[str, object], path: Path) -> None:
@@ -311,7 +335,11 @@ def _check_state(model: nn.Module, state: Mapping[str, object], path: Path) -> N
     ]
     problems = [
         f"{label}: {', '.join(items[:_SHOWN])}{', ...' if len(items) > _SHOWN else ''} ({len(items)} in all)"
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+        for label, items in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("wrong shape", wrong),
+        )
         if items
     ]
     if problems:

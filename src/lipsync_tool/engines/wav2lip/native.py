@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -57,7 +58,9 @@ class NativeWav2Lip:
     figures grow as the returned FrameStream is consumed and are final once it is exhausted.
     """
 
-    def __init__(self, options: RenderOptions, cache_dir: Path, *, generator: "torch.nn.Module | None" = None) -> None:
+    def __init__(
+        self, options: RenderOptions, cache_dir: Path, *, generator: torch.nn.Module | None = None
+    ) -> None:
         self.options = options
         self.cache_dir = cache_dir
         self.stage_seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
@@ -75,7 +78,9 @@ class NativeWav2Lip:
             model, device = self._model(progress)
         with self._timed("mel"):
             mel, starts = self._mel(job)
-        requested = self.options.wav2lip.batch_size or (CUDA_BATCH if device.device == "cuda" else CPU_BATCH)
+        requested = self.options.wav2lip.batch_size or (
+            CUDA_BATCH if device.device == "cuda" else CPU_BATCH
+        )
         batch = batch_for_memory(requested, free_memory(device.device), half=device.half)
         if batch < requested:
             log.info("generator batch lowered from %d to %d to fit in memory", requested, batch)
@@ -91,7 +96,11 @@ class NativeWav2Lip:
         factor = opts.resize_factor
         small = image
         if factor > 1:
-            small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                image,
+                (max(1, width // factor), max(1, height // factor)),
+                interpolation=cv2.INTER_AREA,
+            )
         if opts.crop is not None:
             box = manual_box(opts.crop, image.shape)
             small_box = scale_box(box, 1.0 / factor)
@@ -103,55 +112,96 @@ class NativeWav2Lip:
             x1, y1, x2, y2 = scale_box(small_box, factor)
             box = (x1, y1, min(x2, width), min(y2, height))
         if opts.static is False:
-            log.info("--wav2lip-no-static changes nothing for a still portrait: its one frame makes every output frame")
+            log.info(
+                "--wav2lip-no-static changes nothing for a still portrait: its one frame makes every output frame"
+            )
         if opts.face_det_batch_size != Wav2LipOptions().face_det_batch_size:
-            log.info("--wav2lip-face-det-batch-size changes nothing for a still portrait: its face is detected once")
+            log.info(
+                "--wav2lip-face-det-batch-size changes nothing for a still portrait: its face is detected once"
+            )
         crop = crop_face(small, small_box)
         log.debug("wav2lip face box %s (crop %s at 1/%d scale)", box, small_box, factor)
-        return PreparedFace(box=box, face_input=face_input(crop), paster=FacePaster(image, box, crop))
+        return PreparedFace(
+            box=box, face_input=face_input(crop), paster=FacePaster(image, box, crop)
+        )
 
     def _model(self, progress: ProgressCallback) -> tuple[Any, DeviceChoice]:
         device = self._device or select_device()
         self._device = device
         if self._injected:
-            return self._generator.to(device.device).eval(), device  # a generator given by the caller
+            return self._generator.to(
+                device.device
+            ).eval(), device  # a generator given by the caller
         import torch
 
         from .model import fold_batch_norm, load_generator
 
-        checkpoint = resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir, progress=progress)
+        checkpoint = resolve_checkpoint(
+            self.options.wav2lip.checkpoint, self.cache_dir, progress=progress
+        )
         if self._generator is None or self._loaded_from != checkpoint.path:
-            log.info("loading Wav2Lip checkpoint %s on %s%s", checkpoint.label, device.device, " (fp16)" if device.half else "")
-            generator = load_generator(checkpoint.path, trusted=checkpoint.trusted, device=device.device)
-            if not device.half:  # under fp16 autocast batch norm stays fp32; folded weights could overflow fp16
+            log.info(
+                "loading Wav2Lip checkpoint %s on %s%s",
+                checkpoint.label,
+                device.device,
+                " (fp16)" if device.half else "",
+            )
+            generator = load_generator(
+                checkpoint.path, trusted=checkpoint.trusted, device=device.device
+            )
+            if (
+                not device.half
+            ):  # under fp16 autocast batch norm stays fp32; folded weights could overflow fp16
                 generator = fold_batch_norm(generator)
-            self._generator = generator.to(memory_format=torch.channels_last)  # ~20% faster convolutions on CPU
+            self._generator = generator.to(
+                memory_format=torch.channels_last
+            )  # ~20% faster convolutions on CPU
             self._loaded_from = checkpoint.path
         return self._generator, device
 
     def _mel(self, job: EngineJob) -> tuple[np.ndarray, np.ndarray]:
         speech = job.speech
         if speech.sample_rate != SAMPLE_RATE:
-            raise EngineError(f"wav2lip needs speech decoded at {SAMPLE_RATE} Hz, got {speech.sample_rate} Hz")
+            raise EngineError(
+                f"wav2lip needs speech decoded at {SAMPLE_RATE} Hz, got {speech.sample_rate} Hz"
+            )
         samples = speech.samples
         shortest = (WINDOW_COLUMNS - 1) * HOP  # the samples that give one full 16-column window
-        if len(samples) < shortest:  # under 0.2 s: pad with silence rather than refuse (upstream fails)
-            samples = np.concatenate([samples, np.zeros(shortest - len(samples), dtype=samples.dtype)])
+        if (
+            len(samples) < shortest
+        ):  # under 0.2 s: pad with silence rather than refuse (upstream fails)
+            samples = np.concatenate(
+                [samples, np.zeros(shortest - len(samples), dtype=samples.dtype)]
+            )
         mel = melspectrogram(samples)
         return mel, window_starts(mel.shape[1], self.options.fps, job.frame_count)
 
-    def _frames(self, model: Any, device: DeviceChoice, face: PreparedFace, mel: np.ndarray, starts: np.ndarray,
-                batch: int, progress: ProgressCallback) -> Iterator[np.ndarray]:
+    def _frames(
+        self,
+        model: Any,
+        device: DeviceChoice,
+        face: PreparedFace,
+        mel: np.ndarray,
+        starts: np.ndarray,
+        batch: int,
+        progress: ProgressCallback,
+    ) -> Iterator[np.ndarray]:
         import torch
 
-        autocast = torch.autocast("cuda", dtype=torch.float16) if device.half else contextlib.nullcontext()
+        autocast = (
+            torch.autocast("cuda", dtype=torch.float16) if device.half else contextlib.nullcontext()
+        )
         with self._timed("generator"), torch.inference_mode(), autocast:
             face_input = torch.from_numpy(face.face_input[None]).to(device.device)
-            decoder = model.still_decoder(face_input.contiguous(memory_format=torch.channels_last), FIRST_USED_ROW)
+            decoder = model.still_decoder(
+                face_input.contiguous(memory_format=torch.channels_last), FIRST_USED_ROW
+            )
 
         def generate(start: int, stop: int) -> np.ndarray:
             with self._timed("generator"), torch.inference_mode(), autocast:
-                windows = torch.from_numpy(windows_at(mel, starts[start:stop])[:, None]).to(device.device)
+                windows = torch.from_numpy(windows_at(mel, starts[start:stop])[:, None]).to(
+                    device.device
+                )
                 out = decoder(windows)
                 return out.float().permute(0, 2, 3, 1).cpu().numpy()
 
@@ -171,7 +221,9 @@ class NativeWav2Lip:
         try:
             yield
         finally:
-            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - start
+            self.stage_seconds[stage] = (
+                self.stage_seconds.get(stage, 0.0) + time.perf_counter() - start
+            )
 
 
 __all__ = ["STAGES", "NativeWav2Lip", "PreparedFace"]

@@ -41,7 +41,7 @@ def face_input(crop_bgr: np.ndarray) -> np.ndarray:
     """The generator's (6, 96, 96) float32 face input: the crop with its lower half zeroed, then the crop, in [0, 1]."""
     reference = crop_bgr.astype(np.float32) / 255.0
     masked = reference.copy()
-    masked[FACE_SIZE // 2:] = 0.0
+    masked[FACE_SIZE // 2 :] = 0.0
     return np.ascontiguousarray(np.concatenate([masked, reference], axis=2).transpose(2, 0, 1))
 
 
@@ -63,7 +63,7 @@ def feather_mask(height: int, width: int) -> np.ndarray:
 def colour_stats(face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of a (96, 96, 3) face over the band just above the mouth
     (from `FIRST_USED_ROW` to the middle): the generator sees it unmasked, and it borders what is pasted."""
-    upper = face[FIRST_USED_ROW: FACE_SIZE // 2].reshape(-1, 3).astype(np.float32)
+    upper = face[FIRST_USED_ROW : FACE_SIZE // 2].reshape(-1, 3).astype(np.float32)
     return upper.mean(axis=0), upper.std(axis=0)
 
 
@@ -88,11 +88,22 @@ class FacePaster:
         """A new RGB uint8 frame with `generated` ((96, 96, 3) BGR in [0, 1]) blended into the box."""
         x1, y1, x2, y2 = self.box
         face = self.match_colour(generated.astype(np.float32) * 255.0)[:, :, ::-1]
-        face = cv2.resize(np.ascontiguousarray(face), (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
+        face = cv2.resize(
+            np.ascontiguousarray(face), (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR
+        )
         blended = self.region + self.mask * (face - self.region)
         frame = self.frame.copy()
         frame[y1:y2, x1:x2] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return frame
 
 
-__all__ = ["FACE_SIZE", "FIRST_USED_ROW", "FacePaster", "colour_stats", "crop_face", "face_input", "feather_mask", "smoothstep"]
+__all__ = [
+    "FACE_SIZE",
+    "FIRST_USED_ROW",
+    "FacePaster",
+    "colour_stats",
+    "crop_face",
+    "face_input",
+    "feather_mask",
+    "smoothstep",
+]

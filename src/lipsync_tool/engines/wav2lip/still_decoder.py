@@ -39,14 +39,20 @@ class _SplitLayer(nn.Module):
         self.stride, self.padding = conv.stride, conv.padding
         self.output_padding = conv.output_padding if self.transpose else (0, 0)
         weight = conv.weight
-        own_weight, skip_weight = (weight[:own], weight[own:]) if self.transpose else (weight[:, :own], weight[:, own:])
+        own_weight, skip_weight = (
+            (weight[:own], weight[own:]) if self.transpose else (weight[:, :own], weight[:, own:])
+        )
         self.register_buffer("own_weight", own_weight.contiguous())
         constant = self._conv(skip, skip_weight) + conv.bias.view(1, -1, 1, 1)
-        self.register_buffer("constant", constant[:, :, first_out_row:].contiguous(memory_format=torch.channels_last))
+        self.register_buffer(
+            "constant", constant[:, :, first_out_row:].contiguous(memory_format=torch.channels_last)
+        )
 
     def _conv(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self.transpose:
-            return F.conv_transpose2d(x, weight, None, self.stride, self.padding, self.output_padding)
+            return F.conv_transpose2d(
+                x, weight, None, self.stride, self.padding, self.output_padding
+            )
         return F.conv2d(x, weight, None, self.stride, self.padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,7 +85,9 @@ class StillFaceDecoder(nn.Module):
                 stages.append(nn.Sequential(split, *stage[1:]))
             self.stages = nn.ModuleList(stages)
             output_block = generator.output_block
-            self.output = nn.Sequential(_SplitLayer(output_block[0], skips[0], self.cut[96]), *output_block[1:])
+            self.output = nn.Sequential(
+                _SplitLayer(output_block[0], skips[0], self.cut[96]), *output_block[1:]
+            )
         self.register_buffer("reference", face[:, 3:].clone())
 
     def _out_cut(self, stage: int) -> int:
@@ -92,10 +100,12 @@ class StillFaceDecoder(nn.Module):
         x = self.first_stage(self.audio_encoder(mel_windows))
         for index, stage in enumerate(self.stages, start=1):
             if index == SLICED_STAGE:
-                x = x[:, :, self.cut[24]:]
+                x = x[:, :, self.cut[24] :]
             x = stage(x)
         lower = self.output(x)
         if not self.cut[96]:
             return lower
-        top = self.reference[:, :, : self.cut[96]].expand(lower.shape[0], -1, -1, -1).to(lower.dtype)
+        top = (
+            self.reference[:, :, : self.cut[96]].expand(lower.shape[0], -1, -1, -1).to(lower.dtype)
+        )
         return torch.cat((top, lower), dim=2)

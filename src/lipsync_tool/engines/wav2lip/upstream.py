@@ -58,22 +58,50 @@ STDERR_LINES = 6
 UPSTREAM_BATCH = 128  # upstream's own --wav2lip_batch_size default, passed when the user sets none
 
 
-def upstream_box(crop: tuple[int, int, int, int], resize_factor: int = 1) -> tuple[int, int, int, int]:
+def upstream_box(
+    crop: tuple[int, int, int, int], resize_factor: int = 1
+) -> tuple[int, int, int, int]:
     """Our `--wav2lip-crop X1 Y1 X2 Y2` as upstream's `--box` (top, bottom, left, right) = Y1 Y2 X1 X2."""
     x1, y1, x2, y2 = (value // resize_factor for value in crop)
     return y1, y2, x1, x2
 
 
-def inference_args(options: RenderOptions, checkpoint: str | Path, *, face: str = FACE_NAME,
-                   audio: str = AUDIO_NAME, outfile: str = OUTFILE_NAME) -> list[str]:
+def inference_args(
+    options: RenderOptions,
+    checkpoint: str | Path,
+    *,
+    face: str = FACE_NAME,
+    audio: str = AUDIO_NAME,
+    outfile: str = OUTFILE_NAME,
+) -> list[str]:
     """upstream inference.py's command-line arguments for `options` (paths relative to the job's directory)."""
     w = options.wav2lip
-    args = ["--checkpoint_path", str(checkpoint), "--face", face, "--audio", audio, "--outfile", outfile]
-    if w.static is not False:  # a still portrait is static; `type=bool` makes any value true, so never pass False
+    args = [
+        "--checkpoint_path",
+        str(checkpoint),
+        "--face",
+        face,
+        "--audio",
+        audio,
+        "--outfile",
+        outfile,
+    ]
+    if (
+        w.static is not False
+    ):  # a still portrait is static; `type=bool` makes any value true, so never pass False
         args += ["--static", "True"]
-    args += ["--fps", f"{options.fps:g}", "--pads", *(str(p) for p in w.pads),
-             "--face_det_batch_size", str(w.face_det_batch_size), "--wav2lip_batch_size", str(w.batch_size or UPSTREAM_BATCH),
-             "--resize_factor", str(w.resize_factor)]
+    args += [
+        "--fps",
+        f"{options.fps:g}",
+        "--pads",
+        *(str(p) for p in w.pads),
+        "--face_det_batch_size",
+        str(w.face_det_batch_size),
+        "--wav2lip_batch_size",
+        str(w.batch_size or UPSTREAM_BATCH),
+        "--resize_factor",
+        str(w.resize_factor),
+    ]
     if w.crop is not None:
         args += ["--box", *(str(v) for v in upstream_box(w.crop, w.resize_factor))]
     if w.nosmooth:
@@ -87,7 +115,9 @@ def launcher_command(inference_py: Path, args: list[str], trusted: Path | None) 
     return [sys.executable, "-m", LAUNCHER, *trust, str(inference_py), *args]
 
 
-def child_environment(repo: Path, bin_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+def child_environment(
+    repo: Path, bin_dir: Path, base: dict[str, str] | None = None
+) -> dict[str, str]:
     """os.environ with the checkout first on PYTHONPATH and `bin_dir` (our ffmpeg) first on PATH."""
     env = dict(os.environ if base is None else base)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH", "")) if p)
@@ -126,24 +156,35 @@ class UpstreamWav2Lip:
         repo = repository_path(self.repository, self.cache_dir)
         problem = repository_problem(self.repository, self.cache_dir)
         commands: list[tuple[str, ...]] = []
-        notes = [f"upstream Wav2Lip {self.repository.commit[:12]} checkout: {repo} ({problem or 'ready'})"]
+        notes = [
+            f"upstream Wav2Lip {self.repository.commit[:12]} checkout: {repo} ({problem or 'ready'})"
+        ]
         if problem is not None:
             commands += clone_commands(self.repository, repo, repository_url(self.repository))
         entry = checkpoint_resource(self.options.wav2lip.checkpoint)
         resources = [entry.name] if entry is not None else []
-        checkpoint = (ResourceStore(self.cache_dir).path_of(entry) if entry
-                      else Path(self.options.wav2lip.checkpoint).expanduser().absolute())
+        checkpoint = (
+            ResourceStore(self.cache_dir).path_of(entry)
+            if entry
+            else Path(self.options.wav2lip.checkpoint).expanduser().absolute()
+        )
         if self.needs_detector:
             resources.append("s3fd.pth")
             notes.append(f"s3fd.pth is linked into the checkout at {S3FD_IN_CHECKOUT}")
         run_dir = f"<work-dir>/{RUN_DIR}"
-        notes.append(f"inference.py runs in {run_dir} (cwd; {FACE_NAME} and {AUDIO_NAME} written there); "
-                     f"its {RESULT_AVI} is scaled and muxed with the original speech; a TorchScript checkpoint is "
-                     "first converted to a .pth there")
+        notes.append(
+            f"inference.py runs in {run_dir} (cwd; {FACE_NAME} and {AUDIO_NAME} written there); "
+            f"its {RESULT_AVI} is scaled and muxed with the original speech; a TorchScript checkpoint is "
+            "first converted to a .pth there"
+        )
         args = inference_args(self.options, checkpoint)
         commands.append(tuple(launcher_command(repo / "inference.py", args, checkpoint)))
-        return EnginePlan(resources=tuple(resources), commands=tuple(commands), notes=tuple(notes),
-                          clip=f"{run_dir}/{RESULT_AVI}")
+        return EnginePlan(
+            resources=tuple(resources),
+            commands=tuple(commands),
+            notes=tuple(notes),
+            clip=f"{run_dir}/{RESULT_AVI}",
+        )
 
     def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> RenderedClip:
         """Run upstream inference.py on the job; its clip, checked to exist, for the pipeline to scale and mux."""
@@ -152,14 +193,19 @@ class UpstreamWav2Lip:
         repo = ensure_repository(self.repository, self.cache_dir)
         run_dir = job.work_dir / RUN_DIR
         (run_dir / "temp").mkdir(parents=True, exist_ok=True)
-        checkpoint = self._upstream_checkpoint(resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir), run_dir)
+        checkpoint = self._upstream_checkpoint(
+            resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir), run_dir
+        )
         if self.needs_detector:
             self._place_s3fd(repo)
         self._write_inputs(job, run_dir)
         bin_dir = run_dir / "bin"
         _link_or_copy(Path(find_ffmpeg()), bin_dir / "ffmpeg")
-        command = launcher_command(repo / "inference.py", inference_args(self.options, checkpoint.path),
-                                   checkpoint.path if checkpoint.trusted else None)
+        command = launcher_command(
+            repo / "inference.py",
+            inference_args(self.options, checkpoint.path),
+            checkpoint.path if checkpoint.trusted else None,
+        )
         self.stage_seconds["setup"] = time.perf_counter() - started
         progress("wav2lip-upstream", 0, 1)
         started = time.perf_counter()
@@ -177,8 +223,11 @@ class UpstreamWav2Lip:
         import torch
 
         converted = run_dir / "wav2lip_converted.pth"
-        log.info("%s is TorchScript, which upstream inference.py cannot load: converting it to %s",
-                 checkpoint.label, converted)
+        log.info(
+            "%s is TorchScript, which upstream inference.py cannot load: converting it to %s",
+            checkpoint.label,
+            converted,
+        )
         model = load_generator(checkpoint.path, trusted=checkpoint.trusted)
         torch.save({"state_dict": model.state_dict()}, converted)
         return Checkpoint(path=converted, trusted=False, label=f"{checkpoint.label} (converted)")
@@ -190,7 +239,11 @@ class UpstreamWav2Lip:
         target = repo / S3FD_IN_CHECKOUT
         if target.is_symlink() and target.resolve() == source.resolve():
             return
-        if not target.is_symlink() and target.is_file() and target.stat().st_size == source.stat().st_size:
+        if (
+            not target.is_symlink()
+            and target.is_file()
+            and target.stat().st_size == source.stat().st_size
+        ):
             return
         _link_or_copy(source, target)
 
@@ -202,7 +255,9 @@ class UpstreamWav2Lip:
         image = Image.fromarray(job.portrait)
         factor = self.options.wav2lip.resize_factor
         if factor > 1:
-            image = image.resize((image.width // factor, image.height // factor), Image.Resampling.BILINEAR)
+            image = image.resize(
+                (image.width // factor, image.height // factor), Image.Resampling.BILINEAR
+            )
         image.save(run_dir / FACE_NAME)
         shutil.copyfile(job.audio_path, run_dir / AUDIO_NAME)
 
@@ -211,20 +266,33 @@ class UpstreamWav2Lip:
         log_path = run_dir / "inference.log"
         with log_path.open("w", encoding="utf-8") as output:
             try:
-                result = subprocess.run(command, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                        stderr=subprocess.STDOUT, check=False)
+                result = subprocess.run(
+                    command,
+                    cwd=run_dir,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                )
             except OSError as exc:
-                raise EngineError(f"could not start upstream Wav2Lip ({command[0]}): {exc}") from exc
+                raise EngineError(
+                    f"could not start upstream Wav2Lip ({command[0]}): {exc}"
+                ) from exc
         text = log_path.read_text(encoding="utf-8", errors="replace")
         log.debug("upstream Wav2Lip output:\n%s", text)
         if result.returncode != 0:
-            raise EngineError(f"upstream Wav2Lip inference.py failed (exit status {result.returncode}): "
-                              f"{output_tail(text)}")
+            raise EngineError(
+                f"upstream Wav2Lip inference.py failed (exit status {result.returncode}): "
+                f"{output_tail(text)}"
+            )
         for name in (RESULT_AVI, OUTFILE_NAME):
             produced = run_dir / name
             if not produced.is_file() or produced.stat().st_size == 0:
-                raise EngineError(f"upstream Wav2Lip inference.py exited 0 but wrote no {name} "
-                                  f"(its ffmpeg step failed?): {output_tail(text)}")
+                raise EngineError(
+                    f"upstream Wav2Lip inference.py exited 0 but wrote no {name} "
+                    f"(its ffmpeg step failed?): {output_tail(text)}"
+                )
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -19,7 +19,8 @@ import functools
 import os
 import runpy
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 FIXES_APPLIED: list[str] = []
 
@@ -75,7 +76,11 @@ def fix_torch_load(trusted: str | None) -> None:
     def load_fixed(f: Any, *args: Any, **kwargs: Any) -> Any:
         if cpu_only and not args and kwargs.get("map_location") is None:
             kwargs["map_location"] = "cpu"
-        if trusted_path and isinstance(f, (str, os.PathLike)) and os.path.realpath(f) == trusted_path:
+        if (
+            trusted_path
+            and isinstance(f, (str, os.PathLike))
+            and os.path.realpath(f) == trusted_path
+        ):
             kwargs.setdefault("weights_only", False)
         return load(f, *args, **kwargs)
 
@@ -85,14 +90,19 @@ def fix_torch_load(trusted: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="upstream_launch", description=__doc__)
-    parser.add_argument("--trust", help="checkpoint that may be unpickled fully (sha256-verified or named by the user)")
+    parser.add_argument(
+        "--trust",
+        help="checkpoint that may be unpickled fully (sha256-verified or named by the user)",
+    )
     parser.add_argument("script", help="upstream inference.py")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for inference.py")
     ns = parser.parse_args(argv)
     fix_librosa()
     fix_opencv()
     fix_torch_load(ns.trust)
-    sys.stderr.write(f"lipsync-tool launcher: fixes applied: {', '.join(FIXES_APPLIED) or 'none'}\n")
+    sys.stderr.write(
+        f"lipsync-tool launcher: fixes applied: {', '.join(FIXES_APPLIED) or 'none'}\n"
+    )
     sys.argv = [ns.script, *ns.args]
     runpy.run_path(ns.script, run_name="__main__")
 
