@@ -112,6 +112,14 @@ def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    """skimage's astronaut photo (512x512 RGB): one clear frontal face."""
+    import skimage.data
+
+    return np.ascontiguousarray(skimage.data.astronaut())
+
+
 @pytest.fixture()
 def workdir(tmp_path: Path, assets: Path) -> Path:
     """A fresh folder holding copies of the assets (tests may write beside them)."""
