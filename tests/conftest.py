@@ -13,7 +13,14 @@ from PIL import Image
 
 from lipsync_tool.media.ffmpeg import find_ffmpeg
 
+from .core_deps import check_core_dependencies
+
 SPEECH_RATE = 16000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A missing core dependency fails the whole run here instead of skipping its tests."""
+    check_core_dependencies()
 
 
 def speech_like(

@@ -26,7 +26,6 @@ IPA_VOWELS = set("aeiouyæɐɑɒɔəɘɚɛɜɞɤɨɪʉʊʌʏøœɶ")
 
 @pytest.fixture(scope="module")
 def synth() -> EspeakSynthesizer:
-    pytest.importorskip("espeakng_loader")
     return EspeakSynthesizer()
 
 

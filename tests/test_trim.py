@@ -23,8 +23,6 @@ from lipsync_tool.speech.trim import (
 
 from .conftest import SPEECH_RATE, PaddedSpeech, speech_like, write_wav
 
-pytest.importorskip("pocketsphinx")
-
 LEAD, BURST, SHORT_PAUSE, LONG_PAUSE, TAIL = 1.5, 0.8, 0.3, 2.0, 1.2
 EDGE_TOLERANCE = 0.020  # s, at every detected edge
 MAX_PAUSE, EDGE = 0.6, 0.1
