@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import lipsync_tool
-from lipsync_tool.evaluate import evaluate_video
+from lipsync_tool.evaluation import evaluate_video
 from lipsync_tool.speech.tts import synthesize_to_wav
 from lipsync_tool.speech_input import TEXT_MARGIN
 

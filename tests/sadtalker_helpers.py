@@ -51,6 +51,48 @@ def git(*args: str, cwd: Path) -> str:
     return result.stdout.strip()
 
 
+HANG_VARIABLE = "SADTALKER_STANDIN_HANG"
+"""Set to a file name, the stand-in's inference.py renders "forever" (see HANG_HOOK)."""
+HANG_HOOK = '''
+GRANDCHILD = """
+import json, os, sys, time
+with open(sys.argv[1] + ".tmp", "w") as handle:
+    json.dump({"inference": os.getppid(), "grandchild": os.getpid()}, handle)
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+"""
+
+
+def hang_if_asked():
+    """With SADTALKER_STANDIN_HANG=<file> (added by the tests): a long render that started a process of its own,
+    which writes both pids to <file> as JSON once it runs."""
+    pid_file = os.environ.get("SADTALKER_STANDIN_HANG")
+    if not pid_file:
+        return
+    subprocess.Popen([sys.executable, "-c", GRANDCHILD, pid_file])
+    sys.stderr.write("Face Renderer::   0%|  | 0/25 [00:00<?, ?it/s]\\r")
+    sys.stderr.flush()
+    time.sleep(600)
+    sys.exit(0)
+
+
+'''
+
+
+def standin_inference() -> str:
+    """The stand-in inference.py with the hang hook (inactive unless HANG_VARIABLE is set)."""
+    text = (DATA / "inference_standin.py").read_text(encoding="utf-8")
+    for anchor, insert in (
+        ("def main():\n", HANG_HOOK),
+        ("    check_layout(args)\n", "    hang_if_asked()\n"),
+    ):
+        assert text.count(anchor) == 1, (
+            f"the stand-in inference.py changed: {anchor!r} not found once"
+        )
+        text = text.replace(anchor, insert + anchor)
+    return text
+
+
 def make_upstream(root: Path) -> tuple[Path, str]:
     """A bare repository laid out like OpenTalker/SadTalker with the stand-in inference.py; (path, commit)."""
     work = root / "upstream-work"
@@ -65,7 +107,7 @@ def make_upstream(root: Path) -> tuple[Path, str]:
     ):
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(f"# stand-in for upstream {name}\n", encoding="utf-8")
-    shutil.copyfile(DATA / "inference_standin.py", work / "inference.py")
+    (work / "inference.py").write_text(standin_inference(), encoding="utf-8")
     shutil.copyfile(HERE / "sadtalker_args.py", work / "sadtalker_args.py")
     shutil.copyfile(DATA / "sadtalker_inference_args.json", work / "sadtalker_inference_args.json")
     git("init", "-q", cwd=work)

@@ -1,56 +1,74 @@
-"""The command line: every flag reaches RenderOptions, usage errors are one line, --dry-run renders nothing."""
+"""The command line: every flag reaches the request or the engine, usage errors are one line, --dry-run renders nothing."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lipsync_tool import __version__
-from lipsync_tool.cli import build_parser, main, options_from_args
-from lipsync_tool.engines.registry import ENGINES
+from lipsync_tool.cli import main
+from lipsync_tool.cli.render import build_parser, request_from_args, settings_from_args
+from lipsync_tool.engines.registry import ENGINES, request_option_fields, setting_fields
 from lipsync_tool.errors import InputError
-from lipsync_tool.options import RenderOptions, Wav2LipOptions
+from lipsync_tool.option_specs import build, option_fields
+from lipsync_tool.request import RenderRequest
 
 BASE = ["face.png", "speech.wav", "out.mp4"]
 
 
-def parse(*extra: str) -> RenderOptions:
-    return options_from_args(build_parser().parse_args([*BASE, *extra]))
+def parse(*extra: str) -> dict[str, Any]:
+    """Where each flag lands: the CLI's own choices, the request, the engine's settings and options."""
+    paths = ["face.png", "out.mp4"] if "--text" in extra else BASE
+    args: argparse.Namespace = build_parser().parse_args([*paths, *extra])
+    request = request_from_args(args)
+    engine = ENGINES[args.engine]
+    return {
+        "engine": args.engine,
+        "cache_dir": args.cache_dir,
+        "install_deps": args.install_deps,
+        "request": request,
+        engine.name: {
+            **vars(build(engine.settings_type, settings_from_args(args), "settings")),
+            **vars(build(engine.options_type, request.options, "options")),
+        },
+    }
 
 
 FLAG_CASES = [
     (["--engine", "sadtalker"], "engine", "sadtalker"),
-    (["--fps", "30"], "fps", 30.0),
-    (["--resolution", "512"], "resolution", 512),
-    (["--preprocess", "extreme_crop"], "preprocess", "extreme_crop"),
-    (["--expression-scale", "1.5"], "expression_scale", 1.5),
-    (["--no-still"], "still", False),
-    (["--enhancer", "gfpgan"], "enhancer", "gfpgan"),
-    (["--sadtalker-batch-size", "4"], "sadtalker_batch_size", 4),
     (["--cache-dir", "/tmp/cache"], "cache_dir", Path("/tmp/cache")),
-    (["--no-upscale"], "upscale", False),
-    (["--keep-temp"], "keep_temp", True),
-    (["--overwrite"], "overwrite", True),
     (["--install-deps"], "install_deps", True),
-    (["--max-duration", "30"], "max_duration", 30.0),
-    (["--visemes", "acoustic"], "visemes", "acoustic"),
-    (["--language", "de"], "language", "de"),
-    (["--transcript", "hello there"], "transcript", "hello there"),
-    (["--no-blink"], "blink", False),
-    (["--seed", "7"], "seed", 7),
-    (["--export-cues", "cues.json"], "export_cues", Path("cues.json")),
-    (["--text", "hi there"], "text", "hi there"),
-    (["--voice", "de"], "voice", "de"),
-    (["--rate", "200"], "rate", 200),
-    (["--pitch", "30"], "pitch", 30),
-    (["--text", "hi", "--save-audio", "s.wav"], "save_audio", Path("s.wav")),
-    (["--trim-silence"], "trim_silence", True),
-    (["--max-pause", "0.3"], "max_pause", 0.3),
-    (["--normalize-loudness"], "normalize_loudness", -16.0),
+    (["--fps", "30"], "request.fps", 30.0),
+    (["--expression-scale", "1.5"], "request.expression_scale", 1.5),
+    (["--no-still"], "request.still", False),
+    (["--no-upscale"], "request.upscale", False),
+    (["--keep-temp"], "request.keep_temp", True),
+    (["--overwrite"], "request.overwrite", True),
+    (["--max-duration", "30"], "request.max_duration", 30.0),
+    (["--visemes", "acoustic"], "request.visemes", "acoustic"),
+    (["--language", "de"], "request.language", "de"),
+    (["--transcript", "hello there"], "request.transcript", "hello there"),
+    (["--no-blink"], "request.blink", False),
+    (["--seed", "7"], "request.seed", 7),
+    (["--export-cues", "cues.json"], "request.export_cues", Path("cues.json")),
+    (["--text", "hi there"], "request.text", "hi there"),
+    (["--voice", "de"], "request.voice", "de"),
+    (["--rate", "200"], "request.rate", 200),
+    (["--pitch", "30"], "request.pitch", 30),
+    (["--text", "hi", "--save-audio", "s.wav"], "request.save_audio", Path("s.wav")),
+    (["--trim-silence"], "request.trim_silence", True),
+    (["--max-pause", "0.3"], "request.max_pause", 0.3),
+    (["--normalize-loudness"], "request.normalize_loudness", -16.0),
+    (["--resolution", "512"], "sadtalker.resolution", 512),
+    (["--preprocess", "extreme_crop"], "sadtalker.preprocess", "extreme_crop"),
+    (["--enhancer", "gfpgan"], "sadtalker.enhancer", "gfpgan"),
+    (["--sadtalker-batch-size", "4"], "sadtalker.batch_size", 4),
     (["--wav2lip-pads", "1", "2", "3", "4"], "wav2lip.pads", (1, 2, 3, 4)),
     (["--wav2lip-static"], "wav2lip.static", True),
     (["--wav2lip-no-static"], "wav2lip.static", False),
@@ -64,30 +82,45 @@ FLAG_CASES = [
 ]
 
 
+def _with_engine(argv: list[str], path: str) -> list[str]:
+    """An engine's own flag only reaches that engine: choose it."""
+    owner = path.split(".")[0]
+    return [*argv, "--engine", owner] if owner in ENGINES else argv
+
+
+def _lookup(parsed: dict[str, Any], path: str) -> object:
+    head, _, rest = path.partition(".")
+    value = parsed[head]
+    if not rest:
+        return value
+    return value[rest] if isinstance(value, dict) else getattr(value, rest)
+
+
 @pytest.mark.parametrize(("argv", "path", "expected"), FLAG_CASES, ids=[c[1] for c in FLAG_CASES])
-def test_every_flag_reaches_the_options_object(
+def test_every_flag_reaches_the_request_or_the_engine(
     argv: list[str], path: str, expected: object
 ) -> None:
-    options = parse(*argv)
-    value: object = options
-    for part in path.split("."):
-        value = getattr(value, part)
-    assert value == expected
-    assert parse() != options, "the flag must change something from the defaults"
+    argv = _with_engine(argv, path)
+    assert _lookup(parse(*argv), path) == expected
+    baseline = parse(*_with_engine([], path))
+    assert _lookup(baseline, path) != expected, "the flag must change something from the defaults"
 
 
-def test_every_option_field_has_a_flag() -> None:
-    """No RenderOptions field is unreachable from the command line."""
-    import dataclasses
-
+def test_every_field_has_a_flag() -> None:
+    """No request field, engine setting or engine option is unreachable from the command line."""
     covered = {case[1] for case in FLAG_CASES}
-    fields = {f.name for f in dataclasses.fields(RenderOptions) if f.name != "wav2lip"}
-    fields |= {f"wav2lip.{f.name}" for f in dataclasses.fields(Wav2LipOptions)}
+    fields = {f"request.{f.name}" for f in option_fields(RenderRequest) if f.spec.cli}
+    for name, engine in ENGINES.items():
+        fields |= {f"{name}.{f.name}" for f in (*setting_fields(engine), *request_option_fields(engine))}
     assert fields <= covered
 
 
 def test_defaults_match_the_library_defaults() -> None:
-    assert parse() == RenderOptions()
+    parsed = parse()
+    assert parsed["request"] == RenderRequest(  # every field at the library's default
+        portrait=Path("face.png"), audio=Path("speech.wav"), output=Path("out.mp4")
+    )
+    assert parsed["engine"] == "warp" and parsed["cache_dir"] is None
 
 
 def test_engine_choices_come_from_the_registry() -> None:
@@ -97,8 +130,10 @@ def test_engine_choices_come_from_the_registry() -> None:
 
 
 def test_extreme_crop_is_upstream_extcrop() -> None:
-    assert parse("--preprocess", "extreme_crop").upstream_preprocess == "extcrop"
-    assert parse("--preprocess", "full").upstream_preprocess == "full"
+    from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
+
+    assert SadTalkerOptions(preprocess="extreme_crop").upstream_preprocess == "extcrop"
+    assert SadTalkerOptions(preprocess="full").upstream_preprocess == "full"
 
 
 @pytest.mark.parametrize(
@@ -108,9 +143,10 @@ def test_extreme_crop_is_upstream_extcrop() -> None:
         ["--fps", "500"],
         ["--expression-scale", "-1"],
         ["--max-duration", "0"],
-        ["--wav2lip-batch-size", "0"],
-        ["--sadtalker-batch-size", "0"],
-        ["--wav2lip-crop", "50", "50", "10", "10"],
+        ["--wav2lip-batch-size", "0", "--engine", "wav2lip"],
+        ["--sadtalker-batch-size", "0", "--engine", "sadtalker"],
+        ["--wav2lip-crop", "50", "50", "10", "10", "--engine", "wav2lip"],
+        ["--wav2lip-checkpoint", " ", "--engine", "wav2lip"],
     ],
 )
 def test_out_of_range_values_are_input_errors(argv: list[str]) -> None:
@@ -210,20 +246,30 @@ def test_sadtalker_without_its_environment_fails_with_one_clear_line(
     assert not out.exists() and not (workdir / "cache" / "sadtalker" / "repo").exists()
 
 
-def test_flags_the_engine_ignores_are_logged(
-    workdir: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    from lipsync_tool.pipeline import LipSyncPipeline
-
-    options = RenderOptions(
-        resolution=512, enhancer="gfpgan", wav2lip=Wav2LipOptions(nosmooth=True)
+def test_flags_the_engine_ignores_are_listed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(workdir / "o.mp4"),
+            "--dry-run", "--resolution", "512", "--enhancer", "gfpgan", "--wav2lip-nosmooth",
+            "--seed", "3", "--fps", "30",
+        ]
     )
-    with caplog.at_level(logging.INFO, logger="lipsync_tool"):
-        plan = LipSyncPipeline(options).plan(
-            workdir / "astronaut.png", workdir / "speech.wav", workdir / "o.mp4"
-        )
-    assert plan.ignored == ["--resolution", "--enhancer", "--wav2lip-nosmooth"]
-    assert "--fps" not in plan.ignored
+    out = capsys.readouterr().out
+    ignored = [line.split()[1] for line in out.splitlines() if line.startswith("ignored:")]
+    assert code == 0
+    assert sorted(ignored) == sorted(["--resolution", "--enhancer", "--wav2lip-nosmooth"])
+    assert not (workdir / "o.mp4").exists()
+
+
+def test_request_fields_an_engine_ignores_are_listed(workdir: Path) -> None:
+    from lipsync_tool.renderer import Renderer
+
+    renderer = Renderer("sadtalker", cache_dir=workdir / "cache", load=False)
+    request = RenderRequest(
+        portrait=workdir / "astronaut.png", audio=workdir / "speech.wav", output=workdir / "o.mp4",
+        seed=3, blink=False, fps=30, expression_scale=1.2,
+    )
+    assert renderer.ignored(request) == ["--no-blink", "--seed"]
 
 
 def test_plain_progress_lines_carry_an_eta(caplog: pytest.LogCaptureFixture) -> None:

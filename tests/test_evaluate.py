@@ -15,9 +15,11 @@ import pytest
 
 import lipsync_tool
 from lipsync_tool.errors import InputError
-from lipsync_tool.evaluate import EvaluationReport, evaluate_video, parse_phones
-from lipsync_tool.evaluate import metrics as m
-from lipsync_tool.evaluate.command import JSON_KEYS, build_evaluate_parser, run_evaluate
+from lipsync_tool.evaluation import EvaluationReport, evaluate_video, parse_phones
+from lipsync_tool.evaluation import metrics as m
+from lipsync_tool.cli.evaluate import JSON_KEYS
+from lipsync_tool.cli.evaluate import build as build_evaluate_parser
+from lipsync_tool.cli.evaluate import run as run_evaluate
 from lipsync_tool.speech.ipa import ipa_to_arpabet
 
 from .conftest import ENGLISH_SENTENCE, PaddedSpeech
@@ -475,7 +477,7 @@ def test_the_cli_hooks_reject_bad_input(rendered: dict[str, Path], tmp_path: Pat
 
 
 def test_importing_the_cli_hooks_stays_light() -> None:
-    code = "import sys, lipsync_tool.evaluate.command; print('numpy' in sys.modules or 'cv2' in sys.modules)"
+    code = "import sys, lipsync_tool.cli.evaluate; print('numpy' in sys.modules or 'cv2' in sys.modules)"
     assert (
         subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -24,13 +24,17 @@ def test_several_faces_the_largest_is_used_and_counted(
     caplog: pytest.LogCaptureFixture,
     astronaut_first: bool,
 ) -> None:
-    from lipsync_tool.pipeline import LipSyncPipeline
+    from lipsync_tool.face.analyzer import FaceAnalyzer
+    from lipsync_tool.renderer import Renderer
+    from lipsync_tool.request import RenderRequest
 
     portrait = two_faces(tmp_path / "two.png", astronaut, astronaut_first)
     out = tmp_path / "out.mp4"
-    pipeline = LipSyncPipeline()
+    renderer = Renderer(load=False)
     with caplog.at_level(logging.WARNING, logger="lipsync_tool"):
-        plan = pipeline.plan(portrait, assets / "bursts.wav", out)
+        plan = renderer.plan(
+            RenderRequest(portrait=portrait, audio=assets / "bursts.wav", output=out)
+        )
     assert plan.faces_seen == 2
     face_warnings = [
         r.getMessage()
@@ -39,7 +43,7 @@ def test_several_faces_the_largest_is_used_and_counted(
     ]
     assert len(face_warnings) == 1 and "2 faces" in face_warnings[0], face_warnings
     assert not out.exists() and not partial_files(tmp_path), "a plan renders nothing"
-    face = pipeline.analyzer.analyze(load_portrait(portrait))
+    face = FaceAnalyzer().analyze(load_portrait(portrait))
     astronaut_x = (0, 512) if astronaut_first else (200, 712)
     assert astronaut_x[0] <= face.box.x0 and face.box.x1 <= astronaut_x[1], (
         "the astronaut's face is the largest"

@@ -10,7 +10,7 @@ import pytest
 
 import lipsync_tool
 from lipsync_tool.cli import main
-from lipsync_tool.engines.warp.life import LIVELY, SUBTLE, blink_times, blink_track, head_motion
+from lipsync_tool.life.motion import LIVELY, SUBTLE, blink_times, blink_track, head_motion
 from lipsync_tool.media.frames import iter_frames
 
 
@@ -67,13 +67,13 @@ def test_same_seed_same_bytes_other_seed_other_blinks(workdir: Path) -> None:
 
 def test_frames_are_byte_identical_for_a_seed(workdir: Path) -> None:
     from lipsync_tool.engines.warp.engine import WarpEngine
-    from lipsync_tool.options import RenderOptions
-    from lipsync_tool.pipeline import LipSyncPipeline
+    from lipsync_tool.renderer import Renderer
+    from lipsync_tool.request import RenderRequest
 
     def frames(seed: int) -> list[np.ndarray]:
-        pipeline = LipSyncPipeline(RenderOptions(seed=seed, visemes="acoustic"))
+        renderer = Renderer()
         captured: list[np.ndarray] = []
-        engine = pipeline.engine
+        engine = renderer.engine
         assert isinstance(engine, WarpEngine)
         original = engine._frames
 
@@ -83,10 +83,14 @@ def test_frames_are_byte_identical_for_a_seed(workdir: Path) -> None:
                 yield frame
 
         engine._frames = keep  # type: ignore[method-assign]
-        pipeline.render(
-            workdir / "astronaut.png",
-            workdir / "bursts.wav",
-            workdir / f"s{seed}-{len(list(workdir.iterdir()))}.mp4",
+        renderer.render(
+            RenderRequest(
+                portrait=workdir / "astronaut.png",
+                audio=workdir / "bursts.wav",
+                output=workdir / f"s{seed}-{len(list(workdir.iterdir()))}.mp4",
+                seed=seed,
+                visemes="acoustic",
+            )
         )
         return captured
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import lipsync_tool
-from lipsync_tool.evaluate import EvaluationReport, evaluate_video
+from lipsync_tool.evaluation import EvaluationReport, evaluate_video
 from lipsync_tool.speech.tts import synthesize_to_wav
 from lipsync_tool.speech_input import TEXT_MARGIN
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,11 +21,12 @@ from lipsync_tool.engines.sadtalker.environment import (
     cuda_usable,
     site_packages,
 )
+from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
 from lipsync_tool.engines.sadtalker.results import find_result
 from lipsync_tool.engines.sadtalker.runner import RunOutput, failure, run_inference
 from lipsync_tool.engines.sadtalker.weights import link_weights, needed_names
 from lipsync_tool.errors import EngineError, EngineUnavailableError, InputError, ResourceError
-from lipsync_tool.options import RenderOptions
+from lipsync_tool.request import RenderRequest
 
 from .sadtalker_args import load_parser
 from .sadtalker_helpers import TINY_DEPENDENCIES, make_wheelhouse, offline_pip_env, ready_venv
@@ -46,11 +49,17 @@ HEAD = [
 ]
 
 
+def request(**fields: object) -> RenderRequest:
+    """A request carrying the per-request fields the sadtalker command reads (expression_scale, still)."""
+    return RenderRequest(portrait="p.jpg", audio="a.wav", output="o.mp4", **fields)
+
+
 @pytest.mark.parametrize(
-    ("options", "cuda", "tail"),
+    ("options", "render", "cuda", "tail"),
     [
         (
-            RenderOptions(engine="sadtalker"),
+            SadTalkerOptions(),
+            request(),
             False,
             [
                 "--size",
@@ -66,7 +75,8 @@ HEAD = [
             ],
         ),
         (
-            RenderOptions(engine="sadtalker", resolution=512, preprocess="full", enhancer="gfpgan"),
+            SadTalkerOptions(resolution=512, preprocess="full", enhancer="gfpgan"),
+            request(),
             True,
             [
                 "--size",
@@ -83,13 +93,8 @@ HEAD = [
             ],
         ),
         (
-            RenderOptions(
-                engine="sadtalker",
-                preprocess="extreme_crop",
-                still=False,
-                expression_scale=1.25,
-                sadtalker_batch_size=1,
-            ),
+            SadTalkerOptions(preprocess="extreme_crop", batch_size=1),
+            request(still=False, expression_scale=1.25),
             False,
             [
                 "--size",
@@ -104,7 +109,8 @@ HEAD = [
             ],
         ),
         (
-            RenderOptions(engine="sadtalker", preprocess="extfull", resolution=512),
+            SadTalkerOptions(preprocess="extfull", resolution=512),
+            request(),
             True,
             [
                 "--size",
@@ -121,19 +127,28 @@ HEAD = [
     ],
 )
 def test_exact_command_line_and_upstream_parses_it(
-    options: RenderOptions, cuda: bool, tail: list[str]
+    options: SadTalkerOptions, render: RenderRequest, cuda: bool, tail: list[str]
 ) -> None:
-    command = inference_command(PY, CHECKOUT, CKPT, PATHS, options, cuda=cuda)
+    command = inference_command(
+        PY,
+        CHECKOUT,
+        CKPT,
+        PATHS,
+        options,
+        expression_scale=render.expression_scale,
+        still=render.still,
+        cuda=cuda,
+    )
     assert list(command) == HEAD + tail
     args = load_parser().parse_args(list(command[2:]))
     assert args.size == options.resolution and args.preprocess == options.upstream_preprocess
     assert (
-        args.still is options.still
+        args.still is render.still
         and args.cpu is (not cuda)
-        and args.batch_size == options.sadtalker_batch_size
+        and args.batch_size == options.batch_size
     )
     assert (
-        args.expression_scale == pytest.approx(options.expression_scale)
+        args.expression_scale == pytest.approx(render.expression_scale)
         and args.enhancer == options.enhancer
     )
     assert args.result_dir == str(PATHS.result_dir) and args.checkpoint_dir == str(CKPT)
@@ -141,19 +156,19 @@ def test_exact_command_line_and_upstream_parses_it(
 
 def test_batch_size_is_validated() -> None:
     with pytest.raises(InputError, match="--sadtalker-batch-size"):
-        RenderOptions(sadtalker_batch_size=0)
+        SadTalkerOptions(batch_size=0)
 
 
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (RenderOptions(), {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"}),
+        (SadTalkerOptions(), {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"}),
         (
-            RenderOptions(resolution=512, preprocess="full"),
+            SadTalkerOptions(resolution=512, preprocess="full"),
             {"SadTalker_V0.0.2_512.safetensors", "mapping_00109-model.pth.tar"},
         ),
         (
-            RenderOptions(preprocess="extfull", enhancer="gfpgan"),
+            SadTalkerOptions(preprocess="extfull", enhancer="gfpgan"),
             {
                 "SadTalker_V0.0.2_256.safetensors",
                 "mapping_00109-model.pth.tar",
@@ -162,12 +177,12 @@ def test_batch_size_is_validated() -> None:
             },
         ),
         (
-            RenderOptions(preprocess="extreme_crop"),
+            SadTalkerOptions(preprocess="extreme_crop"),
             {"SadTalker_V0.0.2_256.safetensors", "mapping_00229-model.pth.tar"},
         ),
     ],
 )
-def test_only_the_files_the_job_needs(options: RenderOptions, expected: set[str]) -> None:
+def test_only_the_files_the_job_needs(options: SadTalkerOptions, expected: set[str]) -> None:
     assert set(needed_names(options)) == expected | {
         "detection_Resnet50_Final.pth",
         "alignment_WFLW_4HG.pth",
@@ -175,10 +190,12 @@ def test_only_the_files_the_job_needs(options: RenderOptions, expected: set[str]
 
 
 def test_restoreformer_is_refused_clearly(tmp_path: Path) -> None:
+    from lipsync_tool.engines.base import EngineContext, NoOptions
     from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine
 
+    engine = SadTalkerEngine(NoOptions(), EngineContext(tmp_path))
     with pytest.raises(InputError, match="RestoreFormer.*--enhancer gfpgan"):
-        SadTalkerEngine(RenderOptions(engine="sadtalker", enhancer="RestoreFormer"), tmp_path)
+        engine.resources(SadTalkerOptions(enhancer="RestoreFormer"))
 
 
 def test_weights_are_linked_into_the_checkout_and_relinked(tmp_path: Path) -> None:
@@ -282,7 +299,7 @@ def test_runner_streams_logs_and_turns_tqdm_into_progress(
     seen: list[tuple[str, int, int | None]] = []
     with caplog.at_level("DEBUG", logger="lipsync_tool.engines.sadtalker.runner"):
         output = run_inference(
-            [os.sys.executable, "-c", script],
+            [sys.executable, "-c", script],
             tmp_path,
             dict(os.environ),
             lambda stage, done, total: seen.append((stage, done, total)),
@@ -392,11 +409,38 @@ def test_an_interrupted_run_leaves_no_child_rendering(tmp_path: Path) -> None:
     )
 
     def interrupt(stage: str, done: int, total: int | None) -> None:
-        raise KeyboardInterrupt
+        # Ctrl-C: SIGINT to us, raised as KeyboardInterrupt in the main thread waiting on the child
+        # (progress is reported from the thread reading the child's stderr).
+        os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        run_inference([os.sys.executable, "-c", script], tmp_path, dict(os.environ), interrupt)
+        run_inference([sys.executable, "-c", script], tmp_path, dict(os.environ), interrupt)
     import time
 
     time.sleep(1.5)
     assert not marker.exists()
+
+
+def test_a_failing_progress_callback_ends_the_run_and_reaches_the_caller(tmp_path: Path) -> None:
+    """Progress comes from the stderr reader thread; what the callback raises is re-raised here."""
+    import time
+
+    marker = tmp_path / "still-running"
+    script = (
+        "import sys, time\n"
+        "for i in range(3):\n"
+        "    sys.stderr.write(f'Face Renderer:: {i}%| | {i}/9 [00:00<?]\\n'); sys.stderr.flush()\n"
+        f"time.sleep(1.0)\nopen({str(marker)!r}, 'w').close()\n"
+    )
+    calls: list[int] = []
+
+    def broken(stage: str, done: int, total: int | None) -> None:
+        calls.append(done)
+        raise RuntimeError("progress display failed")
+
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="progress display failed"):
+        run_inference([sys.executable, "-c", script], tmp_path, dict(os.environ), broken)
+    assert time.monotonic() - start < 1.0, "the child was ended, not waited for"
+    time.sleep(1.5)
+    assert not marker.exists() and calls == [0], "called once, then the run stopped"

@@ -1,34 +1,42 @@
 """The sadtalker engine end to end against stand-ins: a local bare repository with an inference.py that implements
 upstream's command-line contract and result layout, checkpoints from a local HTTP server, a ready venv built by our
 own builder from tiny wheels. Exact command lines, file placement, each failure message, no network on a warm cache,
---dry-run, and the CLI's 1080p output."""
+--dry-run, the CLI's 1080p output, and cancellation (upstream and what it started end; nothing is left)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from lipsync_tool.engines.base import EngineJob
+from lipsync_tool.control import ProgressCallback, StageClock, no_progress
+from lipsync_tool.engines.base import EngineContext, EngineJob, NoOptions
 from lipsync_tool.engines.sadtalker import engine as engine_module
 from lipsync_tool.engines.sadtalker import weights as weights_module
 from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine
+from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
 from lipsync_tool.engines.sadtalker.weights import needed_names
-from lipsync_tool.errors import EngineError, ResourceError
+from lipsync_tool.errors import Cancelled, EngineError, ResourceError
 from lipsync_tool.media.ffmpeg import find_ffmpeg
 from lipsync_tool.media.probe import probe
-from lipsync_tool.options import RenderOptions
+from lipsync_tool.request import RenderRequest
 from lipsync_tool.resources.repository import repository_path
 
 from .conftest import speech_like, write_wav
 from .sadtalker_helpers import (
+    HANG_VARIABLE,
     FileServer,
     fake_resources,
     link_ready_venv,
@@ -68,21 +76,35 @@ def cache(tmp_path: Path, venv: Path) -> Path:
 
 
 def make_engine(
-    options: RenderOptions,
     cache: Path,
     upstream: tuple[Path, str],
     server_url: str,
     environ: dict[str, str] | None = None,
     missing: tuple[str, ...] = (),
+    install_deps: bool = False,
 ) -> SadTalkerEngine:
     bare, commit = upstream
     resources, _ = fake_resources(server_url, missing)
     base = {k: v for k, v in os.environ.items() if k != "LIPSYNC_OFFLINE"}
     env = {**base, "LIPSYNC_SADTALKER_REPO_URL": bare.as_uri(), **(environ or {})}
-    return SadTalkerEngine(options, cache, setup=test_setup(bare, commit, resources), environ=env)
+    return SadTalkerEngine(
+        NoOptions(),
+        EngineContext(cache, install_deps=install_deps),
+        setup=test_setup(bare, commit, resources),
+        environ=env,
+    )
 
 
-def make_job(folder: Path, options: RenderOptions, seconds: float = 1.0) -> EngineJob:
+def make_job(
+    folder: Path,
+    options: SadTalkerOptions,
+    seconds: float = 1.0,
+    *,
+    request: dict[str, Any] | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: threading.Event | None = None,
+) -> EngineJob:
+    """A job of `seconds` of speech; `request` holds RenderRequest fields (expression_scale, still)."""
     work = folder / "work"
     work.mkdir(parents=True)
     audio = write_wav(work / "speech_for_mux.wav", speech_like(seconds, [(0.1, seconds - 0.1)]))
@@ -92,51 +114,68 @@ def make_job(folder: Path, options: RenderOptions, seconds: float = 1.0) -> Engi
         portrait_path=folder / "p.jpg",
         portrait=portrait,
         face=None,
-        audio_path=audio,  # type: ignore[arg-type]
+        audio_path=audio,
         speech=None,
         frame_count=int(seconds * 25),
+        request=RenderRequest(
+            portrait=folder / "p.jpg", audio=audio, output=folder / "out.mp4", **(request or {})
+        ),
         options=options,
         work_dir=work,
         mouth=None,
-    )  # type: ignore[arg-type]
+        progress=progress,
+        cancel=cancel,
+        clock=StageClock(),
+    )
+
+
+ENGINE_STAGES = {"environment", "checkout", "weights", "inputs", "inference", "result"}
 
 
 def render(
-    engine: SadTalkerEngine, folder: Path, options: RenderOptions, record: Path
+    engine: SadTalkerEngine,
+    folder: Path,
+    options: SadTalkerOptions,
+    record: Path,
+    request: dict[str, Any] | None = None,
 ) -> tuple[Path, dict]:
     engine.environ["SADTALKER_STANDIN_RECORD"] = str(record)
     seen: list[tuple[str, int, int | None]] = []
-    clip = engine.render(
-        make_job(folder, options), lambda stage, done, total: seen.append((stage, done, total))
+    job = make_job(
+        folder,
+        options,
+        request=request,
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
     )
+    clip = engine.render(job)
     assert ("render", 25, 25) in seen
+    assert set(job.clock.seconds) == ENGINE_STAGES  # this render's steps, timed in its job
     return clip.path, json.loads(record.read_text())
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("install_deps", "options", "fields"),
     [
-        RenderOptions(engine="sadtalker", install_deps=True),
-        RenderOptions(
-            engine="sadtalker",
-            resolution=512,
-            preprocess="full",
-            enhancer="gfpgan",
-            still=False,
-            expression_scale=1.5,
-            sadtalker_batch_size=4,
+        (True, SadTalkerOptions(), {}),
+        (
+            False,
+            SadTalkerOptions(resolution=512, preprocess="full", enhancer="gfpgan", batch_size=4),
+            {"still": False, "expression_scale": 1.5},
         ),
     ],
 )
 def test_render_runs_the_upstream_contract(
-    options: RenderOptions,
+    install_deps: bool,
+    options: SadTalkerOptions,
+    fields: dict[str, Any],
     tmp_path: Path,
     cache: Path,
     upstream: tuple[Path, str],
     server: FileServer,
 ) -> None:
-    engine = make_engine(options, cache, upstream, server.url)
-    clip, record = render(engine, tmp_path, options, tmp_path / "record.json")
+    engine = make_engine(cache, upstream, server.url, install_deps=install_deps)
+    clip, record = render(engine, tmp_path, options, tmp_path / "record.json", fields)
+    request = RenderRequest(portrait="p.jpg", audio="a.wav", output="o.mp4", **fields)
     checkout = repository_path(engine.setup.repository, cache)
     work = tmp_path / "work" / "sadtalker"
     expected = [
@@ -155,11 +194,11 @@ def test_render_runs_the_upstream_contract(
         "--preprocess",
         options.upstream_preprocess,
         "--expression_scale",
-        f"{options.expression_scale:g}",
-        *(["--still"] if options.still else []),
+        f"{request.expression_scale:g}",
+        *(["--still"] if request.still else []),
         *(["--enhancer", options.enhancer] if options.enhancer else []),
         "--batch_size",
-        str(options.sadtalker_batch_size),
+        str(options.batch_size),
         "--cpu",
     ]
     assert [engine.environment.python.as_posix(), *record["argv"]] == expected
@@ -182,9 +221,9 @@ def test_render_runs_the_upstream_contract(
 def test_second_run_makes_no_network_request_and_calls_no_git(
     tmp_path: Path, cache: Path, upstream: tuple[Path, str], server: FileServer
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
+    options = SadTalkerOptions()
     render(
-        make_engine(options, cache, upstream, server.url),
+        make_engine(cache, upstream, server.url),
         tmp_path / "first",
         options,
         tmp_path / "r1.json",
@@ -195,7 +234,6 @@ def test_second_run_makes_no_network_request_and_calls_no_git(
     empty = tmp_path / "empty-path"
     empty.mkdir()
     warm = make_engine(
-        options,
         cache,
         upstream,
         server.url,
@@ -208,8 +246,8 @@ def test_second_run_makes_no_network_request_and_calls_no_git(
 def test_a_broken_checkout_is_cloned_again_and_relinked(
     tmp_path: Path, cache: Path, upstream: tuple[Path, str], server: FileServer
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
-    engine = make_engine(options, cache, upstream, server.url)
+    options = SadTalkerOptions()
+    engine = make_engine(cache, upstream, server.url)
     render(engine, tmp_path / "first", options, tmp_path / "r1.json")
     checkout = repository_path(engine.setup.repository, cache)
     (checkout / "src" / "facerender" / "animate.py").unlink()  # a damaged checkout
@@ -245,8 +283,8 @@ def test_upstream_failures_are_one_clear_line(
     upstream: tuple[Path, str],
     server: FileServer,
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
-    engine = make_engine(options, cache, upstream, server.url, {"SADTALKER_STANDIN_MODE": mode})
+    options = SadTalkerOptions()
+    engine = make_engine(cache, upstream, server.url, {"SADTALKER_STANDIN_MODE": mode})
     with pytest.raises(kind) as caught:
         engine.render(make_job(tmp_path, options))
     message = str(caught.value)
@@ -258,12 +296,12 @@ def test_upstream_failures_are_one_clear_line(
 def test_checkpoint_404_and_unreachable_server(
     tmp_path: Path, cache: Path, upstream: tuple[Path, str], server: FileServer
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
-    engine = make_engine(options, cache, upstream, server.url, missing=("alignment_WFLW_4HG.pth",))
+    options = SadTalkerOptions()
+    engine = make_engine(cache, upstream, server.url, missing=("alignment_WFLW_4HG.pth",))
     server.files.pop("alignment_WFLW_4HG.pth")
     with pytest.raises(ResourceError, match="alignment_WFLW_4HG.pth.*HTTP 404"):
         engine.render(make_job(tmp_path / "a", options))
-    closed = make_engine(options, cache, upstream, "http://127.0.0.1:9")
+    closed = make_engine(cache, upstream, "http://127.0.0.1:9")
     with pytest.raises(
         ResourceError, match="missing and the network cannot be reached: .*alignment_WFLW_4HG.pth"
     ):
@@ -273,14 +311,13 @@ def test_checkpoint_404_and_unreachable_server(
 def test_git_missing_and_clone_failure(
     tmp_path: Path, cache: Path, upstream: tuple[Path, str], server: FileServer
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
+    options = SadTalkerOptions()
     empty = tmp_path / "empty-path"
     empty.mkdir()
-    engine = make_engine(options, cache, upstream, server.url, {"PATH": str(empty)})
+    engine = make_engine(cache, upstream, server.url, {"PATH": str(empty)})
     with pytest.raises(ResourceError, match="git is not installed"):
         engine.render(make_job(tmp_path / "a", options))
     bogus = make_engine(
-        options,
         cache,
         upstream,
         server.url,
@@ -298,8 +335,8 @@ def test_disk_full_before_fetching(
     server: FileServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
-    engine = make_engine(options, cache, upstream, server.url)
+    options = SadTalkerOptions()
+    engine = make_engine(cache, upstream, server.url)
     monkeypatch.setattr(
         weights_module.shutil,
         "disk_usage",
@@ -436,30 +473,26 @@ def test_cli_renders_the_upscaled_1080p_file(
 
 
 def test_registry_lists_the_engine_as_available() -> None:
-    from lipsync_tool.engines.registry import ENGINES
+    from lipsync_tool.engines.registry import ENGINES, request_option_fields
 
     assert ENGINES["sadtalker"] is SadTalkerEngine
-    assert "sadtalker_batch_size" in SadTalkerEngine.honoured_options
-    assert replace(RenderOptions(), sadtalker_batch_size=3).sadtalker_batch_size == 3
+    flags = {f.name: f.flag for f in request_option_fields(SadTalkerEngine)}
+    assert flags["batch_size"] == "--sadtalker-batch-size"
+    assert SadTalkerEngine.options_type is SadTalkerOptions
+    assert replace(SadTalkerOptions(), batch_size=3).batch_size == 3
 
 
 def test_offline_switch_names_every_missing_file(
     tmp_path: Path, cache: Path, upstream: tuple[Path, str], server: FileServer
 ) -> None:
-    options = RenderOptions(engine="sadtalker")
-    first = make_engine(options, cache, upstream, server.url)
+    options = SadTalkerOptions()
+    first = make_engine(cache, upstream, server.url)
     render(first, tmp_path / "first", options, tmp_path / "r1.json")  # clone while online
-    offline = make_engine(
-        RenderOptions(engine="sadtalker", resolution=512),
-        cache,
-        upstream,
-        server.url,
-        {"LIPSYNC_OFFLINE": "1"},
-    )
+    offline = make_engine(cache, upstream, server.url, {"LIPSYNC_OFFLINE": "1"})
     with pytest.raises(
         ResourceError, match="offline mode .*SadTalker_V0.0.2_512.safetensors.*put it at"
     ):
-        offline.render(make_job(tmp_path / "second", options))
+        offline.render(make_job(tmp_path / "second", SadTalkerOptions(resolution=512)))
     assert len(server.requests) == 4
 
 
@@ -500,3 +533,138 @@ def test_cli_first_run_builds_everything_then_reuses_it(
     assert main([*argv[:2], str(tmp_path / "again.mp4"), *argv[3:]]) == 0, capsys.readouterr().err
     assert len(server.requests) == fetched
     assert probe(find_ffmpeg(), tmp_path / "again.mp4").video.height == 1080
+
+
+class InThread:
+    """`work()` run in a thread; what it returned or raised, and when it ended."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        self.result: object = None
+        self.error: BaseException | None = None
+        self.ended: float | None = None
+
+        def run() -> None:
+            try:
+                self.result = work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                self.error = exc
+            finally:
+                self.ended = time.monotonic()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+
+@pytest.fixture()
+def leftovers() -> Iterator[list[int]]:
+    """Pids to kill after the test, should a failing one have left them running."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for_pids(
+    pid_file: Path, running: InThread, leftovers: list[int], timeout: float = 120.0
+) -> dict[str, int]:
+    """The pids the hanging stand-in's grandchild wrote, once it runs (fails early if the render ended)."""
+    deadline = time.monotonic() + timeout
+    while not pid_file.exists():
+        assert running.thread.is_alive(), f"the render ended before upstream ran: {running.error!r}"
+        assert time.monotonic() < deadline, "the stand-in upstream did not start"
+        time.sleep(0.05)
+    pids = json.loads(pid_file.read_text())
+    leftovers.extend(pids.values())
+    return pids
+
+
+def ended(pid: int, timeout: float = 10.0) -> bool:
+    """Whether process `pid` is gone, allowing a short wait for it to be reaped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def cancel_when_upstream_runs(
+    pid_file: Path, cancel: threading.Event, running: InThread, leftovers: list[int]
+) -> tuple[dict[str, int], float]:
+    """Set `cancel` once the stand-in and its grandchild run; (their pids, seconds to the render's end)."""
+    pids = wait_for_pids(pid_file, running, leftovers)
+    for pid in pids.values():
+        os.kill(pid, 0)  # both run
+    cancelled = time.monotonic()
+    cancel.set()
+    running.thread.join(30)
+    assert not running.thread.is_alive(), "the render did not stop after cancel"
+    assert running.ended is not None
+    return pids, running.ended - cancelled
+
+
+def test_cancel_ends_upstream_and_what_it_started(
+    tmp_path: Path,
+    cache: Path,
+    upstream: tuple[Path, str],
+    server: FileServer,
+    leftovers: list[int],
+) -> None:
+    pid_file = tmp_path / "pids.json"
+    engine = make_engine(cache, upstream, server.url, {HANG_VARIABLE: str(pid_file)})
+    cancel = threading.Event()
+    job = make_job(tmp_path, SadTalkerOptions(), cancel=cancel)
+    running = InThread(lambda: engine.render(job))
+    pids, seconds = cancel_when_upstream_runs(pid_file, cancel, running, leftovers)
+    assert isinstance(running.error, Cancelled), repr(running.error)
+    assert seconds < 5, f"the cancelled render took {seconds:.1f} s to end"
+    assert ended(pids["inference"]) and ended(pids["grandchild"]), pids
+    assert "inference" in job.clock.seconds
+
+
+def test_cancelled_render_leaves_no_output_partial_or_temporary_files(
+    tmp_path: Path,
+    cache: Path,
+    upstream: tuple[Path, str],
+    server: FileServer,
+    monkeypatch: pytest.MonkeyPatch,
+    leftovers: list[int],
+) -> None:
+    """Through the Renderer: Cancelled, upstream's process group ended, nothing left anywhere."""
+    from lipsync_tool.renderer import Renderer
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    portrait, speech = _cli_files(tmp_path)
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    pid_file = tmp_path / "pids.json"
+    renderer = Renderer("sadtalker", cache_dir=cache, load=False)
+    renderer.engine = make_engine(cache, upstream, server.url, {HANG_VARIABLE: str(pid_file)})
+    request = RenderRequest(portrait=portrait, audio=speech, output=folder / "talk.mp4")
+    cancel = threading.Event()
+    seen: list[str] = []
+    running = InThread(
+        lambda: renderer.render(request, progress=lambda s, d, t: seen.append(s), cancel=cancel)
+    )
+    wait_for_pids(pid_file, running, leftovers)
+    deadline = time.monotonic() + 10
+    while "render" not in seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "render" in seen  # upstream's progress reaches the caller
+    assert list(temp.glob("lipsync-*")), "the render's work directory is where the test looks"
+    pids, seconds = cancel_when_upstream_runs(pid_file, cancel, running, leftovers)
+    assert isinstance(running.error, Cancelled), repr(running.error)
+    assert seconds < 5, f"the cancelled render took {seconds:.1f} s to end"
+    assert ended(pids["inference"]) and ended(pids["grandchild"]), pids
+    assert not (folder / "talk.mp4").exists()
+    assert not list(folder.glob(".talk.*.partial.*"))
+    assert list(folder.iterdir()) == []
+    assert not list(temp.glob("lipsync-*"))

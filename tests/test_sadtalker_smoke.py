@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from lipsync_tool.engines.base import EngineContext, NoOptions
 from lipsync_tool.engines.sadtalker.command import job_paths
 from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine
-from lipsync_tool.options import RenderOptions
+from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
+from lipsync_tool.request import RenderRequest
 from lipsync_tool.resources.repository import SADTALKER_REPOSITORY, ensure_repository
 
 pytestmark = pytest.mark.smoke
@@ -50,10 +52,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[SadTalkerEngine, Pa
     cache = Path(
         os.environ.get("LIPSYNC_SMOKE_CACHE_DIR") or tmp_path_factory.mktemp("sadtalker-smoke")
     )
-    options = RenderOptions(
-        engine="sadtalker", install_deps=True, resolution=512, preprocess="full", enhancer="gfpgan"
-    )
-    engine = SadTalkerEngine(options, cache)
+    engine = SadTalkerEngine(NoOptions(), EngineContext(cache, install_deps=True))
     checkout = ensure_repository(SADTALKER_REPOSITORY, cache)
     python = engine.environment.ensure(install=True)
     return engine, checkout, python
@@ -88,7 +87,9 @@ def test_upstream_parser_accepts_our_command_line(
     built: tuple[SadTalkerEngine, Path, Path], tmp_path: Path
 ) -> None:
     engine, checkout, python = built
-    command = engine._command(checkout, job_paths(tmp_path))
+    options = SadTalkerOptions(resolution=512, preprocess="full", enhancer="gfpgan")
+    request = RenderRequest(portrait="p.jpg", audio="a.wav", output="o.mp4")
+    command = engine._command(checkout, job_paths(tmp_path), request, options)
     assert "--help" not in command
     help_text = _run(python, checkout, str(checkout / "inference.py"), "--help").stdout
     assert "--batch_size" in help_text and "--preprocess" in help_text

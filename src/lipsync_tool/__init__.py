@@ -1,44 +1,74 @@
-"""lipsync-tool: a still portrait and a speech recording in, a lip-synced talking video out."""
+"""lipsync-tool: a still portrait and speech in, a lip-synced talking video out.
+
+import lipsync_tool as lt
+renderer = lt.Renderer("warp")
+renderer.render(lt.RenderRequest(portrait="a.jpg", text="Hello!", output="a.mp4"))
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    Cancelled,
     EngineError,
     EngineUnavailableError,
     InputError,
     LipSyncError,
     MediaError,
+    RendererBusy,
     ResourceError,
 )
-from .options import RenderOptions, Wav2LipOptions
+from .request import RenderRequest
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .pipeline import LipSyncPipeline, RenderResult, render
+    from .engines.registry import EngineInfo, engines
+    from .evaluation import evaluate_video as evaluate
+    from .mouth_cues import CueTrack, cues
+    from .renderer import Renderer, RenderResult, render
+    from .speech.tts import voices
+
+# Imported on first use: they pull in numpy, OpenCV and the engines, and `--help` stays instant.
+_LAZY = {
+    "Renderer": (".renderer", "Renderer"),
+    "RenderResult": (".renderer", "RenderResult"),
+    "render": (".renderer", "render"),
+    "cues": (".mouth_cues", "cues"),
+    "CueTrack": (".mouth_cues", "CueTrack"),
+    "evaluate": (".evaluation", "evaluate_video"),
+    "engines": (".engines.registry", "engines"),
+    "EngineInfo": (".engines.registry", "EngineInfo"),
+    "voices": (".speech.tts", "voices"),
+}
 
 __all__ = [
+    "Cancelled",
+    "CueTrack",
     "EngineError",
+    "EngineInfo",
     "EngineUnavailableError",
     "InputError",
     "LipSyncError",
-    "LipSyncPipeline",
     "MediaError",
-    "RenderOptions",
+    "RenderRequest",
     "RenderResult",
+    "Renderer",
+    "RendererBusy",
     "ResourceError",
-    "Wav2LipOptions",
-    "render",
     "__version__",
+    "cues",
+    "engines",
+    "evaluate",
+    "render",
+    "voices",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # The pipeline pulls in numpy and OpenCV: import it on first use so `--help` stays instant.
-    if name in ("LipSyncPipeline", "RenderResult", "render"):
-        from . import pipeline
-
-        return getattr(pipeline, name)
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        return getattr(import_module(module, __name__), attribute)
     raise AttributeError(f"module 'lipsync_tool' has no attribute {name!r}")

@@ -37,3 +37,15 @@ class MediaError(LipSyncError):
     """ffmpeg or another media step failed; carries the tool's last stderr lines."""
 
     exit_code = 1
+
+
+class Cancelled(LipSyncError):
+    """The caller cancelled the render; nothing was written."""
+
+    exit_code = 130
+
+
+class RendererBusy(LipSyncError):
+    """A Renderer was asked to render while it is rendering in another thread."""
+
+    exit_code = 1

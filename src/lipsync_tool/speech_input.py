@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import InputError
 from .media.audio import SpeechAudio, decode_speech
-from .options import RenderOptions
+from .request import RenderRequest
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +33,9 @@ class PreparedSpeech:
     """The synthesised WAV, with --text."""
 
 
-def check_speech_arguments(audio: Path | None, options: RenderOptions) -> None:
-    """Exactly one of AUDIO and --text."""
-    if audio is not None and options.text is not None:
-        raise InputError("give either AUDIO or --text/--text-file, not both")
-    if audio is None and options.text is None:
-        raise InputError(
-            "no speech given: pass an AUDIO file, or --text/--text-file to synthesise it"
-        )
-
-
-def prepare_speech(
-    ffmpeg: str, audio: Path | None, options: RenderOptions, work_dir: Path
-) -> PreparedSpeech:
-    """Decode AUDIO, or synthesise --text into `work_dir`; raise InputError when unusable."""
-    check_speech_arguments(audio, options)
+def prepare_speech(ffmpeg: str, request: RenderRequest, work_dir: Path) -> PreparedSpeech:
+    """Decode the request's audio, or synthesise its text into `work_dir`; InputError when unusable."""
+    options, audio = request, request.audio
     if options.text is not None:
         from .speech.tts import synthesize_to_wav
 
@@ -133,7 +121,7 @@ def trim_silence(
     )
 
 
-def check_save_audio(options: RenderOptions, taken: list[Path]) -> Path | None:
+def check_save_audio(options: RenderRequest, taken: list[Path]) -> Path | None:
     """Where --save-audio writes, checked before any work."""
     if options.save_audio is None:
         return None

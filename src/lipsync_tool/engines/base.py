@@ -1,70 +1,44 @@
-"""What every engine is: a named class that turns a validated job into frames or a clip."""
+"""What every engine is: a named class with its own options that turns a validated job into frames or a clip."""
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from ..errors import EngineUnavailableError
+from ..control import ProgressCallback, StageClock, check_cancelled, no_progress
 from ..media.audio import SpeechAudio
-from ..options import RenderOptions
+from ..request import UNIVERSAL_FIELDS, RenderRequest
 
 if TYPE_CHECKING:
     from ..face.analyzer import PortraitFace
-    from ..speech.track import MouthTrack, SpeechAnalyzer
-
-
-class MouthTrackSource:
-    """The job's mouth track, computed on first request and kept (the engine and --export-cues share it)."""
-
-    def __init__(
-        self,
-        analyzer: SpeechAnalyzer,
-        speech: SpeechAudio,
-        options: RenderOptions,
-        frame_count: int,
-        phones: tuple[object, ...] | None = None,
-    ) -> None:
-        self._analyzer, self._speech, self._options, self._frames = (
-            analyzer,
-            speech,
-            options,
-            frame_count,
-        )
-        self._phones = phones
-        self._track: MouthTrack | None = None
-
-    def get(self, progress: ProgressCallback | None = None) -> MouthTrack:
-        if self._track is None:
-            options = self._options
-            self._track = self._analyzer.track(
-                self._speech,
-                options.fps,
-                self._frames,
-                mode=options.visemes,
-                language=options.language,
-                transcript=options.transcript,
-                phones=self._phones,  # type: ignore[arg-type]
-                progress=progress,
-            )
-        return self._track
-
-
-ProgressCallback = Callable[[str, int, int | None], None]
-"""progress(stage, done, total): called as work advances; total is None when unknown."""
-
-
-def no_progress(stage: str, done: int, total: int | None) -> None:
-    """A progress callback that does nothing."""
+    from ..speech.track import MouthTrackSource
 
 
 @dataclass(frozen=True)
-class EngineJob:
+class NoOptions:
+    """An engine without options of this kind."""
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """Where an engine keeps what it downloads, and whether it may install what it lacks."""
+
+    cache_dir: Path
+    install_deps: bool = False
+
+
+SettingsT = TypeVar("SettingsT")
+OptionsT = TypeVar("OptionsT")
+
+
+@dataclass(frozen=True)
+class EngineJob(Generic[OptionsT]):
     """Everything an engine needs for one render, already validated."""
 
     portrait_path: Path
@@ -73,9 +47,19 @@ class EngineJob:
     audio_path: Path
     speech: SpeechAudio
     frame_count: int
-    options: RenderOptions
+    request: RenderRequest
+    options: OptionsT
+    """The engine's own per-render options (an instance of its `options_type`)."""
     work_dir: Path
     mouth: MouthTrackSource
+    progress: ProgressCallback = no_progress
+    cancel: threading.Event | None = None
+    clock: StageClock = field(default_factory=StageClock)
+    """The engine's own stages of this render (they end up in `RenderResult.engine_seconds`)."""
+
+    def check_cancelled(self) -> None:
+        """Raise Cancelled when the caller cancelled this render."""
+        check_cancelled(self.cancel)
 
 
 @dataclass
@@ -105,45 +89,48 @@ class EnginePlan:
     """The clip the engine writes, which the final pass scales and muxes; None: frames are piped to it."""
 
 
-class Engine(ABC):
-    """Base class of the engines; subclasses register themselves in `registry.ENGINES`."""
+class Engine(ABC, Generic[SettingsT, OptionsT]):
+    """An engine: class facts for `lipsync_tool.engines()`, its option types, load, plan and render.
+
+    `settings_type` holds what needs a reload (a Renderer's settings); `options_type` what may
+    change with every request. Per-render state lives in the job, never on the engine.
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str]
-    honoured_options: ClassVar[frozenset[str]]
-    """RenderOptions fields this engine uses; any other set by the user is logged as ignored."""
-    honours_wav2lip_options: ClassVar[bool] = False
+    code_licence: ClassVar[str]
+    weights_licence: ClassVar[str]
+    downloads: ClassVar[str]
+    settings_type: ClassVar[type] = NoOptions
+    options_type: ClassVar[type] = NoOptions
+    flag_prefix: ClassVar[str] = ""
+    """Prefix of the flags made from the option fields (`wav2lip-` gives `--wav2lip-pads`)."""
+    uses: ClassVar[frozenset[str]] = frozenset()
+    """RenderRequest fields this engine honours beyond `UNIVERSAL_FIELDS`."""
 
-    def __init__(self, options: RenderOptions, cache_dir: Path) -> None:
-        self.options = options
-        self.cache_dir = cache_dir
+    def __init__(self, settings: SettingsT, context: EngineContext) -> None:
+        self.settings = settings
+        self.context = context
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.context.cache_dir
+
+    def honoured_fields(self) -> frozenset[str]:
+        """Every request field this engine (with its settings) honours."""
+        return UNIVERSAL_FIELDS | self.uses
+
+    def notice(self) -> str | None:
+        """A line a Renderer logs once when it loads this engine (a licence condition, say)."""
+        return None
+
+    def load(self, progress: ProgressCallback = no_progress) -> None:  # noqa: B027
+        """Load what is costly (models on their device); a Renderer calls it once."""
 
     @abstractmethod
-    def plan(self) -> EnginePlan:
-        """Describe the work without doing any (for --dry-run)."""
+    def plan(self, request: RenderRequest, options: OptionsT) -> EnginePlan:
+        """Describe the work without doing any (for a dry run)."""
 
     @abstractmethod
-    def render(
-        self, job: EngineJob, progress: ProgressCallback = no_progress
-    ) -> FrameStream | RenderedClip:
+    def render(self, job: EngineJob[OptionsT]) -> FrameStream | RenderedClip:
         """Render the job; frames are produced lazily by the returned stream."""
-
-
-class PendingEngine(Engine):
-    """An engine whose implementation has not landed yet: selecting it fails with one clear line."""
-
-    issue: ClassVar[str]
-
-    def _unavailable(self) -> EngineUnavailableError:
-        return EngineUnavailableError(
-            f"the {self.name} engine is not available in this version yet ({self.issue}); "
-            "use the built-in engine: --engine warp"
-        )
-
-    def plan(self) -> EnginePlan:
-        raise self._unavailable()
-
-    def render(
-        self, job: EngineJob, progress: ProgressCallback = no_progress
-    ) -> FrameStream | RenderedClip:
-        raise self._unavailable()

@@ -112,7 +112,7 @@ def model_file(name: str) -> ModelFile:
 def read_model(name: str) -> bytes:
     """Return the verified bytes of the vendored model ``name``."""
     entry = model_file(name)
-    resource = resources.files(_PACKAGE).joinpath(_FOLDER, entry.filename)
+    resource = resources.files(_PACKAGE).joinpath(_FOLDER).joinpath(entry.filename)
     try:
         data = resource.read_bytes()
     except OSError as exc:
@@ -127,7 +127,7 @@ def model_path(name: str) -> Path:
     Only valid when the package is installed as plain files (the normal case).
     """
     entry = model_file(name)
-    resource = resources.files(_PACKAGE).joinpath(_FOLDER, entry.filename)
+    resource = resources.files(_PACKAGE).joinpath(_FOLDER).joinpath(entry.filename)
     path = Path(str(resource))
     read_verified(path, entry.sha256)
     return path

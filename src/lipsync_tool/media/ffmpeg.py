@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import IO
@@ -45,19 +47,44 @@ def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
 
 
 def run_ffmpeg(
-    ffmpeg: str, args: Sequence[str], *, what: str
+    ffmpeg: str,
+    args: Sequence[str],
+    *,
+    what: str,
+    cancel: threading.Event | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ffmpeg with `args`; on failure raise MediaError naming `what` and ffmpeg's last stderr lines."""
+    """Run ffmpeg with `args`; on failure raise MediaError naming `what` and ffmpeg's last stderr lines.
+
+    With `cancel`, the run is watched: setting the event ends ffmpeg and raises Cancelled.
+    """
     command = [ffmpeg, "-hide_banner", "-nostdin", *args]
     log.debug("running: %s", subprocess.list2cmdline(command))
     try:
-        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        if cancel is None:
+            proc = subprocess.run(
+                command, stdin=subprocess.DEVNULL, capture_output=True, check=False
+            )
+        else:
+            proc = _run_watched(command, cancel)
     except OSError as exc:
         raise MediaError(f"could not start ffmpeg ({ffmpeg}): {exc}") from exc
     if proc.returncode != 0:
         tail = stderr_tail(proc.stderr.decode("utf-8", "replace"))
         raise MediaError(f"ffmpeg failed while {what} (exit {proc.returncode}): {tail}")
     return proc
+
+
+def _run_watched(command: list[str], cancel: threading.Event) -> subprocess.CompletedProcess[bytes]:
+    """Run `command` with its stderr in a temporary file, ending it when `cancel` is set."""
+    from .. import children
+
+    with tempfile.TemporaryFile() as stderr:
+        process = children.start(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        code = children.wait(process, cancel)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(command, code, b"", stderr.read())
 
 
 class FrameWriter:
@@ -89,8 +116,6 @@ class FrameWriter:
         return self
 
     def _start_stderr_reader(self) -> None:
-        import threading
-
         assert self._proc is not None and self._proc.stderr is not None
         stream: IO[bytes] = self._proc.stderr
 

@@ -55,7 +55,7 @@ def check_file(path: Path, expected: Expected) -> str | None:
     return None
 
 
-def _open(url: str, offset: int) -> urllib.response.addinfourl:  # type: ignore[name-defined]
+def _open(url: str, offset: int) -> urllib.response.addinfourl:
     request = urllib.request.Request(url, headers={"User-Agent": "lipsync-tool"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")

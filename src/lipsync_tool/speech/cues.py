@@ -82,23 +82,26 @@ def cues_from_poses(track: PoseTrack) -> list[MouthCue]:
     return _merge(cues)
 
 
-def write_cues(path: Path, cues: Sequence[MouthCue], *, duration: float, sound_file: str) -> None:
-    """Write Rhubarb-style cues: `.json` (metadata + mouthCues) or `.tsv` (start, shape; a final X marks the end)."""
-    suffix = path.suffix.lower()
-    if suffix not in CUE_SUFFIXES:
-        raise InputError(f"--export-cues {path}: use a .json or .tsv file name")
-    if suffix == ".json":
+def cues_text(cues: Sequence[MouthCue], *, duration: float, sound_file: str, suffix: str) -> str:
+    """Rhubarb-style cues: `.json` (metadata + mouthCues) or `.tsv` (start, shape; a final X marks the end)."""
+    if suffix.lower() not in CUE_SUFFIXES:
+        raise InputError(f"mouth cues are written as .json or .tsv, not {suffix or 'no suffix'}")
+    if suffix.lower() == ".json":
         document = {
             "metadata": {"soundFile": sound_file, "duration": round(duration, 2)},
             "mouthCues": [
                 {"start": round(c.start, 2), "end": round(c.end, 2), "value": c.value} for c in cues
             ],
         }
-        text = json.dumps(document, indent=2) + "\n"
-    else:
-        lines = [f"{c.start:.2f}\t{c.value}" for c in cues]
-        lines.append(f"{(cues[-1].end if cues else duration):.2f}\tX")
-        text = "\n".join(lines) + "\n"
+        return json.dumps(document, indent=2) + "\n"
+    lines = [f"{c.start:.2f}\t{c.value}" for c in cues]
+    lines.append(f"{(cues[-1].end if cues else duration):.2f}\tX")
+    return "\n".join(lines) + "\n"
+
+
+def write_cues(path: Path, cues: Sequence[MouthCue], *, duration: float, sound_file: str) -> None:
+    """Write the cues to `path` (format by its suffix) through a temporary name: whole or absent."""
+    text = cues_text(cues, duration=duration, sound_file=sound_file, suffix=path.suffix)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)

@@ -318,7 +318,7 @@ def quiet_cuts(samples: np.ndarray) -> list[int]:
     """Frames cutting a clip into pieces of at most CHUNK_FRAMES, each at the quietest frame of a piece's later half."""
     n_frames = math.ceil(len(samples) / HOP)
     squares = np.square(samples, dtype=np.float32)
-    energy = (
+    energy: np.ndarray | list[float] = (
         np.add.reduceat(squares, np.arange(0, len(samples), HOP), dtype=np.float64)
         if len(samples)
         else []

@@ -54,6 +54,10 @@ class SpeechAnalyzer:
     def __init__(self) -> None:
         self._recognizer: Any = None
 
+    def load(self) -> None:
+        """Load the phone recogniser now rather than on first use."""
+        _ = self.recognizer
+
     @property
     def recognizer(self) -> Any:
         if self._recognizer is None:
@@ -121,3 +125,43 @@ class SpeechAnalyzer:
         """Each phone's pose, blended, with part of the jaw following the sound's level."""
         level = loudness_db(speech.samples, speech.sample_rate, fps, n_frames)
         return with_loudness(frame_poses(phones, speech.duration, fps, n_frames), level)
+
+
+class MouthTrackSource:
+    """One render's mouth track, computed on first request and kept (the engine and the cue export share it)."""
+
+    def __init__(
+        self,
+        analyzer: SpeechAnalyzer,
+        speech: SpeechAudio,
+        fps: float,
+        frame_count: int,
+        *,
+        visemes: str = "auto",
+        language: str = "en",
+        transcript: str | None = None,
+        phones: Sequence[TimedPhone] | None = None,
+    ) -> None:
+        self._analyzer, self._speech, self._fps, self._frames = analyzer, speech, fps, frame_count
+        self._mode, self._language, self._transcript, self._phones = (
+            visemes,
+            language,
+            transcript,
+            phones,
+        )
+        self._track: MouthTrack | None = None
+
+    def get(self, progress: Any = None) -> MouthTrack:
+        """The track; `progress(stage, done, total)` follows recognition the first time."""
+        if self._track is None:
+            self._track = self._analyzer.track(
+                self._speech,
+                self._fps,
+                self._frames,
+                mode=self._mode,
+                language=self._language,
+                transcript=self._transcript,
+                phones=self._phones,
+                progress=progress,
+            )
+        return self._track

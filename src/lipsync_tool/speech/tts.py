@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .ipa import ipa_to_arpabet
 from .phones import PhoneSegment
+
+if TYPE_CHECKING:
+    from .espeak import VoiceInfo
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,13 @@ def synthesize_to_wav(
     return SynthesizedSpeech(wav, tuple(spoken), duration, voice)
 
 
-def voice_table() -> str:
-    """The eSpeak NG voices, one per line: identifier name, language."""
+def voices() -> tuple[VoiceInfo, ...]:
+    """The eSpeak NG voices, by language code; any of a voice's fields can be passed as `voice`."""
     from .espeak import EspeakSynthesizer
 
-    voices = sorted(EspeakSynthesizer().voices(), key=lambda v: v.language)
-    return "\n".join(f"{v.language:<12} {v.name:<32} {v.identifier}" for v in voices)
+    return tuple(sorted(EspeakSynthesizer().voices(), key=lambda v: v.language))
+
+
+def voice_table() -> str:
+    """The eSpeak NG voices, one per line: language, name, identifier."""
+    return "\n".join(f"{v.language:<12} {v.name:<32} {v.identifier}" for v in voices())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...options import RenderOptions
+from .options import SadTalkerOptions
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,10 @@ def inference_command(
     checkout: Path,
     checkpoint_dir: Path,
     paths: JobPaths,
-    options: RenderOptions,
+    options: SadTalkerOptions,
     *,
+    expression_scale: float,
+    still: bool,
     cuda: bool,
 ) -> tuple[str, ...]:
     """The exact argv that runs upstream's inference.py (to be run with cwd = `checkout`)."""
@@ -62,13 +64,13 @@ def inference_command(
         "--preprocess",
         options.upstream_preprocess,
         "--expression_scale",
-        f"{options.expression_scale:g}",
+        f"{expression_scale:g}",
     ]
-    if options.still:
+    if still:
         command.append("--still")
     if options.enhancer is not None:
         command += ["--enhancer", options.enhancer]
-    command += ["--batch_size", str(options.sadtalker_batch_size)]
+    command += ["--batch_size", str(options.batch_size)]
     if not cuda:
         command.append("--cpu")
     return tuple(command)

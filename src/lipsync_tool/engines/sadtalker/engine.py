@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...options import RenderOptions
+from ...control import ProgressCallback, no_progress
+from ...request import RenderRequest
 from ...resources.repository import (
     SADTALKER_REPOSITORY,
     PinnedRepository,
@@ -29,7 +28,7 @@ from ...resources.repository import (
 )
 from ...resources.store import ResourceStore, offline_from_environment
 from ...resources.table import Resource, for_engine
-from ..base import Engine, EngineJob, EnginePlan, ProgressCallback, RenderedClip, no_progress
+from ..base import Engine, EngineContext, EngineJob, EnginePlan, NoOptions, RenderedClip
 from .command import JobPaths, inference_command, job_paths
 from .environment import (
     DEFAULT_DEPENDENCIES,
@@ -38,6 +37,7 @@ from .environment import (
     cuda_usable,
     default_venv_path,
 )
+from .options import SadTalkerOptions
 from .results import find_result
 from .runner import failure, run_inference
 from .weights import check_free_space, checkpoint_dir, link_weights, needed_resources
@@ -62,47 +62,45 @@ def default_setup() -> SadTalkerSetup:
     return SadTalkerSetup()
 
 
-class SadTalkerEngine(Engine):
+class SadTalkerEngine(Engine[NoOptions, SadTalkerOptions]):
     """Upstream SadTalker in an isolated environment; see the module docstring for the steps."""
 
     name = "sadtalker"
-    summary = (
-        "SadTalker (upstream repository in its own Python environment, neural; needs downloads)"
+    summary = "SadTalker head and expression animation (upstream in its own environment; downloads)"
+    code_licence = "Apache-2.0 (upstream SadTalker, run in its own environment)"
+    weights_licence = "Apache-2.0 (SadTalker); facexlib and GFPGAN files under their own licences"
+    downloads = (
+        "SadTalker checkpoints and facexlib/GFPGAN files (about 1.5-2.5 GB); its environment"
     )
-    honoured_options = frozenset(
-        {
-            "fps",
-            "resolution",
-            "preprocess",
-            "expression_scale",
-            "still",
-            "enhancer",
-            "sadtalker_batch_size",
-            "cache_dir",
-            "install_deps",
-        }
-    )
+    options_type = SadTalkerOptions
+    uses = frozenset({"expression_scale", "still"})
 
     def __init__(
         self,
-        options: RenderOptions,
-        cache_dir: Path,
+        settings: NoOptions,
+        context: EngineContext,
         *,
         setup: SadTalkerSetup | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(options, cache_dir)
+        super().__init__(settings, context)
         self.setup = setup or default_setup()
         self.environ = dict(os.environ if environ is None else environ)
         self.environment = SadTalkerEnvironment(
-            default_venv_path(cache_dir), self.setup.dependencies, environ=self.environ
+            default_venv_path(context.cache_dir), self.setup.dependencies, environ=self.environ
         )
-        self.resources = needed_resources(options, self.setup.resources)
-        self.stage_seconds: dict[str, float] = {}
-        """Seconds of each step of the last render: environment, checkout, weights, inputs, inference, result."""
 
-    def plan(self) -> EnginePlan:
-        """The clone, the files, the environment build and the exact inference command, without running anything."""
+    def resources(self, options: SadTalkerOptions) -> tuple[Resource, ...]:
+        """The model files a render with `options` needs."""
+        return needed_resources(options, self.setup.resources)
+
+    def load(self, progress: ProgressCallback = no_progress) -> None:
+        """Check the environment (one error line naming --install-deps when it is missing)."""
+        if self.environment.problem() is not None and not self.context.install_deps:
+            self.environment.ensure(install=False)
+
+    def plan(self, request: RenderRequest, options: SadTalkerOptions) -> EnginePlan:
+        """The clone, the files, the environment build and the exact inference command."""
         repo = self.setup.repository
         checkout = repository_path(repo, self.cache_dir)
         commands: list[tuple[str, ...]] = []
@@ -116,50 +114,49 @@ class SadTalkerEngine(Engine):
         env_problem = self.environment.problem()
         if env_problem is not None:
             commands += self.environment.build_commands(self.environment.path)
-            notes.append(
-                f"environment: {env_problem}; "
-                + (
-                    "built first (--install-deps)"
-                    if self.options.install_deps
-                    else "a render stops here: pass --install-deps to build it"
-                )
+            then = (
+                "built first (--install-deps)"
+                if self.context.install_deps
+                else "a render stops here: pass --install-deps to build it"
             )
-        commands.append(self._command(checkout, job_paths(PLACEHOLDER_WORK_DIR)))
+            notes.append(f"environment: {env_problem}; {then}")
+        commands.append(self._command(checkout, job_paths(PLACEHOLDER_WORK_DIR), request, options))
         notes.append(
-            f"SadTalker runs in {checkout} (its working directory); its clip is then scaled to 1080 lines"
+            f"SadTalker runs in {checkout} (its working directory); "
+            "its clip is then scaled to 1080 lines"
         )
         clip = job_paths(PLACEHOLDER_WORK_DIR).result_dir / "<timestamp>.mp4"
         return EnginePlan(
-            resources=tuple(r.name for r in self.resources),
+            resources=tuple(r.name for r in self.resources(options)),
             commands=tuple(commands),
             notes=tuple(notes),
             clip=str(clip),
         )
 
-    def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> RenderedClip:
-        """Run upstream on the job and return its clip; `stage_seconds` then holds the time of each step."""
-        clock = _Clock(self.stage_seconds)
-        with clock("environment"):
-            if self.environment.problem() is not None and not self.options.install_deps:
-                self.environment.ensure(
-                    install=False
-                )  # raises the one-line error naming --install-deps
-        with clock("checkout"):
+    def render(self, job: EngineJob[SadTalkerOptions]) -> RenderedClip:
+        """Run upstream on the job and return its clip; the job's clock gets each step's time."""
+        stage, options = job.clock.stage, job.options
+        resources = self.resources(options)
+        with stage("environment"):
+            self.load(job.progress)
+        with stage("checkout"):
             checkout = ensure_repository(
                 self.setup.repository, self.cache_dir, environ=self.environ
             )
-        with clock("environment"):
-            self.environment.ensure(install=self.options.install_deps)
-        with clock("weights"):
-            self._prepare_weights(checkout, progress)
-        with clock("inputs"):
+        with stage("environment"):
+            self.environment.ensure(install=self.context.install_deps)
+        job.check_cancelled()
+        with stage("weights"):
+            self._prepare_weights(checkout, resources, job.progress)
+        job.check_cancelled()
+        with stage("inputs"):
             paths = job_paths(job.work_dir)
             _prepare_inputs(job, paths)
-            command = self._command(checkout, paths)
+            command = self._command(checkout, paths, job.request, options)
             env = self._run_environment()
-        with clock("inference"):
-            output = run_inference(command, checkout, env, progress)
-        with clock("result"):
+        with stage("inference"):
+            output = run_inference(command, checkout, env, job.progress, job.cancel)
+        with stage("result"):
             clip = (
                 find_result(paths.result_dir, output.stdout, checkout)
                 if output.returncode == 0
@@ -172,31 +169,31 @@ class SadTalkerEngine(Engine):
         log.info("SadTalker wrote %s", clip)
         return RenderedClip(clip)
 
-    def _command(self, checkout: Path, paths: JobPaths) -> tuple[str, ...]:
+    def _command(
+        self, checkout: Path, paths: JobPaths, request: RenderRequest, options: SadTalkerOptions
+    ) -> tuple[str, ...]:
         cuda = cuda_usable(self.environment.path, self.environ)
         return inference_command(
             self.environment.python,
             checkout,
             checkpoint_dir(self.cache_dir),
             paths,
-            self.options,
+            options,
+            expression_scale=request.expression_scale,
+            still=request.still,
             cuda=cuda,
         )
 
-    def _prepare_weights(self, checkout: Path, progress: ProgressCallback) -> None:
-        store = ResourceStore(
-            self.cache_dir, offline=offline_from_environment(self.environ), progress=progress
-        )
-        check_free_space(
-            self.resources,
-            {r.name: store.path_of(r) for r in self.resources},
-            self.cache_dir / "sadtalker",
-        )
-        files = store.ensure(self.resources)
-        link_weights(
-            checkout,
-            {r.name: files[r.name] for r in self.resources if r.path.startswith("gfpgan/weights/")},
-        )
+    def _prepare_weights(
+        self, checkout: Path, resources: tuple[Resource, ...], progress: ProgressCallback
+    ) -> None:
+        offline = offline_from_environment(self.environ)
+        store = ResourceStore(self.cache_dir, offline=offline, progress=progress)
+        paths = {r.name: store.path_of(r) for r in resources}
+        check_free_space(resources, paths, self.cache_dir / "sadtalker")
+        files = store.ensure(resources)
+        gfpgan = {r.name: files[r.name] for r in resources if r.path.startswith("gfpgan/weights/")}
+        link_weights(checkout, gfpgan)
 
     def _run_environment(self) -> dict[str, str]:
         """Our environment minus what would leak into the isolated venv, with an `ffmpeg` first on PATH."""
@@ -234,7 +231,7 @@ class SadTalkerEngine(Engine):
         return folder
 
 
-def _prepare_inputs(job: EngineJob, paths: JobPaths) -> None:
+def _prepare_inputs(job: EngineJob[SadTalkerOptions], paths: JobPaths) -> None:
     """The portrait as PNG and the speech as WAV, in a fresh folder with a fresh, empty result directory."""
     from PIL import Image
 
@@ -246,19 +243,3 @@ def _prepare_inputs(job: EngineJob, paths: JobPaths) -> None:
         os.link(job.audio_path, paths.driven_audio)
     except OSError:
         shutil.copyfile(job.audio_path, paths.driven_audio)
-
-
-class _Clock:
-    """`with clock(name):` adds the block's seconds to `seconds[name]` (the dict is cleared at creation)."""
-
-    def __init__(self, seconds: dict[str, float]) -> None:
-        seconds.clear()
-        self.seconds = seconds
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start

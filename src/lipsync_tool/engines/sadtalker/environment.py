@@ -190,7 +190,9 @@ class SadTalkerEnvironment:
         """
         python = str(venv_python(venv))
         if importlib.util.find_spec("pip") is not None:
-            commands = [(sys.executable, "-m", "venv", "--without-pip", str(venv))]
+            commands: list[tuple[str, ...]] = [
+                (sys.executable, "-m", "venv", "--without-pip", str(venv))
+            ]
             pip: tuple[str, ...] = (sys.executable, "-m", "pip", "--python", python, "install")
         else:
             commands = [(sys.executable, "-m", "venv", str(venv))]

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ...errors import EngineError, ResourceError
-from ..base import ProgressCallback
+from ... import children
+from ...control import ProgressCallback
+from ...errors import Cancelled, EngineError, ResourceError
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +37,28 @@ class RunOutput:
     returncode: int
     stdout: list[str] = field(default_factory=list)
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    progress_error: BaseException | None = None
+    """What the caller's progress callback raised (the run was then ended); re-raised to the caller."""
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def tail_text(self) -> str:
         return " | ".join(self.stderr_tail) or f"exit status {self.returncode}, nothing on stderr"
 
 
 def run_inference(
-    command: Sequence[str], cwd: Path, env: Mapping[str, str], progress: ProgressCallback
+    command: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    progress: ProgressCallback,
+    cancel: threading.Event | None = None,
 ) -> RunOutput:
-    """Run `command`, streaming both pipes at DEBUG; stderr's tqdm bars drive progress (see progress_stage)."""
+    """Run `command`, streaming both pipes at DEBUG; stderr's tqdm bars drive progress (see progress_stage).
+
+    The child leads its own process group, which ends as a whole on cancel, Ctrl-C or any failure here.
+    """
     log.info("running SadTalker: %s", subprocess.list2cmdline(list(command)))
-    process = subprocess.Popen(
-        list(command),
+    process = children.start(
+        command,
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
@@ -56,18 +67,23 @@ def run_inference(
     )
     output = RunOutput(returncode=-1)
     assert process.stdout is not None and process.stderr is not None
-    try:
-        reader = threading.Thread(
+    readers = [
+        threading.Thread(
             target=_pump, args=(process.stdout, output.stdout.append, "stdout"), daemon=True
-        )
+        ),
+        threading.Thread(
+            target=_pump,
+            args=(process.stderr, lambda line: _on_stderr(line, output, progress), "stderr"),
+            daemon=True,
+        ),
+    ]
+    for reader in readers:
         reader.start()
-        _pump(process.stderr, lambda line: _on_stderr(line, output, progress), "stderr")
+    output.returncode = children.wait(process, cancel, output.stopped)
+    for reader in readers:
         reader.join()
-        output.returncode = process.wait()
-    finally:
-        if process.poll() is None:  # interrupted (Ctrl-C) or failed here: no orphan left rendering
-            process.kill()
-            process.wait()
+    if output.progress_error is not None:
+        raise output.progress_error
     return output
 
 
@@ -93,7 +109,15 @@ def _emit(piece: bytes, handle: Callable[[str], None], name: str) -> None:
 def _on_stderr(line: str, output: RunOutput, progress: ProgressCallback) -> None:
     match = TQDM.match(line.strip())
     if match:
-        progress(progress_stage(match["desc"]), int(match["done"]), int(match["total"]))
+        if output.stopped.is_set():
+            return  # the callback failed before: keep draining the pipe, report nothing
+        try:
+            progress(progress_stage(match["desc"]), int(match["done"]), int(match["total"]))
+        except Cancelled:
+            pass  # run_inference's wait sees the event and ends the process group
+        except BaseException as exc:  # runs in the reader thread: hand it to the waiting caller
+            output.progress_error = exc
+            output.stopped.set()
         return
     output.stderr_tail.append(line.strip())
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ...errors import InputError, ResourceError
-from ...options import RenderOptions
 from ...resources.table import Resource
+from .options import SadTalkerOptions
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ ENHANCER_FILES = {
 SIZE_WHEN_UNKNOWN = 400_000_000  # bytes assumed for a file whose size the table does not know
 
 
-def needed_names(options: RenderOptions) -> tuple[str, ...]:
+def needed_names(options: SadTalkerOptions) -> tuple[str, ...]:
     """Names (in the resource table) of the files this job needs, and only those."""
     mapping = (
         "mapping_00109-model.pth.tar"
@@ -41,7 +41,7 @@ def needed_names(options: RenderOptions) -> tuple[str, ...]:
     return tuple(names)
 
 
-def needed_resources(options: RenderOptions, table: Iterable[Resource]) -> tuple[Resource, ...]:
+def needed_resources(options: SadTalkerOptions, table: Iterable[Resource]) -> tuple[Resource, ...]:
     """The table entries of `needed_names(options)`."""
     if options.enhancer == "RestoreFormer":
         raise InputError(

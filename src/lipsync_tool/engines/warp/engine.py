@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..base import Engine, EngineJob, EnginePlan, FrameStream, ProgressCallback, no_progress
+from ...control import ProgressCallback, no_progress
+from ...request import RenderRequest
+from ..base import Engine, EngineJob, EnginePlan, FrameStream, NoOptions
 
 if TYPE_CHECKING:
-    from .face_life import FaceLife
+    from ...life.face_life import FaceLife
     from .mouth_warp import MouthWarp
 
 log = logging.getLogger(__name__)
@@ -37,26 +39,37 @@ class Timeline:
     tongue: np.ndarray
 
 
-class WarpEngine(Engine):
+class WarpEngine(Engine[NoOptions, NoOptions]):
     """Built-in, offline, CPU-only: face mesh, visemes from the speech, mesh warps of mouth and eyes, head motion."""
 
     name = "warp"
-    summary = "built-in mesh warp (offline, CPU, no downloads)"
-    honoured_options = frozenset(
-        {"fps", "expression_scale", "still", "visemes", "language", "transcript", "blink", "seed"}
+    summary = "built-in mesh warp of the portrait's own pixels (offline, CPU, no downloads)"
+    code_licence = "MIT"
+    weights_licence = "Apache-2.0 (MediaPipe face models, bundled)"
+    downloads = "nothing"
+    uses = frozenset(
+        {
+            "expression_scale",
+            "still",
+            "visemes",
+            "language",
+            "transcript",
+            "blink",
+            "seed",
+        }
     )
 
-    def plan(self) -> EnginePlan:
+    def plan(self, request: RenderRequest, options: NoOptions) -> EnginePlan:
         return EnginePlan(
             notes=(
                 "renders on the CPU with the bundled face-mesh and speech models; nothing to download",
             )
         )
 
-    def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> FrameStream:
+    def render(self, job: EngineJob[NoOptions]) -> FrameStream:
         import cv2
 
-        from .face_life import FaceLife, life_seed
+        from ...life.face_life import FaceLife, LifeSettings, life_seed
         from .mouth_warp import MouthWarp
 
         height, width = job.portrait.shape[:2]
@@ -67,15 +80,21 @@ class WarpEngine(Engine):
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             points = points * (size[0] / width, size[1] / height)
             log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
-        options = job.options
-        timeline = self.timeline(job, progress)
-        mouth = MouthWarp(image, points, amplitude=options.expression_scale)
-        life = FaceLife(image.shape, points, options, timeline.opening, life_seed(job))
+        request = job.request
+        with job.clock.stage("mouth track"):
+            timeline = self.timeline(job, job.progress)
+        with job.clock.stage("setup"):
+            mouth = MouthWarp(image, points, amplitude=request.expression_scale)
+            settings = LifeSettings(
+                request.fps, request.blink, request.still, request.expression_scale
+            )
+            seed = life_seed(request.seed, job.speech.samples)
+            life = FaceLife(image.shape, points, settings, timeline.opening, seed)
         out_h, out_w = image.shape[:2]
-        frames = self._frames(mouth, life, timeline, progress)
+        frames = self._frames(mouth, life, timeline, job.progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)
 
-    def timeline(self, job: EngineJob, progress: ProgressCallback = no_progress) -> Timeline:
+    def timeline(self, job: EngineJob[NoOptions], progress: ProgressCallback = no_progress) -> Timeline:
         """Mouth poses for every frame of the job."""
         track = job.mouth.get(progress).poses
         return Timeline(

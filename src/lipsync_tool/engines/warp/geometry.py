@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from ...face.frame import FaceFrame
 from ...face.topology import (
     CHIN,
     FACE_OVAL,
-    FOREHEAD_TOP,
     INNER_MOUTH_CORNERS,
     LIPS_LOWER_INNER,
     LIPS_LOWER_OUTER,
     LIPS_OUTER,
     LIPS_UPPER_INNER,
     LIPS_UPPER_OUTER,
-    LOWER_LIP_INNER_MID,
-    UPPER_LIP_INNER_MID,
 )
 from ...face.topology import MOUTH_CORNERS as OUTER_MOUTH_CORNERS
 
@@ -30,31 +26,6 @@ CHEEK_FOLLOW = (
 )
 POUT_UPPER, POUT_LOWER = 0.004, 0.007  # face heights the rounded lips flare apart at the midline
 UPPER_LIP_SHARE = 0.2  # of a parted mouth's gap, the share the upper lip travels to close it (the jaw lifts the rest)
-
-
-@dataclass(frozen=True)
-class FaceFrame:
-    """Coordinates aligned with the face: `down` from forehead to chin, `right` across, unit = face height."""
-
-    mouth: np.ndarray
-    down: np.ndarray
-    right: np.ndarray
-    height: float
-
-    @classmethod
-    def from_points(cls, points: np.ndarray) -> FaceFrame:
-        top, chin = points[FOREHEAD_TOP], points[CHIN]
-        axis = chin - top
-        height = float(np.hypot(*axis))
-        down = axis / height
-        right = np.array([down[1], -down[0]])
-        mouth = (points[UPPER_LIP_INNER_MID] + points[LOWER_LIP_INNER_MID]) / 2
-        return cls(mouth, down, right, height)
-
-    def local(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(u across, v down) of `points` relative to the mouth centre, in face heights."""
-        rel = points - self.mouth
-        return rel @ self.right / self.height, rel @ self.down / self.height
 
 
 def smoothstep(x: np.ndarray | float, lo: float, hi: float) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...face.frame import Roi
 from ...face.topology import (
     LIPS_INNER,
     LIPS_LOWER_INNER,
@@ -16,7 +17,6 @@ from ...face.topology import (
     LIPS_UPPER_OUTER,
 )
 from .geometry import smooth_loop, smoothstep, sorted_edge
-from .region_warp import Roi
 
 UPPER_TEETH = 0.024  # visible height of the upper incisors, in face heights
 LOWER_TEETH = 0.015
@@ -319,8 +319,8 @@ class MouthInterior:
     def _own_mouth(self, box: Roi, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The portrait's visible mouth interior, moved by `shift`, on the pixels of `box`."""
         src = self.source_box
-        matrix = np.float32(
-            [[1, 0, src.x0 + shift[0] - box.x0], [0, 1, src.y0 + shift[1] - box.y0]]
+        matrix = np.array(
+            [[1, 0, src.x0 + shift[0] - box.x0], [0, 1, src.y0 + shift[1] - box.y0]], np.float32
         )
         patch = self.image[src.y0 : src.y1, src.x0 : src.x1].astype(np.float32)
         size = box.size

@@ -11,9 +11,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ...face.frame import Roi
 from ...face.topology import LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
 from .geometry import sorted_edge
-from .region_warp import Roi
 
 RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
 SEAM_WIDTH = 0.008  # face heights: the shadow line between closed lips (at least 2 px: see `_seam`)
@@ -87,7 +87,7 @@ class LipLayers:
         ).astype(np.float32)
         lips *= np.where((ys < seam)[..., None], UPPER_LIP_TINT, 1.0).astype(np.float32)
         alpha = (inside * strength)[..., None]
-        patch = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
+        patch: np.ndarray = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         patch = patch * (1 - alpha) + lips * alpha
         patch = self._seam(patch, ys, seam, low_in - up_in, xs, moved, strength)
         out[box.y0 : box.y1, box.x0 : box.x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...face.frame import FaceFrame
 from ...face.topology import LIPS_INNER, UPPER_LIP_INNER_MID
 from .geometry import (
-    FaceFrame,
     anchor_ring,
     jaw_open_displacements,
     lip_pout_displacements,

@@ -3,47 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from ...face.frame import Roi, feather_mask
 from .tps import ThinPlateSpline
 
 GRID_STEP = 4  # fields are evaluated every 4 px and interpolated: smooth fields need no more
 INVERSION_STEPS = 2
 MIN_SHIFT_PX = 0.05
-
-
-@dataclass(frozen=True)
-class Roi:
-    """Integer pixel box x0:x1, y0:y1."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.x1 - self.x0, self.y1 - self.y0
-
-    @classmethod
-    def around(cls, polygon: np.ndarray, shape: tuple[int, ...], margin: int) -> Roi:
-        """The box around `polygon` grown by `margin`, clipped to an image of `shape`."""
-        x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - margin
-        x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + margin
-        height, width = shape[:2]
-        return cls(max(0, int(x0)), max(0, int(y0)), min(width, int(x1)), min(height, int(y1)))
-
-
-def feather_mask(region: np.ndarray, roi: Roi, sigma: float) -> np.ndarray:
-    """1 inside the region, fading smoothly to 0 at its edge, on the ROI's pixel grid."""
-    width, height = roi.size
-    hard = np.zeros((height, width), np.float32)
-    cv2.fillPoly(hard, [np.round(region - (roi.x0, roi.y0)).astype(np.int32)], 1.0)
-    shrunk = cv2.erode(hard, np.ones((3, 3), np.uint8), iterations=max(1, int(sigma)))
-    return cv2.GaussianBlur(shrunk, (0, 0), sigma)
 
 
 class RegionWarp:
@@ -118,7 +87,9 @@ class RegionWarp:
 
     def source_map(self, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """For each output pixel of the ROI, the source pixel it shows (inverse of the forward field)."""
-        field = sum(self.fields[name] * weight for name, weight in weights.items())
+        field = np.zeros_like(next(iter(self.fields.values())))
+        for name, weight in weights.items():
+            field = field + self.fields[name] * weight
         gh, gw = field.shape[:2]
         grid_x, grid_y = np.meshgrid(
             np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32)

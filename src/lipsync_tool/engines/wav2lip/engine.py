@@ -4,124 +4,129 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ...control import ProgressCallback, no_progress
 from ...deps import Requirement, ensure_requirements, missing_requirements
-from ...options import RenderOptions, Wav2LipOptions
-from ..base import (
-    Engine,
-    EngineJob,
-    EnginePlan,
-    FrameStream,
-    ProgressCallback,
-    RenderedClip,
-    no_progress,
-)
+from ...request import RenderRequest
+from ..base import Engine, EngineContext, EngineJob, EnginePlan, FrameStream, RenderedClip
 from .checkpoint import checkpoint_resource, resolve_checkpoint
+from .options import PREFIX, Wav2LipOptions, Wav2LipSettings
 
 if TYPE_CHECKING:
     from .native import NativeWav2Lip
+    from .upstream import UpstreamWav2Lip
 
-LIFE_OPTIONS = frozenset({"blink", "seed", "still", "expression_scale"})
-"""What drives the blinks and head motion added to the native path's frames (the warp engine's)."""
+LIFE_FIELDS = frozenset({"blink", "seed", "still", "expression_scale"})
+"""Request fields that drive the blinks and head motion added to the native path's frames."""
 LIFE_FLOOR_DB = -60.0  # loudness (dBFS) that counts as silence for the head's calm and nods ...
 LIFE_SPAN_DB = 45.0  # ... and the range above it that counts as full speech
 
 REQUIREMENTS = (Requirement("torch", "torch>=2.1"),)
 """What the native path imports beyond the core dependencies (the `wav2lip` extra)."""
 
+NOTICE = (
+    "Wav2Lip's official weights are for non-commercial research use only "
+    "(they were trained on LRS2); do not use these videos commercially"
+)
 
-class Wav2LipEngine(Engine):
-    """Wav2Lip mouth inpainting; `--wav2lip-impl native` (default) or `upstream`.
 
-    The native path's per-stage seconds of the last render are `stage_seconds` (the same dict
-    as `NativeWav2Lip.stage_seconds`; complete once the returned frames are consumed).
-    """
+class Wav2LipEngine(Engine[Wav2LipSettings, Wav2LipOptions]):
+    """Wav2Lip mouth inpainting: our own inference (`impl="native"`) or upstream's script."""
 
     name = "wav2lip"
-    summary = "Wav2Lip (neural mouth inpainting; needs torch and a checkpoint)"
-    honoured_options = frozenset({"fps", "cache_dir", "install_deps"}) | LIFE_OPTIONS
-    honours_wav2lip_options = True
+    summary = "Wav2Lip neural mouth inpainting (needs torch and a downloaded checkpoint)"
+    code_licence = "MIT (native inference); upstream mode runs Wav2Lip's own code (no licence file)"
+    weights_licence = "non-commercial research use only (official checkpoints, trained on LRS2)"
+    downloads = "wav2lip_gan.pth or wav2lip.pth (about 436 MB); s3fd.pth in upstream mode"
+    settings_type = Wav2LipSettings
+    options_type = Wav2LipOptions
+    flag_prefix = PREFIX
+    uses = LIFE_FIELDS
 
-    def __init__(self, options: RenderOptions, cache_dir: Path) -> None:
-        super().__init__(options, cache_dir)
-        if (
-            options.wav2lip.impl == "upstream"
-        ):  # upstream's clip is used as it is: no blinks or head motion added
-            self.honoured_options = type(self).honoured_options - LIFE_OPTIONS
+    def __init__(self, settings: Wav2LipSettings, context: EngineContext) -> None:
+        super().__init__(settings, context)
         self._native: NativeWav2Lip | None = None
-        self._upstream: Any = None
+        self._upstream: UpstreamWav2Lip | None = None
 
-    @property
-    def stage_seconds(self) -> dict[str, float]:
-        """Seconds per stage (load, detect, mel, generator, paste) of the last native render; empty before one."""
-        return self._native.stage_seconds if self._native is not None else {}
+    def honoured_fields(self) -> frozenset[str]:
+        if self.settings.impl == "upstream":  # upstream's clip is used as it is: no life added
+            return super().honoured_fields() - LIFE_FIELDS
+        return super().honoured_fields()
 
-    def plan(self) -> EnginePlan:
-        if self.options.wav2lip.impl == "upstream":
-            return self._upstream_impl().plan()
-        if checkpoint_resource(self.options.wav2lip.checkpoint) is None:
-            resolve_checkpoint(
-                self.options.wav2lip.checkpoint, self.cache_dir
-            )  # a missing PATH fails the dry run too
+    def notice(self) -> str | None:
+        return NOTICE
+
+    def load(self, progress: ProgressCallback = no_progress) -> None:
+        if self.settings.impl == "native":
+            ensure_requirements(REQUIREMENTS, install=self.context.install_deps, engine=self.name)
+            self.native().load(progress)
+
+    def plan(self, request: RenderRequest, options: Wav2LipOptions) -> EnginePlan:
+        if self.settings.impl == "upstream":
+            return self.upstream().plan(request, options)
+        if checkpoint_resource(self.settings.checkpoint) is None:
+            # A missing PATH fails the dry run too.
+            resolve_checkpoint(self.settings.checkpoint, self.cache_dir)
         return EnginePlan(
-            resources=_plan_resources(self.options.wav2lip), notes=_plan_notes(self.options.wav2lip)
+            resources=_plan_resources(self.settings), notes=_plan_notes(self.settings, options)
         )
 
-    def render(
-        self, job: EngineJob, progress: ProgressCallback = no_progress
-    ) -> FrameStream | RenderedClip:
-        if self.options.wav2lip.impl == "upstream":
-            return self._upstream_impl().render(job, progress)
-        ensure_requirements(REQUIREMENTS, install=self.options.install_deps, engine=self.name)
-        return _with_life(self._native_impl().render(job, progress), job)
+    def render(self, job: EngineJob[Wav2LipOptions]) -> FrameStream | RenderedClip:
+        if self.settings.impl == "upstream":
+            return self.upstream().render(job)
+        self.load(job.progress)
+        return _with_life(self.native().render(job), job)
 
-    def _native_impl(self) -> NativeWav2Lip:
+    def native(self) -> NativeWav2Lip:
+        """The native inference (its generator loads on first use)."""
         if self._native is None:
             from .native import NativeWav2Lip
 
-            self._native = NativeWav2Lip(self.options, self.cache_dir)
+            self._native = NativeWav2Lip(self.settings, self.context)
         return self._native
 
-    def _upstream_impl(self) -> Any:
+    def upstream(self) -> UpstreamWav2Lip:
+        """The upstream-script runner."""
         if self._upstream is None:
             from .upstream import UpstreamWav2Lip
 
-            self._upstream = UpstreamWav2Lip(self.options, self.cache_dir)
+            self._upstream = UpstreamWav2Lip(self.settings, self.context)
         return self._upstream
 
 
-def _with_life(stream: FrameStream, job: EngineJob) -> FrameStream:
-    """The generator animates only the mouth; add the warp engine's blinks and head motion (calmer in
-    silence, nodding on emphasis of the speech's loudness) unless --no-blink and --expression-scale 0."""
-    options = job.options
-    if not options.blink and options.expression_scale <= 0:
-        return stream
-    import numpy as np
-
+def _with_life(stream: FrameStream, job: EngineJob[Wav2LipOptions]) -> FrameStream:
+    """The generator animates only the mouth; add the warp engine's blinks and head motion (calmer
+    in silence, nodding on emphasis of the speech's loudness) unless blink is off and the scale 0."""
+    from ...life.face_life import FaceLife, LifeSettings, life_seed
     from ...speech.envelope import loudness_db
-    from ..warp.face_life import FaceLife, life_seed
 
-    level = loudness_db(job.speech.samples, job.speech.sample_rate, options.fps, stream.count)
+    request = job.request
+    settings = LifeSettings(request.fps, request.blink, request.still, request.expression_scale)
+    if not settings.alive:
+        return stream
+    level = loudness_db(job.speech.samples, job.speech.sample_rate, request.fps, stream.count)
     activity = np.clip((level - LIFE_FLOOR_DB) / LIFE_SPAN_DB, 0.0, 1.0)
-    life = FaceLife(
-        job.portrait.shape, job.face.landmarks.points, options, activity, life_seed(job)
-    )
+    seed = life_seed(request.seed, job.speech.samples)
+    life = FaceLife(job.portrait.shape, job.face.landmarks.points, settings, activity, seed)
     frames = (life.apply(frame, index) for index, frame in enumerate(stream.frames))
     return FrameStream(stream.size, stream.count, frames)
 
 
-def _plan_resources(opts: Wav2LipOptions) -> tuple[str, ...]:
-    entry = checkpoint_resource(opts.checkpoint)
+def _plan_resources(settings: Wav2LipSettings) -> tuple[str, ...]:
+    entry = checkpoint_resource(settings.checkpoint)
     return (entry.name,) if entry is not None else ()
 
 
-def _plan_notes(opts: Wav2LipOptions) -> tuple[str, ...]:
-    entry = checkpoint_resource(opts.checkpoint)
+def _plan_notes(settings: Wav2LipSettings, opts: Wav2LipOptions) -> tuple[str, ...]:
+    entry = checkpoint_resource(settings.checkpoint)
     notes = [
         f"checkpoint {entry.name}: from the cache, verified by size and sha256, downloaded when missing"
         if entry is not None
-        else f"checkpoint {Path(opts.checkpoint).expanduser()}: given explicitly, so trusted",
+        else f"checkpoint {Path(settings.checkpoint).expanduser()}: given explicitly, so trusted",
+        NOTICE,
         "native Wav2Lip inference on CUDA (fp16 autocast) when a GPU is visible, else on the CPU",
         "blinks and head motion as in the warp engine (off with --no-blink --expression-scale 0)",
     ]

@@ -186,6 +186,8 @@ def fold_batch_norm(model: Wav2LipGenerator) -> Wav2LipGenerator:
         ):
             continue
         conv, norm = module.conv_block[0], module.conv_block[1]
+        assert isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and conv.bias is not None
+        assert norm.running_var is not None and norm.running_mean is not None
         scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
         with torch.no_grad():
             # Conv2d weights are (out, in, k, k); ConvTranspose2d weights are (in, out, k, k).
@@ -209,6 +211,7 @@ def load_generator(
     path = Path(path)
     if not path.is_file():
         raise ResourceError(f"Wav2Lip checkpoint {path} does not exist or is not a file.")
+    state: Mapping[str, object]
     if _is_torchscript(path):
         log.debug("reading %s as a TorchScript archive", path)
         state = _read_torchscript(path, device)
@@ -216,13 +219,13 @@ def load_generator(
         log.debug("reading %s as a pickled checkpoint", path)
         state = _extract_state_dict(_read_pickle(path, trusted=trusted, device=device), path)
     model = Wav2LipGenerator()
-    state = _strip_prefix(state)
-    _check_state(model, state, path)
+    named = _strip_prefix(state)
+    _check_state(model, named, path)
     for key, value in model.state_dict().items():
-        state.setdefault(
+        named.setdefault(
             key, value
         )  # only batch-norm step counters can be absent; inference ignores them
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(named, strict=True)
     return model.to(device).eval()
 
 

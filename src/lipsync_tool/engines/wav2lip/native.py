@@ -3,29 +3,28 @@
 For a still portrait the face input is the same for every frame, so the generator's face
 encoder runs once and only the audio encoder and the decoder run per frame (the output is the
 same as running the whole network per frame). Frames are produced lazily, one batch of
-generated faces at a time; per-stage seconds accumulate in `NativeWav2Lip.stage_seconds`.
+generated faces at a time; per-stage seconds accumulate in the job's clock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
+from ...control import ProgressCallback, no_progress
 from ...errors import EngineError
-from ...options import RenderOptions, Wav2LipOptions
-from ..base import EngineJob, FrameStream, ProgressCallback
+from ..base import EngineContext, EngineJob, FrameStream
 from .audio import HOP, SAMPLE_RATE, WINDOW_COLUMNS, melspectrogram, window_starts, windows_at
 from .checkpoint import resolve_checkpoint
 from .device import DeviceChoice, batch_for_memory, free_memory, run_batches, select_device
 from .facebox import Box, detected_rect, face_boxes, manual_box, scale_box
+from .options import Wav2LipOptions, Wav2LipSettings
 from .paste import FIRST_USED_ROW, FacePaster, crop_face, face_input
 
 if TYPE_CHECKING:
@@ -34,9 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES = ("load", "detect", "mel", "generator", "paste")
+"""The engine's stages in `RenderResult.engine_seconds`."""
 CPU_BATCH = 16  # on the CPU larger batches are no faster and take far more memory
 CUDA_BATCH = 128  # upstream's default
-"""Keys of `NativeWav2Lip.stage_seconds`."""
 
 
 @dataclass(frozen=True)
@@ -51,46 +50,48 @@ class PreparedFace:
 
 
 class NativeWav2Lip:
-    """Renders a job with our generator; load once (per checkpoint and device), render many.
-
-    `stage_seconds` holds the seconds of the last render per stage: load (checkpoint and
-    model), detect (face box and crop), mel, generator, paste. The generator and paste
-    figures grow as the returned FrameStream is consumed and are final once it is exhausted.
-    """
+    """Renders jobs with our generator, loaded once per Renderer (checkpoint and device)."""
 
     def __init__(
-        self, options: RenderOptions, cache_dir: Path, *, generator: torch.nn.Module | None = None
+        self,
+        settings: Wav2LipSettings,
+        context: EngineContext,
+        *,
+        generator: torch.nn.Module | None = None,
     ) -> None:
-        self.options = options
-        self.cache_dir = cache_dir
-        self.stage_seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.settings = settings
+        self.context = context
         self._generator = generator
         self._injected = generator is not None
-        self._loaded_from: Path | None = None
         self._device: DeviceChoice | None = None
 
-    def render(self, job: EngineJob, progress: ProgressCallback) -> FrameStream:
+    def load(self, progress: ProgressCallback = no_progress) -> None:
+        """Fetch (when missing) and load the checkpoint on the chosen device."""
+        self._model(progress)
+
+    def render(self, job: EngineJob[Wav2LipOptions]) -> FrameStream:
         """A FrameStream of job.frame_count RGB frames of the portrait's size."""
-        self.stage_seconds = dict.fromkeys(STAGES, 0.0)
-        with self._timed("detect"):  # first: a bad --wav2lip-crop fails before any download or load
+        clock = job.clock
+        for stage in STAGES:
+            clock.add(stage, 0.0)
+        with clock.stage("detect"):  # first: a bad --wav2lip-crop fails before any download or load
             face = self.prepare_face(job)
-        with self._timed("load"):
-            model, device = self._model(progress)
-        with self._timed("mel"):
+        with clock.stage("load"):
+            model, device = self._model(job.progress)
+        with clock.stage("mel"):
             mel, starts = self._mel(job)
-        requested = self.options.wav2lip.batch_size or (
-            CUDA_BATCH if device.device == "cuda" else CPU_BATCH
-        )
+        options: Wav2LipOptions = job.options
+        requested = options.batch_size or (CUDA_BATCH if device.device == "cuda" else CPU_BATCH)
         batch = batch_for_memory(requested, free_memory(device.device), half=device.half)
         if batch < requested:
             log.info("generator batch lowered from %d to %d to fit in memory", requested, batch)
         height, width = job.portrait.shape[:2]
-        frames = self._frames(model, device, face, mel, starts, batch, progress)
+        frames = self._frames(model, device, face, mel, starts, batch, job)
         return FrameStream(size=(width, height), count=len(starts), frames=frames)
 
-    def prepare_face(self, job: EngineJob) -> PreparedFace:
+    def prepare_face(self, job: EngineJob[Wav2LipOptions]) -> PreparedFace:
         """Face box (pads, smoothing, --wav2lip-crop, --wav2lip-resize-factor), the generator's crop, and the paster."""
-        opts = self.options.wav2lip
+        opts: Wav2LipOptions = job.options
         image = job.portrait
         height, width = image.shape[:2]
         factor = opts.resize_factor
@@ -128,38 +129,31 @@ class NativeWav2Lip:
     def _model(self, progress: ProgressCallback) -> tuple[Any, DeviceChoice]:
         device = self._device or select_device()
         self._device = device
-        if self._injected:
-            return self._generator.to(
-                device.device
-            ).eval(), device  # a generator given by the caller
+        if self._injected:  # a generator given by the caller
+            assert self._generator is not None
+            return self._generator.to(device.device).eval(), device
+        if self._generator is not None:
+            return self._generator, device
         import torch
 
         from .model import fold_batch_norm, load_generator
 
         checkpoint = resolve_checkpoint(
-            self.options.wav2lip.checkpoint, self.cache_dir, progress=progress
+            self.settings.checkpoint, self.context.cache_dir, progress=progress
         )
-        if self._generator is None or self._loaded_from != checkpoint.path:
-            log.info(
-                "loading Wav2Lip checkpoint %s on %s%s",
-                checkpoint.label,
-                device.device,
-                " (fp16)" if device.half else "",
-            )
-            generator = load_generator(
-                checkpoint.path, trusted=checkpoint.trusted, device=device.device
-            )
-            if (
-                not device.half
-            ):  # under fp16 autocast batch norm stays fp32; folded weights could overflow fp16
-                generator = fold_batch_norm(generator)
-            self._generator = generator.to(
-                memory_format=torch.channels_last
-            )  # ~20% faster convolutions on CPU
-            self._loaded_from = checkpoint.path
+        half = " (fp16)" if device.half else ""
+        log.info("loading Wav2Lip checkpoint %s on %s%s", checkpoint.label, device.device, half)
+        generator = load_generator(
+            checkpoint.path, trusted=checkpoint.trusted, device=device.device
+        )
+        if not device.half:
+            # Under fp16 autocast batch norm stays fp32; folded weights could overflow fp16.
+            generator = fold_batch_norm(generator)
+        # channels_last: about 20% faster convolutions on the CPU.
+        self._generator = generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         return self._generator, device
 
-    def _mel(self, job: EngineJob) -> tuple[np.ndarray, np.ndarray]:
+    def _mel(self, job: EngineJob[Wav2LipOptions]) -> tuple[np.ndarray, np.ndarray]:
         speech = job.speech
         if speech.sample_rate != SAMPLE_RATE:
             raise EngineError(
@@ -174,7 +168,7 @@ class NativeWav2Lip:
                 [samples, np.zeros(shortest - len(samples), dtype=samples.dtype)]
             )
         mel = melspectrogram(samples)
-        return mel, window_starts(mel.shape[1], self.options.fps, job.frame_count)
+        return mel, window_starts(mel.shape[1], job.request.fps, job.frame_count)
 
     def _frames(
         self,
@@ -184,21 +178,22 @@ class NativeWav2Lip:
         mel: np.ndarray,
         starts: np.ndarray,
         batch: int,
-        progress: ProgressCallback,
+        job: EngineJob[Wav2LipOptions],
     ) -> Iterator[np.ndarray]:
         import torch
 
         autocast = (
             torch.autocast("cuda", dtype=torch.float16) if device.half else contextlib.nullcontext()
         )
-        with self._timed("generator"), torch.inference_mode(), autocast:
+        clock, progress = job.clock, job.progress
+        with clock.stage("generator"), torch.inference_mode(), autocast:
             face_input = torch.from_numpy(face.face_input[None]).to(device.device)
             decoder = model.still_decoder(
                 face_input.contiguous(memory_format=torch.channels_last), FIRST_USED_ROW
             )
 
         def generate(start: int, stop: int) -> np.ndarray:
-            with self._timed("generator"), torch.inference_mode(), autocast:
+            with clock.stage("generator"), torch.inference_mode(), autocast:
                 windows = torch.from_numpy(windows_at(mel, starts[start:stop])[:, None]).to(
                     device.device
                 )
@@ -210,20 +205,10 @@ class NativeWav2Lip:
         progress("render", 0, total)
         for _start, stop, faces in run_batches(total, batch, generate, release=release):
             for generated in faces:
-                with self._timed("paste"):
+                with clock.stage("paste"):
                     frame = face.paster.paste(generated)
                 yield frame
             progress("render", stop, total)
-
-    @contextlib.contextmanager
-    def _timed(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stage_seconds[stage] = (
-                self.stage_seconds.get(stage, 0.0) + time.perf_counter() - start
-            )
 
 
 __all__ = ["STAGES", "NativeWav2Lip", "PreparedFace"]

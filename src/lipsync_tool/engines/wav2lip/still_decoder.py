@@ -14,6 +14,8 @@ in every frame of a still portrait:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -31,13 +33,20 @@ rows (4 rows at 96 after upsampling), 2 residual convolutions and the output con
 class _SplitLayer(nn.Module):
     """The first layer of a decoder stage with the skip feature's share precomputed."""
 
+    own_weight: torch.Tensor
+    constant: torch.Tensor
+
     def __init__(self, layer: ConvNormReLU, skip: torch.Tensor, first_out_row: int) -> None:
         super().__init__()
         conv, self.norm = layer.conv_block[0], layer.conv_block[1]
+        assert isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and conv.bias is not None
         own = conv.in_channels - skip.shape[1]
         self.transpose = isinstance(conv, nn.ConvTranspose2d)
-        self.stride, self.padding = conv.stride, conv.padding
-        self.output_padding = conv.output_padding if self.transpose else (0, 0)
+        self.stride: tuple[int, ...] = tuple(conv.stride)
+        self.padding: tuple[int, ...] = tuple(conv.padding)  # type: ignore[arg-type]
+        self.output_padding: tuple[int, ...] = (
+            tuple(conv.output_padding) if isinstance(conv, nn.ConvTranspose2d) else (0, 0)
+        )
         weight = conv.weight
         own_weight, skip_weight = (
             (weight[:own], weight[own:]) if self.transpose else (weight[:, :own], weight[:, own:])
@@ -74,20 +83,21 @@ class StillFaceDecoder(nn.Module):
         self.cut = {24: rows_24, 48: 2 * rows_24, 96: 4 * rows_24}
         self.exact_from = 4 * rows_24 + CORRUPT_ROWS if rows_24 else 0
         self.audio_encoder = generator.audio_encoder
-        self.first_stage = generator.face_decoder_blocks[0]
+        blocks = cast(nn.ModuleList, generator.face_decoder_blocks)
+        self.first_stage = blocks[0]
         depth = len(skips)
         stages = []
         with torch.no_grad():
-            for index in range(1, len(generator.face_decoder_blocks)):
-                stage = generator.face_decoder_blocks[index]
+            for index in range(1, len(blocks)):
+                stage = list(cast(nn.Sequential, blocks[index]))
                 out_rows = self._out_cut(index)
-                split = _SplitLayer(stage[0], skips[depth - index], out_rows)
+                split = _SplitLayer(cast(ConvNormReLU, stage[0]), skips[depth - index], out_rows)
                 stages.append(nn.Sequential(split, *stage[1:]))
             self.stages = nn.ModuleList(stages)
-            output_block = generator.output_block
-            self.output = nn.Sequential(
-                _SplitLayer(output_block[0], skips[0], self.cut[96]), *output_block[1:]
-            )
+            output_block = list(cast(nn.Sequential, generator.output_block))
+            first = _SplitLayer(cast(ConvNormReLU, output_block[0]), skips[0], self.cut[96])
+            self.output = nn.Sequential(first, *output_block[1:])
+        self.reference: torch.Tensor
         self.register_buffer("reference", face[:, 3:].clone())
 
     def _out_cut(self, stage: int) -> int:

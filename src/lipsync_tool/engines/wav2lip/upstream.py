@@ -17,13 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from ... import children
 from ...deps import Requirement, ensure_requirements
 from ...errors import EngineError
 from ...media.ffmpeg import find_ffmpeg
-from ...options import RenderOptions
+from ...request import RenderRequest
 from ...resources.repository import (
     WAV2LIP_REPOSITORY,
     PinnedRepository,
@@ -35,8 +35,9 @@ from ...resources.repository import (
 )
 from ...resources.store import ResourceStore
 from ...resources.table import resource
-from ..base import EngineJob, EnginePlan, ProgressCallback, RenderedClip, no_progress
+from ..base import EngineContext, EngineJob, EnginePlan, RenderedClip
 from .checkpoint import Checkpoint, checkpoint_resource, resolve_checkpoint
+from .options import Wav2LipOptions, Wav2LipSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,41 +68,24 @@ def upstream_box(
 
 
 def inference_args(
-    options: RenderOptions,
+    w: Wav2LipOptions,
+    fps: float,
     checkpoint: str | Path,
     *,
     face: str = FACE_NAME,
     audio: str = AUDIO_NAME,
     outfile: str = OUTFILE_NAME,
 ) -> list[str]:
-    """upstream inference.py's command-line arguments for `options` (paths relative to the job's directory)."""
-    w = options.wav2lip
-    args = [
-        "--checkpoint_path",
-        str(checkpoint),
-        "--face",
-        face,
-        "--audio",
-        audio,
-        "--outfile",
-        outfile,
-    ]
-    if (
-        w.static is not False
-    ):  # a still portrait is static; `type=bool` makes any value true, so never pass False
+    """upstream inference.py's arguments for options `w` (paths relative to the job's directory)."""
+    args = ["--checkpoint_path", str(checkpoint), "--face", face, "--audio", audio]
+    args += ["--outfile", outfile]
+    if w.static is not False:
+        # A still portrait is static; upstream's `type=bool` makes any value true: never pass False.
         args += ["--static", "True"]
-    args += [
-        "--fps",
-        f"{options.fps:g}",
-        "--pads",
-        *(str(p) for p in w.pads),
-        "--face_det_batch_size",
-        str(w.face_det_batch_size),
-        "--wav2lip_batch_size",
-        str(w.batch_size or UPSTREAM_BATCH),
-        "--resize_factor",
-        str(w.resize_factor),
-    ]
+    args += ["--fps", f"{fps:g}", "--pads", *(str(p) for p in w.pads)]
+    args += ["--face_det_batch_size", str(w.face_det_batch_size)]
+    args += ["--wav2lip_batch_size", str(w.batch_size or UPSTREAM_BATCH)]
+    args += ["--resize_factor", str(w.resize_factor)]
     if w.crop is not None:
         args += ["--box", *(str(v) for v in upstream_box(w.crop, w.resize_factor))]
     if w.nosmooth:
@@ -135,23 +119,23 @@ def output_tail(text: str, lines: int = STDERR_LINES) -> str:
 class UpstreamWav2Lip:
     """`--wav2lip-impl upstream`: the pinned upstream inference.py, its clip handed to the pipeline.
 
-    After a render, `stage_seconds` holds "setup" (clone, checkpoint, files) and "inference" (the child's wall time).
+    Its stages in the job's clock: "setup" (clone, checkpoint, files) and "inference" (the child).
     """
 
     requirements: tuple[Requirement, ...] = UPSTREAM_REQUIREMENTS
     repository: PinnedRepository = WAV2LIP_REPOSITORY
 
-    def __init__(self, options: RenderOptions, cache_dir: Path) -> None:
-        self.options = options
-        self.cache_dir = Path(cache_dir)
-        self.stage_seconds: dict[str, float] = {}
+    def __init__(self, settings: Wav2LipSettings, context: EngineContext) -> None:
+        self.settings = settings
+        self.context = context
+        self.cache_dir = Path(context.cache_dir)
 
-    @property
-    def needs_detector(self) -> bool:
+    @staticmethod
+    def needs_detector(options: Wav2LipOptions) -> bool:
         """Upstream detects faces with S3FD (s3fd.pth) unless `--wav2lip-crop` gives the box."""
-        return self.options.wav2lip.crop is None
+        return options.crop is None
 
-    def plan(self) -> EnginePlan:
+    def plan(self, request: RenderRequest, options: Wav2LipOptions) -> EnginePlan:
         """The clone (when the checkout is missing or broken), the files to fetch and the child's command."""
         repo = repository_path(self.repository, self.cache_dir)
         problem = repository_problem(self.repository, self.cache_dir)
@@ -161,14 +145,14 @@ class UpstreamWav2Lip:
         ]
         if problem is not None:
             commands += clone_commands(self.repository, repo, repository_url(self.repository))
-        entry = checkpoint_resource(self.options.wav2lip.checkpoint)
+        entry = checkpoint_resource(self.settings.checkpoint)
         resources = [entry.name] if entry is not None else []
         checkpoint = (
             ResourceStore(self.cache_dir).path_of(entry)
             if entry
-            else Path(self.options.wav2lip.checkpoint).expanduser().absolute()
+            else Path(self.settings.checkpoint).expanduser().absolute()
         )
-        if self.needs_detector:
+        if self.needs_detector(options):
             resources.append("s3fd.pth")
             notes.append(f"s3fd.pth is linked into the checkout at {S3FD_IN_CHECKOUT}")
         run_dir = f"<work-dir>/{RUN_DIR}"
@@ -177,7 +161,7 @@ class UpstreamWav2Lip:
             f"its {RESULT_AVI} is scaled and muxed with the original speech; a TorchScript checkpoint is "
             "first converted to a .pth there"
         )
-        args = inference_args(self.options, checkpoint)
+        args = inference_args(options, request.fps, checkpoint)
         commands.append(tuple(launcher_command(repo / "inference.py", args, checkpoint)))
         return EnginePlan(
             resources=tuple(resources),
@@ -186,32 +170,30 @@ class UpstreamWav2Lip:
             clip=f"{run_dir}/{RESULT_AVI}",
         )
 
-    def render(self, job: EngineJob, progress: ProgressCallback = no_progress) -> RenderedClip:
-        """Run upstream inference.py on the job; its clip, checked to exist, for the pipeline to scale and mux."""
-        started = time.perf_counter()
-        ensure_requirements(self.requirements, install=self.options.install_deps, engine="wav2lip")
-        repo = ensure_repository(self.repository, self.cache_dir)
-        run_dir = job.work_dir / RUN_DIR
-        (run_dir / "temp").mkdir(parents=True, exist_ok=True)
-        checkpoint = self._upstream_checkpoint(
-            resolve_checkpoint(self.options.wav2lip.checkpoint, self.cache_dir), run_dir
-        )
-        if self.needs_detector:
-            self._place_s3fd(repo)
-        self._write_inputs(job, run_dir)
-        bin_dir = run_dir / "bin"
-        _link_or_copy(Path(find_ffmpeg()), bin_dir / "ffmpeg")
-        command = launcher_command(
-            repo / "inference.py",
-            inference_args(self.options, checkpoint.path),
-            checkpoint.path if checkpoint.trusted else None,
-        )
-        self.stage_seconds["setup"] = time.perf_counter() - started
-        progress("wav2lip-upstream", 0, 1)
-        started = time.perf_counter()
-        self._run(command, run_dir, child_environment(repo, bin_dir))
-        self.stage_seconds["inference"] = time.perf_counter() - started
-        progress("wav2lip-upstream", 1, 1)
+    def render(self, job: EngineJob[Wav2LipOptions]) -> RenderedClip:
+        """Run upstream inference.py on the job; its clip, checked to exist, for the final pass."""
+        options: Wav2LipOptions = job.options
+        with job.clock.stage("setup"):
+            install = self.context.install_deps
+            ensure_requirements(self.requirements, install=install, engine="wav2lip")
+            repo = ensure_repository(self.repository, self.cache_dir)
+            run_dir = job.work_dir / RUN_DIR
+            (run_dir / "temp").mkdir(parents=True, exist_ok=True)
+            resolved = resolve_checkpoint(self.settings.checkpoint, self.cache_dir)
+            checkpoint = self._upstream_checkpoint(resolved, run_dir)
+            if self.needs_detector(options):
+                self._place_s3fd(repo)
+            self._write_inputs(job, run_dir)
+            bin_dir = run_dir / "bin"
+            _link_or_copy(Path(find_ffmpeg()), bin_dir / "ffmpeg")
+            args = inference_args(options, job.request.fps, checkpoint.path)
+            trusted = checkpoint.path if checkpoint.trusted else None
+            command = launcher_command(repo / "inference.py", args, trusted)
+        job.check_cancelled()
+        job.progress("wav2lip-upstream", 0, 1)
+        with job.clock.stage("inference"):
+            self._run(command, run_dir, child_environment(repo, bin_dir), job)
+        job.progress("wav2lip-upstream", 1, 1)
         return RenderedClip(run_dir / RESULT_AVI)
 
     def _upstream_checkpoint(self, checkpoint: Checkpoint, run_dir: Path) -> Checkpoint:
@@ -247,13 +229,13 @@ class UpstreamWav2Lip:
             return
         _link_or_copy(source, target)
 
-    def _write_inputs(self, job: EngineJob, run_dir: Path) -> None:
+    def _write_inputs(self, job: EngineJob[Wav2LipOptions], run_dir: Path) -> None:
         """The portrait as a PNG (downscaled by --wav2lip-resize-factor, which upstream applies to videos only)
         and the speech, under relative names free of dots and spaces."""
         from PIL import Image
 
         image = Image.fromarray(job.portrait)
-        factor = self.options.wav2lip.resize_factor
+        factor = job.options.resize_factor
         if factor > 1:
             image = image.resize(
                 (image.width // factor, image.height // factor), Image.Resampling.BILINEAR
@@ -261,29 +243,29 @@ class UpstreamWav2Lip:
         image.save(run_dir / FACE_NAME)
         shutil.copyfile(job.audio_path, run_dir / AUDIO_NAME)
 
-    def _run(self, command: list[str], run_dir: Path, env: dict[str, str]) -> None:
+    def _run(self, command: list[str], run_dir: Path, env: dict[str, str], job: EngineJob[Wav2LipOptions]) -> None:
         log.info("running upstream Wav2Lip: %s", subprocess.list2cmdline(command))
         log_path = run_dir / "inference.log"
         with log_path.open("w", encoding="utf-8") as output:
             try:
-                result = subprocess.run(
+                process = children.start(
                     command,
                     cwd=run_dir,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
-                    check=False,
                 )
             except OSError as exc:
                 raise EngineError(
                     f"could not start upstream Wav2Lip ({command[0]}): {exc}"
                 ) from exc
+            returncode = children.wait(process, job.cancel)
         text = log_path.read_text(encoding="utf-8", errors="replace")
         log.debug("upstream Wav2Lip output:\n%s", text)
-        if result.returncode != 0:
+        if returncode != 0:
             raise EngineError(
-                f"upstream Wav2Lip inference.py failed (exit status {result.returncode}): "
+                f"upstream Wav2Lip inference.py failed (exit status {returncode}): "
                 f"{output_tail(text)}"
             )
         for name in (RESULT_AVI, OUTFILE_NAME):

@@ -8,20 +8,20 @@ from pathlib import Path
 
 from ..cache import resolve_cache_dir
 from ..errors import InputError
-from .repository import (
+from ..resources.repository import (
     REPOSITORIES,
     PinnedRepository,
     ensure_repository,
     repository_path,
     repository_problem,
 )
-from .store import ResourceStore, stamp_path
-from .table import RESOURCES, Resource
+from ..resources.store import ResourceStore, stamp_path
+from ..resources.table import RESOURCES, Resource
 
 ENGINES = tuple(sorted({r.engine for r in RESOURCES}))
 
 
-def build_resources_parser(parser: argparse.ArgumentParser) -> None:
+def build(parser: argparse.ArgumentParser) -> None:
     """Arguments of the `resources` subcommand."""
     parser.add_argument(
         "action", choices=("list", "fetch", "verify", "clear"), help="what to do with the cache"
@@ -82,7 +82,7 @@ def _repository_lines(
     return lines, problems
 
 
-def run_resources(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Carry out one `resources` action; prints one line per file."""
     store = ResourceStore(resolve_cache_dir(args.cache_dir))
     chosen, repos = _selected(args)

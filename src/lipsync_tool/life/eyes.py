@@ -5,9 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...face.topology import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
-from .geometry import FaceFrame
-from .region_warp import Roi
+from ..face.frame import FaceFrame, Roi
+from ..face.topology import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
 
 LID_TRAVEL = 0.95  # share of the lid-to-lid gap the upper lid covers at a full blink
 SKIN_ABOVE = 1.8  # eye heights of skin above the lid that stretch (the fold up to the brow)

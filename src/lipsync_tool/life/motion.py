@@ -111,8 +111,8 @@ class HeadMover:
         pivot: np.ndarray,
         face_height: float,
     ) -> None:
-        from ...face.topology import FACE_OVAL
-        from .region_warp import Roi, feather_mask
+        from ..face.frame import Roi, feather_mask
+        from ..face.topology import FACE_OVAL
 
         oval = points[list(FACE_OVAL)]
         centre = oval.mean(axis=0)
@@ -130,8 +130,8 @@ class HeadMover:
         """`frame` with the head moved (a new array when anything moved)."""
         if abs(roll) < 1e-4 and abs(dx) < 1e-6 and abs(dy) < 1e-6:
             return frame
-        forward = cv2.getRotationMatrix2D(self.pivot, roll, 1.0)
-        forward[:, 2] += (dx * self.face_height, dy * self.face_height)
+        forward: np.ndarray = cv2.getRotationMatrix2D(self.pivot, roll, 1.0)
+        forward[:, 2] += np.array((dx, dy)) * self.face_height
         (a, b, c), (d, e, f) = cv2.invertAffineTransform(forward).astype(np.float32)
         # Each pixel's source, faded back to itself by the mask, from the row and column coordinates alone.
         map_x = self.xs + self.mask * ((a - 1.0) * self.xs + b * self.ys + c)

@@ -1,8 +1,8 @@
 """Measure any talking-head video from its pixels and its audio: sync, articulation, identity, stability.
 
 ``evaluate_video(video, audio=..., phones=..., portrait=...)`` returns an ``EvaluationReport``;
-the definitions of every metric are in ``evaluate.metrics``, the tracking in
-``evaluate.tracking``, the phone-file format in ``evaluate.command``. Heavy modules (numpy,
+the definitions of every metric are in ``evaluation.metrics``, the tracking in
+``evaluation.tracking``, the phone-file format in ``cli.evaluate``. Heavy modules (numpy,
 OpenCV, the face models) are imported on first use so the CLI's ``--help`` stays instant.
 """
 
@@ -48,7 +48,7 @@ def evaluate_video(
 ) -> EvaluationReport:
     """Measure VIDEO against AUDIO (default: its own sound), true PHONES and the PORTRAIT.
 
-    ``phones`` is a JSON file (format in ``evaluate.command``) or a sequence of phones with
+    ``phones`` is a JSON file (format in ``cli.evaluate``) or a sequence of phones with
     ARPAbet labels; without it articulation is None, without ``portrait`` identity is None.
     Frames taller than ``max_height`` lines are analysed scaled down. ``follower`` lets a
     caller reuse loaded face models. Raises InputError for unusable inputs.
@@ -76,8 +76,10 @@ def evaluate_video(
     )
     follower = follower or FaceFollower()
     meter = _FrameMeter(_portrait_face(portrait, follower) if portrait is not None else None)
-    fps = float(info.video.fps)
-    size = (int(info.video.width), int(info.video.height))
+    video_stream = info.video
+    assert video_stream is not None and video_stream.fps is not None  # _open_video checked it
+    fps = float(video_stream.fps)
+    size = (int(video_stream.width or 0), int(video_stream.height or 0))
     for frame in follow_video(ffmpeg, video_path, size, follower, max_height):
         meter.add(frame)
     track = FaceTrack.from_landmarks(meter.landmarks, meter.detections)
@@ -263,7 +265,7 @@ def _loudness(ffmpeg: str, path: Path, fps: float, n_frames: int, own_track: boo
 
 
 def read_phones(path: str | Path) -> list[Phone]:
-    """Read a phones JSON file (format in ``evaluate.command``); InputError when malformed."""
+    """Read a phones JSON file (format in ``cli.evaluate``); InputError when malformed."""
     source = _existing(path, "PHONES")
     try:
         data = json.loads(source.read_text(encoding="utf-8"))

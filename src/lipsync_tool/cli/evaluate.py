@@ -55,7 +55,7 @@ JSON_KEYS = (
 """Top-level keys of the JSON report."""
 
 
-def build_evaluate_parser(parser: argparse.ArgumentParser) -> None:
+def build(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of `lipsync-tool evaluate` to ``parser``."""
     parser.add_argument(
         "video", metavar="VIDEO", type=Path, help="the talking-head video to measure"
@@ -105,9 +105,9 @@ def build_evaluate_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run `lipsync-tool evaluate` with parsed ``args``: print the table, write the JSON; return 0."""
-    from . import evaluate_video
+    from ..evaluation import evaluate_video
 
     report = evaluate_video(
         args.video,
