@@ -256,3 +256,21 @@ def test_request_validation_names_the_problem(workdir: Path) -> None:
         lt.Renderer("nope")
     request = RenderRequest(portrait="a.jpg", text="hi", output="o.mp4")
     assert request.to_dict()["portrait"] == "a.jpg" and request.replace(seed=4).seed == 4
+
+
+def test_demo_renders_the_bundled_portrait_and_never_clobbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lipsync_tool.demo import demo_portrait
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+    from lipsync_tool.media.probe import probe
+
+    assert demo_portrait().is_file() and (demo_portrait().parent / "demo_portrait.SOURCE.md").is_file()
+    out = tmp_path / "demo.mp4"
+    assert main(["demo", str(out), "--text", "Hello there."]) == 0
+    info = probe(find_ffmpeg(), out)
+    assert info.video is not None and info.video.height == 1080 and info.audio is not None
+    assert f"wrote {out}" in capsys.readouterr().out
+    before = out.read_bytes()
+    assert main(["demo", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_bytes() == before

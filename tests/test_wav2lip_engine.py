@@ -5,6 +5,7 @@ from __future__ import annotations
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,17 +14,19 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from lipsync_tool.cli import main  # noqa: E402
-from lipsync_tool.engines.base import EngineJob  # noqa: E402
+from lipsync_tool.control import no_progress  # noqa: E402
+from lipsync_tool.engines.base import EngineContext, EngineJob  # noqa: E402
 from lipsync_tool.engines.wav2lip import engine as engine_module  # noqa: E402
 from lipsync_tool.engines.wav2lip.checkpoint import resolve_checkpoint  # noqa: E402
 from lipsync_tool.engines.wav2lip.device import batch_for_memory, is_out_of_memory, run_batches  # noqa: E402
 from lipsync_tool.engines.wav2lip.facebox import face_boxes, manual_box, pad_box, smooth_boxes  # noqa: E402
 from lipsync_tool.engines.wav2lip.native import NativeWav2Lip  # noqa: E402
+from lipsync_tool.engines.wav2lip.options import Wav2LipOptions, Wav2LipSettings  # noqa: E402
 from lipsync_tool.engines.wav2lip.paste import FIRST_USED_ROW, feather_mask  # noqa: E402
 from lipsync_tool.errors import EngineError, InputError, ResourceError  # noqa: E402
 from lipsync_tool.media.audio import SpeechAudio, frame_count  # noqa: E402
 from lipsync_tool.media.probe import probe  # noqa: E402
-from lipsync_tool.options import RenderOptions, Wav2LipOptions  # noqa: E402
+from lipsync_tool.request import RenderRequest  # noqa: E402
 from lipsync_tool.resources import table  # noqa: E402
 
 from .conftest import write_wav  # noqa: E402
@@ -218,24 +221,51 @@ def hopper(assets: Path) -> tuple[np.ndarray, object]:
     return image, FaceAnalyzer().analyze(image)
 
 
-def _job(hopper: tuple, clip: Path, options: RenderOptions, work: Path) -> EngineJob:
+def _context(work: Path) -> EngineContext:
+    return EngineContext(cache_dir=work)
+
+
+def _native(work: Path, generator: object = None, **settings: object) -> NativeWav2Lip:
+    return NativeWav2Lip(Wav2LipSettings(**settings), _context(work), generator=generator)
+
+
+def _job(
+    hopper: tuple,
+    clip: Path,
+    work: Path,
+    options: Wav2LipOptions | None = None,
+    *,
+    progress: Callable[[str, int, int | None], None] = no_progress,
+    **request: Any,
+) -> EngineJob:
+    """A job for `clip` on the portrait, with the engine's per-render `options` and RenderRequest fields."""
     with wave.open(str(clip)) as handle:
         samples = (
             np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32767
         )
     speech = SpeechAudio(samples, 16000, clip)
     image, face = hopper
+    options = options or Wav2LipOptions()
+    req = RenderRequest(
+        portrait=Path("grace_hopper.jpg"),
+        audio=clip,
+        output=work / "out.mp4",
+        options=options,
+        **request,
+    )
     return EngineJob(
         portrait_path=Path("grace_hopper.jpg"),
         portrait=image,
         face=face,
         audio_path=clip,
         speech=speech,
-        frame_count=frame_count(speech.duration, options.fps),
+        frame_count=frame_count(speech.duration, req.fps),
+        request=req,
         options=options,
         work_dir=work,
         mouth=None,
-    )  # type: ignore[arg-type]
+        progress=progress,
+    )
 
 
 class IdentityGenerator(torch.nn.Module):
@@ -285,12 +315,13 @@ def _contact_sheet(frames: list[np.ndarray], path: Path, height: int = 240) -> P
 def test_identity_generator_pastes_back_without_a_seam(
     hopper: tuple, clip: Path, tmp_path: Path
 ) -> None:
-    options = RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(batch_size=8))
-    native = NativeWav2Lip(options, tmp_path, generator=IdentityGenerator())
-    stream = native.render(_job(hopper, clip, options, tmp_path), lambda *a: None)
+    options = Wav2LipOptions(batch_size=8)
+    native = _native(tmp_path, IdentityGenerator())
+    job = _job(hopper, clip, tmp_path, options)
+    stream = native.render(job)
     frames = list(stream.frames)
     image = hopper[0]
-    box = native.prepare_face(_job(hopper, clip, options, tmp_path)).box
+    box = native.prepare_face(_job(hopper, clip, tmp_path, options)).box
     assert len(frames) == stream.count == N_FRAMES and stream.size == (
         image.shape[1],
         image.shape[0],
@@ -310,37 +341,40 @@ def test_identity_generator_pastes_back_without_a_seam(
         "only the 96x96 round trip's blur remains"
     )
     assert all(np.array_equal(frames[0], f) for f in frames[1:])
-    assert set(native.stage_seconds) >= {"detect", "mel", "generator", "paste"}
+    assert set(job.clock.seconds) >= {"detect", "mel", "generator", "paste"}
 
 
 def test_speech_shorter_than_one_mel_window_still_renders(
     hopper: tuple, clip: Path, tmp_path: Path
 ) -> None:
-    options = RenderOptions(engine="wav2lip")
-    job = _job(hopper, clip, options, tmp_path)
+    job = _job(hopper, clip, tmp_path)
     short = SpeechAudio(
         job.speech.samples[:2400], 16000, clip
     )  # 0.15 s: 13 mel columns, fewer than a window
     job = EngineJob(
-        **{**job.__dict__, "speech": short, "frame_count": frame_count(short.duration, options.fps)}
+        **{
+            **job.__dict__,
+            "speech": short,
+            "frame_count": frame_count(short.duration, job.request.fps),
+        }
     )
-    frames = list(
-        NativeWav2Lip(options, tmp_path, generator=IdentityGenerator())
-        .render(job, lambda *a: None)
-        .frames
-    )
+    frames = list(_native(tmp_path, IdentityGenerator()).render(job).frames)
     assert len(frames) == 4
 
 
 def test_out_of_memory_in_a_render_retries_with_smaller_batches(
     hopper: tuple, clip: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    options = RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(batch_size=16))
-    native = NativeWav2Lip(options, tmp_path, generator=OomAboveTwo())
+    native = _native(tmp_path, OomAboveTwo())
     progress: list[tuple[str, int, int | None]] = []
-    frames = list(
-        native.render(_job(hopper, clip, options, tmp_path), lambda *a: progress.append(a)).frames
+    job = _job(
+        hopper,
+        clip,
+        tmp_path,
+        Wav2LipOptions(batch_size=16),
+        progress=lambda *a: progress.append(a),
     )
+    frames = list(native.render(job).frames)
     assert len(frames) == N_FRAMES
     assert "retrying with a generator batch of 2" in caplog.text
     assert progress[0] == ("render", 0, N_FRAMES) and progress[-1] == ("render", N_FRAMES, N_FRAMES)
@@ -350,12 +384,9 @@ def test_out_of_memory_in_a_render_retries_with_smaller_batches(
 def test_filled_checkpoint_changes_only_the_lower_face(
     hopper: tuple, clip: Path, checkpoint: Path, tmp_path: Path
 ) -> None:
-    options = RenderOptions(
-        engine="wav2lip", wav2lip=Wav2LipOptions(checkpoint=str(checkpoint), batch_size=8)
-    )
-    native = NativeWav2Lip(options, tmp_path)
-    job = _job(hopper, clip, options, tmp_path)
-    frames = list(native.render(job, lambda *a: None).frames)
+    native = _native(tmp_path, checkpoint=str(checkpoint))
+    job = _job(hopper, clip, tmp_path, Wav2LipOptions(batch_size=8))
+    frames = list(native.render(job).frames)
     image, face = hopper
     x1, y1, x2, y2 = native.prepare_face(job).box
     chin = float(face.landmarks.points[152, 1])
@@ -438,11 +469,8 @@ def test_half_precision_path_keeps_batch_norms(
     monkeypatch.setattr(
         native_module, "select_device", lambda: DeviceChoice("cpu", half=True, threads=None)
     )
-    options = RenderOptions(
-        engine="wav2lip", wav2lip=Wav2LipOptions(checkpoint=str(checkpoint), batch_size=8)
-    )
-    native = NativeWav2Lip(options, tmp_path)
-    frames = list(native.render(_job(hopper, clip, options, tmp_path), lambda *a: None).frames)
+    native = _native(tmp_path, checkpoint=str(checkpoint))
+    frames = list(native.render(_job(hopper, clip, tmp_path, Wav2LipOptions(batch_size=8))).frames)
     assert len(frames) == N_FRAMES
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in native._generator.modules())
 
@@ -510,8 +538,9 @@ def test_cli_render_end_to_end(
     frames = _decode(ffmpeg, native)
     assert len(frames) == N_FRAMES
     baseline = _encoded_portrait(ffmpeg, image, clip, tmp_path / "baseline.mp4", len(frames))
-    options = RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(checkpoint=str(checkpoint)))
-    box = NativeWav2Lip(options, tmp_path).prepare_face(_job(hopper, clip, options, tmp_path)).box
+    box = (
+        _native(tmp_path, checkpoint=str(checkpoint)).prepare_face(_job(hopper, clip, tmp_path)).box
+    )
     sheet = _contact_sheet([baseline, *frames[::5]], tmp_path / "wav2lip_sheet.png")
     far = _outside(box, image.shape, margin=16)
     for frame in frames[::5]:
@@ -526,9 +555,15 @@ def test_cli_render_end_to_end(
     assert capsys.readouterr().err.count("error") == 0
 
 
+def _without_notice(err: list[str]) -> list[str]:
+    """stderr lines but the licence notice a Renderer logs once when it loads the engine."""
+    return [line for line in err if line != engine_module.NOTICE]
+
+
 def test_cli_errors_are_one_line(
     assets: Path,
     clip: Path,
+    checkpoint: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -538,7 +573,12 @@ def test_cli_errors_are_one_line(
     corrupt.write_bytes(b"<html>Sign in to SharePoint</html>" * 10)
     cases = [
         (["--wav2lip-checkpoint", str(corrupt)], 1, "corrupt"),
-        (["--wav2lip-crop", "10", "10", "5000", "300"], 2, "--wav2lip-crop"),
+        # a Renderer loads its checkpoint when it is made, before it sees the crop: give one that loads
+        (
+            ["--wav2lip-checkpoint", str(checkpoint), "--wav2lip-crop", "10", "10", "5000", "300"],
+            2,
+            "--wav2lip-crop",
+        ),
     ]
     for extra, code, words in cases:
         assert main([portrait, str(clip), str(out), "--engine", "wav2lip", *extra]) == code
@@ -554,7 +594,7 @@ def test_cli_errors_are_one_line(
     monkeypatch.setenv("LIPSYNC_OFFLINE", "1")
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
     assert main([portrait, str(clip), str(out), "--engine", "wav2lip"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = _without_notice(capsys.readouterr().err.strip().splitlines())
     assert (
         len(err) == 1 and "wav2lip_gan.pth" in err[0] and "offline" in err[0] and not out.exists()
     )
@@ -576,7 +616,7 @@ def test_missing_torch_says_how_to_install_it(
     )
     out = tmp_path / "o.mp4"
     assert main([str(assets / "grace_hopper.jpg"), str(clip), str(out), "--engine", "wav2lip"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    err = _without_notice(capsys.readouterr().err.strip().splitlines())
     assert (
         len(err) == 1
         and "--install-deps" in err[0]
@@ -629,11 +669,12 @@ def test_the_face_lives_by_default_blinks_and_head_motion(
 ) -> None:
     """Wav2Lip alone freezes everything but the mouth; the engine adds the warp engine's blinks and head motion:
     the head moves outside the generator's box, --no-blink changes only the eyes, the same seed the same frames."""
-    from lipsync_tool.engines.warp.life import blink_times
     from lipsync_tool.engines.wav2lip.engine import Wav2LipEngine
+    from lipsync_tool.life.motion import blink_times
 
     image, face = hopper
-    wav2lip = Wav2LipOptions(checkpoint=str(checkpoint), batch_size=8)
+    settings = Wav2LipSettings(checkpoint=str(checkpoint))
+    wav2lip = Wav2LipOptions(batch_size=8)
     with wave.open(
         str(clip)
     ) as handle:  # the clip, padded with silence to 2 s: nobody blinks in the first second
@@ -648,15 +689,14 @@ def test_the_face_lives_by_default_blinks_and_head_motion(
         s for s in range(100) if blink_times(2.0, np.random.default_rng(s))
     )  # one that blinks in 2 s
 
-    def render(**changes: object) -> list[np.ndarray]:
-        options = RenderOptions(engine="wav2lip", seed=seed, wav2lip=wav2lip, **changes)
-        return list(
-            Wav2LipEngine(options, tmp_path).render(_job(hopper, longer, options, tmp_path)).frames
-        )
+    engine = Wav2LipEngine(settings, _context(tmp_path))
+
+    def render(**changes: Any) -> list[np.ndarray]:
+        job = _job(hopper, longer, tmp_path, wav2lip, seed=seed, **changes)
+        return list(engine.render(job).frames)
 
     frames, again, unblinking = render(), render(), render(blink=False)
-    options = RenderOptions(engine="wav2lip", wav2lip=wav2lip)
-    box = NativeWav2Lip(options, tmp_path).prepare_face(_job(hopper, clip, options, tmp_path)).box
+    box = engine.native().prepare_face(_job(hopper, clip, tmp_path, wav2lip)).box
     outside = _outside(box, image.shape, margin=4)
     assert (
         max(np.abs(f.astype(int) - image.astype(int)).max(axis=2)[outside].max() for f in frames)
@@ -672,9 +712,8 @@ def test_the_face_lives_by_default_blinks_and_head_motion(
     for d in blinked:
         d[int(ey0) : int(ey1), int(ex0) : int(ex1)] = 0
         assert d.max() == 0, "--no-blink changes nothing but the eyes"
+    assert "blink" in engine.honoured_fields()
     assert (
         "blink"
-        not in Wav2LipEngine(
-            RenderOptions(engine="wav2lip", wav2lip=Wav2LipOptions(impl="upstream")), tmp_path
-        ).honoured_options
+        not in Wav2LipEngine(Wav2LipSettings(impl="upstream"), _context(tmp_path)).honoured_fields()
     )

@@ -9,16 +9,20 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from lipsync_tool.deps import Requirement
-from lipsync_tool.engines.base import EngineJob
+from lipsync_tool.engines.base import EngineContext, EngineJob
 from lipsync_tool.engines.wav2lip import upstream
+from lipsync_tool.engines.wav2lip.options import Wav2LipOptions, Wav2LipSettings
 from lipsync_tool.engines.wav2lip.upstream import (
     RESULT_AVI,
     RUN_DIR,
@@ -28,10 +32,10 @@ from lipsync_tool.engines.wav2lip.upstream import (
     output_tail,
     upstream_box,
 )
-from lipsync_tool.errors import EngineError, EngineUnavailableError, ResourceError
+from lipsync_tool.errors import Cancelled, EngineError, EngineUnavailableError, ResourceError
 from lipsync_tool.media.ffmpeg import find_ffmpeg
 from lipsync_tool.media.probe import probe
-from lipsync_tool.options import RenderOptions, Wav2LipOptions
+from lipsync_tool.request import RenderRequest
 from lipsync_tool.resources.repository import WAV2LIP_REPOSITORY, ensure_repository, repository_path
 from lipsync_tool.resources.table import Resource
 
@@ -41,6 +45,23 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 HERE = Path(__file__).parent
 STANDIN = HERE / "data" / "wav2lip_standin"
+HANG_ANCHOR = 'if mode == "crash":\n'
+HANG_HOOK = """if mode == "hang":  # added by the tests: a long render that started a process of its own
+    import time
+
+    GRANDCHILD = (
+        "import json, os, sys, time\\n"
+        "with open(sys.argv[1] + '.tmp', 'w') as handle:\\n"
+        "    json.dump({'inference': os.getppid(), 'grandchild': os.getpid()}, handle)\\n"
+        "os.replace(sys.argv[1] + '.tmp', sys.argv[1])\\n"
+        "time.sleep(600)\\n"
+    )
+    subprocess.Popen([sys.executable, "-c", GRANDCHILD, os.environ["STANDIN_PID_FILE"]])
+    time.sleep(600)
+    raise SystemExit(0)
+"""
+"""STANDIN_MODE=hang: inference.py starts a grandchild, which writes both pids as JSON to
+$STANDIN_PID_FILE, and both sleep for ten minutes."""
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -68,7 +89,11 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     for name in WAV2LIP_REPOSITORY.required_files:
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_text(f"# stand-in {name}\n")
-    shutil.copy(STANDIN / "inference.py", src / "inference.py")
+    text = (STANDIN / "inference.py").read_text(encoding="utf-8")
+    assert text.count(HANG_ANCHOR) == 1, "the stand-in inference.py changed"
+    (src / "inference.py").write_text(
+        text.replace(HANG_ANCHOR, HANG_HOOK + HANG_ANCHOR), encoding="utf-8"
+    )
     shutil.copy(HERE / "wav2lip_args.py", src / "wav2lip_args.py")
     shutil.copy(SPEC, src / "wav2lip_inference_args.json")
     _git("init", "-q", cwd=src)
@@ -101,28 +126,35 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _job(
-    tmp_path: Path, workdir: Path, options: RenderOptions, audio: str = "speech.wav"
+    tmp_path: Path, workdir: Path, options: Wav2LipOptions, audio: str = "speech.wav"
 ) -> EngineJob:
     portrait = np.asarray(Image.open(workdir / "grace_hopper.jpg").convert("RGB"))
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
+    request = RenderRequest(
+        portrait=workdir / "grace_hopper.jpg",
+        audio=workdir / audio,
+        output=tmp_path / "out.mp4",
+        options=options,
+    )
     return EngineJob(
         portrait_path=workdir / "grace_hopper.jpg",
         portrait=portrait,
-        face=None,  # type: ignore[arg-type]
+        face=None,
         audio_path=workdir / audio,
         speech=None,
         frame_count=0,
-        options=options,  # type: ignore[arg-type]
+        request=request,
+        options=options,
         work_dir=work,
         mouth=None,
-    )  # type: ignore[arg-type]
+    )
 
 
-def _options(checkpoint: Path, **wav2lip: object) -> RenderOptions:
-    return RenderOptions(
-        engine="wav2lip",
-        wav2lip=Wav2LipOptions(impl="upstream", checkpoint=str(checkpoint), **wav2lip),
+def _upstream(checkpoint: Path, cache: Path) -> UpstreamWav2Lip:
+    """The upstream runner with `checkpoint` (a Renderer's settings) and `cache`."""
+    return UpstreamWav2Lip(
+        Wav2LipSettings(impl="upstream", checkpoint=str(checkpoint)), EngineContext(cache)
     )
 
 
@@ -151,7 +183,7 @@ def test_rebuilt_parser_has_upstreams_contract() -> None:
         parser.parse_args(["--face", "f", "--audio", "a"])  # --checkpoint_path is required
 
 
-CASES = {
+CASES: dict[str, tuple[dict[str, Any], list[str], dict[str, Any]]] = {
     "defaults": (
         {},
         [],
@@ -179,11 +211,8 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_command_line_translates_every_option_and_parses_upstream(case: str) -> None:
     wav2lip, tail, expected = CASES[case]
-    options = RenderOptions(
-        engine="wav2lip", fps=30, wav2lip=Wav2LipOptions(impl="upstream", **wav2lip)
-    )  # type: ignore[arg-type]
-    w = options.wav2lip
-    args = inference_args(options, "/c/ckpt.pth")
+    w = Wav2LipOptions(**wav2lip)
+    args = inference_args(w, 30, "/c/ckpt.pth")
     static = [] if w.static is False else ["--static", "True"]
     assert args == [
         "--checkpoint_path",
@@ -220,13 +249,13 @@ def test_upstream_box_is_top_bottom_left_right() -> None:
 def test_render_runs_inference_in_its_own_directory(
     tmp_path: Path, workdir: Path, engine_env: None, checkpoint: Path
 ) -> None:
-    options = _options(checkpoint, crop=(150, 100, 350, 300), pads=(0, 12, 0, 0), nosmooth=True)
-    engine = UpstreamWav2Lip(options, tmp_path / "cache")
+    options = Wav2LipOptions(crop=(150, 100, 350, 300), pads=(0, 12, 0, 0), nosmooth=True)
+    engine = _upstream(checkpoint, tmp_path / "cache")
     job = _job(tmp_path, workdir, options, audio="bursts.wav")  # 4.0 s: 321 mel frames
     clip = engine.render(job)
     run_dir = job.work_dir / RUN_DIR
     record = _record(job)
-    assert record["argv"] == inference_args(options, checkpoint)
+    assert record["argv"] == inference_args(options, job.request.fps, checkpoint)
     assert (
         record["cwd"] == str(run_dir)
         and record["temp_dir"]
@@ -250,7 +279,7 @@ def test_render_runs_inference_in_its_own_directory(
     inside = np.abs(frame[110:290, 160:340] - (255 - original[110:290, 160:340])).mean()
     outside = np.abs(frame[:90] - original[:90]).mean()
     assert inside < 12 and outside < 12
-    assert set(engine.stage_seconds) == {"setup", "inference"}
+    assert set(job.clock.seconds) == {"setup", "inference"}
     # upstream's loop: windows at int(i * 80 / 25) for i < 96, then the last 16 frames: 97 frames, not 100
     assert _frame_count(clip.path) == 97
 
@@ -305,9 +334,9 @@ def test_crash_shows_upstreams_last_lines(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("STANDIN_MODE", "crash")
-    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    options = Wav2LipOptions(crop=(150, 100, 350, 300))
     with pytest.raises(EngineError) as caught:
-        UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+        _upstream(checkpoint, tmp_path / "cache").render(_job(tmp_path, workdir, options))
     message = str(caught.value)
     assert "\n" not in message and "exit status 1" in message
     assert message.endswith(
@@ -323,9 +352,72 @@ def test_missing_outfile_is_an_error_even_with_exit_status_0(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("STANDIN_MODE", "no_outfile")
-    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    options = Wav2LipOptions(crop=(150, 100, 350, 300))
     with pytest.raises(EngineError, match="exited 0 but wrote no result.mp4"):
-        UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+        _upstream(checkpoint, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+
+
+def _ended(pid: int) -> bool:
+    """Whether process `pid` has ended: gone, or a zombie waiting for a parent that does not reap it
+    (an orphan's new parent, PID 1 in some sandboxes, may never reap it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("Z", "X")
+
+
+def test_cancel_ends_the_child_and_its_process_group(
+    tmp_path: Path,
+    workdir: Path,
+    engine_env: None,
+    checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Renderer.render cancelled while upstream runs: the child and the process it started are ended,
+    Cancelled is raised, and nothing is written."""
+    from lipsync_tool.renderer import Renderer
+
+    pid_file = tmp_path / "pids.json"
+    monkeypatch.setenv("STANDIN_MODE", "hang")
+    monkeypatch.setenv("STANDIN_PID_FILE", str(pid_file))
+    renderer = Renderer(
+        "wav2lip", cache_dir=tmp_path / "cache", impl="upstream", checkpoint=str(checkpoint)
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    request = RenderRequest(
+        portrait=workdir / "grace_hopper.jpg",
+        audio=workdir / "bursts.wav",
+        output=out / "o.mp4",
+        options={"crop": (150, 100, 350, 300)},
+    )
+    cancel = threading.Event()
+
+    def cancel_once_both_run() -> None:
+        deadline = time.monotonic() + 120
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cancel.set()
+
+    canceller = threading.Thread(target=cancel_once_both_run, daemon=True)
+    canceller.start()
+    with pytest.raises(Cancelled):
+        renderer.render(request, cancel=cancel)
+    canceller.join()
+    pids = json.loads(pid_file.read_text())
+    assert pids["inference"] != pids["grandchild"]
+    with pytest.raises(ProcessLookupError):  # the child itself was waited for
+        os.kill(pids["inference"], 0)
+    deadline = time.monotonic() + 10
+    while not _ended(pids["grandchild"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ended(pids["grandchild"]), "the child's own child was ended with its group"
+    assert list(out.iterdir()) == []
 
 
 def test_detector_weights_are_fetched_and_linked_into_the_checkout(
@@ -351,9 +443,8 @@ def test_detector_weights_are_fetched_and_linked_into_the_checkout(
     stored.parent.mkdir(parents=True)
     stored.write_bytes(payload)  # already in the verified cache: no download
     monkeypatch.setattr(upstream, "resource", lambda name: entry)
-    options = _options(checkpoint)
-    job = _job(tmp_path, workdir, options)
-    UpstreamWav2Lip(options, cache).render(job)
+    job = _job(tmp_path, workdir, Wav2LipOptions())
+    _upstream(checkpoint, cache).render(job)
     assert _record(job)["s3fd"] == payload.hex()
     assert "--box" not in _record(job)["argv"]
 
@@ -365,11 +456,11 @@ def test_detector_weights_missing_offline_is_one_line(
     checkpoint: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine = UpstreamWav2Lip(_options(checkpoint), tmp_path / "cache")
+    engine = _upstream(checkpoint, tmp_path / "cache")
     ensure_repository(engine.repository, tmp_path / "cache")  # cloned while online
     monkeypatch.setenv("LIPSYNC_OFFLINE", "1")
     with pytest.raises(ResourceError) as caught:
-        engine.render(_job(tmp_path, workdir, engine.options))
+        engine.render(_job(tmp_path, workdir, Wav2LipOptions()))
     message = str(caught.value)
     assert "\n" not in message and "s3fd.pth" in message and "offline mode" in message
     assert (
@@ -389,16 +480,17 @@ def test_missing_packages_name_the_fix(
     monkeypatch.setattr(
         UpstreamWav2Lip, "requirements", (Requirement("lipsync_no_such_module", "librosa>=0.10"),)
     )
-    options = _options(checkpoint, crop=(150, 100, 350, 300))
+    options = Wav2LipOptions(crop=(150, 100, 350, 300))
     with pytest.raises(EngineUnavailableError, match=r"librosa>=0\.10.*--install-deps"):
-        UpstreamWav2Lip(options, tmp_path / "cache").render(_job(tmp_path, workdir, options))
+        _upstream(checkpoint, tmp_path / "cache").render(_job(tmp_path, workdir, options))
     assert not repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache").exists()
 
 
 def test_plan_lists_clone_resources_and_command_without_doing_them(
     tmp_path: Path, engine_env: None, standin: tuple[str, str], checkpoint: Path
 ) -> None:
-    plan = UpstreamWav2Lip(_options(checkpoint), tmp_path / "cache").plan()
+    request = RenderRequest(portrait="p.jpg", audio="a.wav", output="o.mp4")
+    plan = _upstream(checkpoint, tmp_path / "cache").plan(request, Wav2LipOptions())
     repo = repository_path(WAV2LIP_REPOSITORY, tmp_path / "cache")
     assert plan.commands[0] == ("git", "init", "-q", str(repo))
     assert (
@@ -414,7 +506,9 @@ def test_plan_lists_clone_resources_and_command_without_doing_them(
     ) in plan.commands
     assert plan.commands[-1] == tuple(
         launcher_command(
-            repo / "inference.py", inference_args(_options(checkpoint), checkpoint), checkpoint
+            repo / "inference.py",
+            inference_args(Wav2LipOptions(), request.fps, checkpoint),
+            checkpoint,
         )
     )
     assert plan.resources == ("s3fd.pth",)
@@ -444,7 +538,7 @@ def test_torchscript_checkpoint_is_converted_to_a_pth_upstream_can_load(tmp_path
         torch.jit.trace(model, (torch.zeros(1, 1, 80, 16), torch.zeros(1, 6, 96, 96))),
         str(scripted),
     )
-    engine = UpstreamWav2Lip(_options(scripted), tmp_path / "cache")
+    engine = _upstream(scripted, tmp_path / "cache")
     converted = engine._upstream_checkpoint(
         Checkpoint(scripted, trusted=True, label="wav2lip_gan.pt"), tmp_path
     )
@@ -591,25 +685,13 @@ def test_real_upstream_inference_renders_1080p(
     tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The REAL pinned inference.py (needs librosa), a checkpoint in the official layout, the box given by hand."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     pytest.importorskip("librosa")
     from lipsync_tool import render
 
-    from .test_wav2lip_model import _parity_value
+    from .wav2lip_helpers import write_official_checkpoint
 
-    layout = json.loads((HERE / "data" / "wav2lip" / "wav2lip_state_dict_layout.json").read_text())[
-        "tensors"
-    ]
-    checkpoint = tmp_path / "official_layout.pth"
-    torch.save(
-        {
-            "state_dict": {e["key"]: _parity_value(e, k) for k, e in enumerate(layout)},
-            "optimizer": {},
-            "global_step": 1,
-            "global_epoch": 1,
-        },
-        checkpoint,
-    )
+    checkpoint = write_official_checkpoint(tmp_path / "official_layout.pth")
     monkeypatch.delenv("LIPSYNC_OFFLINE", raising=False)
     crop = (
         164,
@@ -624,7 +706,9 @@ def test_real_upstream_inference_renders_1080p(
         engine="wav2lip",
         cache_dir=tmp_path / "cache",
         keep_temp=True,
-        wav2lip={"impl": "upstream", "checkpoint": str(checkpoint), "crop": crop},
+        impl="upstream",
+        checkpoint=str(checkpoint),
+        options={"crop": crop},
     )
     assert result.frame_size[1] == 1080 and result.render_size == (512, 600)
     assert probe(find_ffmpeg(), result.output).audio is not None
