@@ -134,9 +134,6 @@ class Renderer:
         self._speech: SpeechAnalyzer | None = None
         self._engine_loaded = False
         self._lock = threading.Lock()
-        notice = self.engine.notice()
-        if notice:
-            log.warning("%s", notice)
         if load:
             with self._busy():
                 self._load(progress)
@@ -182,24 +179,35 @@ class Renderer:
 
     def _load(self, progress: ProgressCallback) -> None:
         """Load the face models, the speech recogniser and the engine (each once)."""
+        self._face_analyzer()
+        if "speech" not in self.load_seconds:
+            start = time.perf_counter()
+            self._speech_analyzer().load()
+            self.load_seconds["speech"] = round(time.perf_counter() - start, 4)
+        if not self._engine_loaded:
+            notice = self.engine.notice()
+            if notice:
+                log.warning("%s", notice)
+            start = time.perf_counter()
+            self.engine.load(progress)
+            self._engine_loaded = True
+            self.load_seconds["engine"] = round(time.perf_counter() - start, 4)
+
+    def _face_analyzer(self) -> FaceAnalyzer:
         if self._face is None:
             from .face.analyzer import FaceAnalyzer
 
             start = time.perf_counter()
             self._face = FaceAnalyzer()
             self.load_seconds["face"] = round(time.perf_counter() - start, 4)
+        return self._face
+
+    def _speech_analyzer(self) -> SpeechAnalyzer:
         if self._speech is None:
             from .speech.track import SpeechAnalyzer
 
-            start = time.perf_counter()
-            self._speech = SpeechAnalyzer()
-            self._speech.load()
-            self.load_seconds["speech"] = round(time.perf_counter() - start, 4)
-        if not self._engine_loaded:
-            start = time.perf_counter()
-            self.engine.load(progress)
-            self._engine_loaded = True
-            self.load_seconds["engine"] = round(time.perf_counter() - start, 4)
+            self._speech = SpeechAnalyzer()  # its recogniser loads in _load, or on first use
+        return self._speech
 
     def _options(self, request: RenderRequest) -> object:
         engine = self.engine
@@ -213,7 +221,6 @@ class Renderer:
         options = self._options(request)
         for flag in self.ignored(request):
             log.info("%s is ignored by the %s engine", flag, self.engine.name)
-        self._load(progress)
         clock, engine_clock = StageClock(), StageClock()
         work_dir = Path(tempfile.mkdtemp(prefix="lipsync-"))
         partial: Path | None = None
@@ -224,6 +231,9 @@ class Renderer:
             request, target = inputs.request, inputs.target
             partial = target.partial_path()
             job = self._job(inputs, options, work_dir, progress, cancel, engine_clock)
+            self.engine.check(job)
+            self._load(progress)  # no-op when loaded; else only now that the inputs passed
+            check_cancelled(cancel)
             with clock.stage("prepare"):  # the engine's own set-up: speech analysis, models, warps
                 rendered = self.engine.render(job)
             check_cancelled(cancel)
@@ -312,9 +322,8 @@ class Renderer:
     ) -> EngineJob[object]:
         request, prepared = inputs.request, inputs.prepared
         frames = frame_count(prepared.speech.duration, request.fps)
-        assert self._speech is not None
         mouth = MouthTrackSource(
-            self._speech,
+            self._speech_analyzer(),
             prepared.speech,
             request.fps,
             frames,
@@ -362,12 +371,8 @@ class Renderer:
         return ValidatedInputs(request, target, image, face, prepared, save_audio)
 
     def _find_face(self, image: np.ndarray, path: Path) -> PortraitFace:
-        if self._face is None:  # a plan without a loaded Renderer
-            from .face.analyzer import FaceAnalyzer
-
-            self._face = FaceAnalyzer()
         try:
-            return self._face.analyze(image)
+            return self._face_analyzer().analyze(image)
         except InputError as exc:
             raise InputError(
                 f"no face found in PORTRAIT {path}; "
@@ -506,6 +511,6 @@ def render(
         **request_fields,
     )
     renderer = Renderer(
-        engine, cache_dir=cache_dir, install_deps=install_deps, progress=progress, **settings
+        engine, cache_dir=cache_dir, install_deps=install_deps, load=False, **settings
     )
     return renderer.render(request, progress=progress, cancel=cancel)

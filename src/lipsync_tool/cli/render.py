@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             args.engine,
             cache_dir=args.cache_dir,
             install_deps=args.install_deps,
-            load=not args.dry_run,
+            load=False,  # inputs are checked before anything loads or downloads
             progress=reporter,
             **settings_from_args(args),
         )

@@ -127,6 +127,9 @@ class Engine(ABC, Generic[SettingsT, OptionsT]):
     def load(self, progress: ProgressCallback = no_progress) -> None:  # noqa: B027
         """Load what is costly (models on their device); a Renderer calls it once."""
 
+    def check(self, job: EngineJob[OptionsT]) -> None:  # noqa: B027
+        """Refuse a job the options cannot serve (InputError), before anything is loaded or fetched."""
+
     @abstractmethod
     def plan(self, request: RenderRequest, options: OptionsT) -> EnginePlan:
         """Describe the work without doing any (for a dry run)."""

@@ -13,6 +13,7 @@ from ...deps import Requirement, ensure_requirements, missing_requirements
 from ...request import RenderRequest
 from ..base import Engine, EngineContext, EngineJob, EnginePlan, FrameStream, RenderedClip
 from .checkpoint import checkpoint_resource, resolve_checkpoint
+from .facebox import manual_box
 from .options import PREFIX, Wav2LipOptions, Wav2LipSettings
 
 if TYPE_CHECKING:
@@ -63,6 +64,10 @@ class Wav2LipEngine(Engine[Wav2LipSettings, Wav2LipOptions]):
         if self.settings.impl == "native":
             ensure_requirements(REQUIREMENTS, install=self.context.install_deps, engine=self.name)
             self.native().load(progress)
+
+    def check(self, job: EngineJob[Wav2LipOptions]) -> None:
+        if job.options.crop is not None:
+            manual_box(job.options.crop, job.portrait.shape)
 
     def plan(self, request: RenderRequest, options: Wav2LipOptions) -> EnginePlan:
         if self.settings.impl == "upstream":

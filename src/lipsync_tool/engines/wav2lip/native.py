@@ -74,7 +74,7 @@ class NativeWav2Lip:
         clock = job.clock
         for stage in STAGES:
             clock.add(stage, 0.0)
-        with clock.stage("detect"):  # first: a bad --wav2lip-crop fails before any download or load
+        with clock.stage("detect"):
             face = self.prepare_face(job)
         with clock.stage("load"):
             model, device = self._model(job.progress)
