@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from lipsync_tool.options import VISEMES_CHOICES
 
 SPEECH_RATE = 16000
@@ -240,8 +239,9 @@ def capture_log(name: str) -> list[str]:
 def child_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """One full render in this (fresh) process: import, construct, render; times and peak memory."""
     start = time.perf_counter()
-    from lipsync_tool import RenderOptions
     from lipsync_tool.pipeline import LipSyncPipeline
+
+    from lipsync_tool import RenderOptions
 
     imported = time.perf_counter()
     notes = capture_log("lipsync_tool.speech.track")
@@ -366,10 +366,11 @@ class EngineBench:
     """The pipeline's engine and a job built as `LipSyncPipeline.render` builds it, models loaded (outside any timing)."""
 
     def __init__(self, portrait: Path, audio: Path, options: Any, folder: Path) -> None:
-        from lipsync_tool.engines.base import EngineJob
+        from lipsync_tool.pipeline import LipSyncPipeline
+
+        from lipsync_tool.engine.base import EngineJob
         from lipsync_tool.media.audio import decode_speech, frame_count
         from lipsync_tool.media.image import load_portrait
-        from lipsync_tool.pipeline import LipSyncPipeline
 
         self.pipeline = LipSyncPipeline(options)
         self.engine = self.pipeline.engine
@@ -390,7 +391,7 @@ class EngineBench:
         self.job.mouth.get()  # loads the phone recognizer, if the visemes use it
 
     def mouth_source(self, speech: Any, options: Any, count: int) -> Any:
-        from lipsync_tool.engines.base import MouthTrackSource
+        from lipsync_tool.engine.base import MouthTrackSource
 
         return MouthTrackSource(self.pipeline.speech_analyzer, speech, options, count)
 

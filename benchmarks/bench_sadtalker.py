@@ -27,13 +27,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
-from lipsync_tool.engines.base import EngineJob
-from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine, SadTalkerSetup
-from lipsync_tool.engines.sadtalker.environment import DependencySet
-from lipsync_tool.engines.sadtalker.weights import needed_names
-from lipsync_tool.media.ffmpeg import find_ffmpeg
 from lipsync_tool.options import RenderOptions
+
+from lipsync_tool.engine.base import EngineJob
+from lipsync_tool.engine.sadtalker.engine import SadTalkerEngine, SadTalkerSetup
+from lipsync_tool.engine.sadtalker.environment import DependencySet
+from lipsync_tool.engine.sadtalker.weights import needed_names
+from lipsync_tool.media.ffmpeg import find_ffmpeg
 from lipsync_tool.resources.repository import SADTALKER_REPOSITORY
 from lipsync_tool.resources.table import for_engine
 

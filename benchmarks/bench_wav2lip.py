@@ -65,7 +65,7 @@ def write_inputs(folder: Path, duration: float) -> tuple[Path, Path, Path]:
     import matplotlib.cbook
     import torch
 
-    from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator
+    from lipsync_tool.engine.wav2lip.model import KEY_PREFIX, Wav2LipGenerator
 
     portrait = folder / "grace_hopper.jpg"
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:

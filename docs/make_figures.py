@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from lipsync_tool.life.eyes import EyeBlinker
-from lipsync_tool.engines.warp.mouth_warp import MouthWarp
+from lipsync_tool.engine.warp.mouth_warp import MouthWarp
 from lipsync_tool.face.analyzer import FaceAnalyzer
+from lipsync_tool.life.eyes import EyeBlinker
 from lipsync_tool.speech.visemes import VISEME_POSES
 
 TILE = 200

@@ -12,8 +12,8 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lipsync_tool.engines.sadtalker.engine import SadTalkerSetup
-from lipsync_tool.engines.sadtalker.environment import (
+from lipsync_tool.engine.sadtalker.engine import SadTalkerSetup
+from lipsync_tool.engine.sadtalker.environment import (
     DependencySet,
     SadTalkerEnvironment,
     default_venv_path,

@@ -14,7 +14,7 @@ import pytest
 from lipsync_tool import __version__
 from lipsync_tool.cli import main
 from lipsync_tool.cli.render import build_parser, request_from_args, settings_from_args
-from lipsync_tool.engines.registry import ENGINES, request_option_fields, setting_fields
+from lipsync_tool.engine.registry import ENGINES, request_option_fields, setting_fields
 from lipsync_tool.errors import InputError
 from lipsync_tool.option_specs import build, option_fields
 from lipsync_tool.request import RenderRequest
@@ -111,7 +111,9 @@ def test_every_field_has_a_flag() -> None:
     covered = {case[1] for case in FLAG_CASES}
     fields = {f"request.{f.name}" for f in option_fields(RenderRequest) if f.spec.cli}
     for name, engine in ENGINES.items():
-        fields |= {f"{name}.{f.name}" for f in (*setting_fields(engine), *request_option_fields(engine))}
+        fields |= {
+            f"{name}.{f.name}" for f in (*setting_fields(engine), *request_option_fields(engine))
+        }
     assert fields <= covered
 
 
@@ -130,7 +132,7 @@ def test_engine_choices_come_from_the_registry() -> None:
 
 
 def test_extreme_crop_is_upstream_extcrop() -> None:
-    from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
+    from lipsync_tool.engine.sadtalker.options import SadTalkerOptions
 
     assert SadTalkerOptions(preprocess="extreme_crop").upstream_preprocess == "extcrop"
     assert SadTalkerOptions(preprocess="full").upstream_preprocess == "full"
@@ -246,12 +248,24 @@ def test_sadtalker_without_its_environment_fails_with_one_clear_line(
     assert not out.exists() and not (workdir / "cache" / "sadtalker" / "repo").exists()
 
 
-def test_flags_the_engine_ignores_are_listed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_flags_the_engine_ignores_are_listed(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(
         [
-            str(workdir / "astronaut.png"), str(workdir / "speech.wav"), str(workdir / "o.mp4"),
-            "--dry-run", "--resolution", "512", "--enhancer", "gfpgan", "--wav2lip-nosmooth",
-            "--seed", "3", "--fps", "30",
+            str(workdir / "astronaut.png"),
+            str(workdir / "speech.wav"),
+            str(workdir / "o.mp4"),
+            "--dry-run",
+            "--resolution",
+            "512",
+            "--enhancer",
+            "gfpgan",
+            "--wav2lip-nosmooth",
+            "--seed",
+            "3",
+            "--fps",
+            "30",
         ]
     )
     out = capsys.readouterr().out
@@ -266,8 +280,13 @@ def test_request_fields_an_engine_ignores_are_listed(workdir: Path) -> None:
 
     renderer = Renderer("sadtalker", cache_dir=workdir / "cache", load=False)
     request = RenderRequest(
-        portrait=workdir / "astronaut.png", audio=workdir / "speech.wav", output=workdir / "o.mp4",
-        seed=3, blink=False, fps=30, expression_scale=1.2,
+        portrait=workdir / "astronaut.png",
+        audio=workdir / "speech.wav",
+        output=workdir / "o.mp4",
+        seed=3,
+        blink=False,
+        fps=30,
+        expression_scale=1.2,
     )
     assert renderer.ignored(request) == ["--no-blink", "--seed"]
 

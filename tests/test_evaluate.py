@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 import lipsync_tool
-from lipsync_tool.errors import InputError
-from lipsync_tool.evaluation import EvaluationReport, evaluate_video, parse_phones
-from lipsync_tool.evaluation import metrics as m
 from lipsync_tool.cli.evaluate import JSON_KEYS
 from lipsync_tool.cli.evaluate import build as build_evaluate_parser
 from lipsync_tool.cli.evaluate import run as run_evaluate
+from lipsync_tool.errors import InputError
+from lipsync_tool.evaluation import EvaluationReport, evaluate_video, parse_phones
+from lipsync_tool.evaluation import metrics as m
 from lipsync_tool.speech.ipa import ipa_to_arpabet
 
 from .conftest import ENGLISH_SENTENCE, PaddedSpeech

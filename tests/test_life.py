@@ -66,7 +66,7 @@ def test_same_seed_same_bytes_other_seed_other_blinks(workdir: Path) -> None:
 
 
 def test_frames_are_byte_identical_for_a_seed(workdir: Path) -> None:
-    from lipsync_tool.engines.warp.engine import WarpEngine
+    from lipsync_tool.engine.warp.engine import WarpEngine
     from lipsync_tool.renderer import Renderer
     from lipsync_tool.request import RenderRequest
 

@@ -13,8 +13,8 @@ import pytest
 
 import lipsync_tool as lt
 from lipsync_tool.cli import main
-from lipsync_tool.engines.base import Engine, EngineJob, EnginePlan, FrameStream
-from lipsync_tool.engines.registry import register, unregister
+from lipsync_tool.engine.base import Engine, EngineJob, EnginePlan, FrameStream
+from lipsync_tool.engine.registry import register, unregister
 from lipsync_tool.option_specs import option
 from lipsync_tool.request import RenderRequest
 
@@ -76,7 +76,14 @@ def test_a_warm_render_loads_nothing(workdir: Path, monkeypatch: pytest.MonkeyPa
         result = renderer.render(request)
         assert result.output.is_file()
         assert {"mouth track", "setup"} <= set(result.engine_seconds)
-        assert list(result.stage_seconds) == ["validate", "analysis", "prepare", "render", "encode", "finish"]
+        assert list(result.stage_seconds) == [
+            "validate",
+            "analysis",
+            "prepare",
+            "render",
+            "encode",
+            "finish",
+        ]
     assert renderer.load_seconds == loaded
 
 
@@ -205,14 +212,35 @@ def test_a_registered_engine_gets_its_flag_help_and_options(
     assert "grey level of every frame, 0 to 255 (default: 0)" in help_text
     out = workdir / "toy.mp4"
     code = main(
-        [str(workdir / "grace_hopper.jpg"), str(workdir / "bursts.wav"), str(out),
-         "--engine", "toy", "--toy-shade", "200", "--no-upscale"]
+        [
+            str(workdir / "grace_hopper.jpg"),
+            str(workdir / "bursts.wav"),
+            str(out),
+            "--engine",
+            "toy",
+            "--toy-shade",
+            "200",
+            "--no-upscale",
+        ]
     )
     assert code == 0, capsys.readouterr().err
     frames = list(iter_frames(find_ffmpeg(), out))
     assert len(frames) == 100 and abs(float(np.mean(frames[50])) - 200) < 3, "the flag reached it"
-    assert main([str(workdir / "grace_hopper.jpg"), str(workdir / "bursts.wav"), str(out),
-                 "--engine", "toy", "--toy-shade", "300", "--overwrite"]) == 2
+    assert (
+        main(
+            [
+                str(workdir / "grace_hopper.jpg"),
+                str(workdir / "bursts.wav"),
+                str(out),
+                "--engine",
+                "toy",
+                "--toy-shade",
+                "300",
+                "--overwrite",
+            ]
+        )
+        == 2
+    )
     assert "--toy-shade must be between 0 and 255" in capsys.readouterr().err
     info = {e.name: e for e in lt.engines()}["toy"]
     assert [f.flag for f in info.options] == ["--toy-shade"]
@@ -222,7 +250,10 @@ def test_engines_describe_themselves() -> None:
     described = {e.name: e.to_dict() for e in lt.engines()}
     assert list(described)[:3] == ["warp", "wav2lip", "sadtalker"]
     assert "non-commercial" in described["wav2lip"]["weights_licence"]
-    assert {o["flag"] for o in described["wav2lip"]["options"]} >= {"--wav2lip-pads", "--wav2lip-crop"}
+    assert {o["flag"] for o in described["wav2lip"]["options"]} >= {
+        "--wav2lip-pads",
+        "--wav2lip-crop",
+    }
     assert {s["name"] for s in described["wav2lip"]["settings"]} == {"checkpoint", "impl"}
     batch = next(o for o in described["sadtalker"]["options"] if o["name"] == "batch_size")
     assert (batch["flag"], batch["minimum"], batch["maximum"]) == ("--sadtalker-batch-size", 1, 64)
@@ -249,8 +280,12 @@ def test_request_validation_names_the_problem(workdir: Path) -> None:
         RenderRequest(portrait="a.jpg", text="hi", output="o.mp4", rate=20)
     with pytest.raises(lt.InputError, match="unknown wav2lip option: padz"):
         lt.Renderer("wav2lip", load=False).plan(
-            RenderRequest(portrait=workdir / "astronaut.png", audio=workdir / "speech.wav",
-                          output=workdir / "o.mp4", options={"padz": 3})
+            RenderRequest(
+                portrait=workdir / "astronaut.png",
+                audio=workdir / "speech.wav",
+                output=workdir / "o.mp4",
+                options={"padz": 3},
+            )
         )
     with pytest.raises(lt.InputError, match="unknown engine 'nope'"):
         lt.Renderer("nope")
@@ -265,7 +300,9 @@ def test_demo_renders_the_bundled_portrait_and_never_clobbers(
     from lipsync_tool.media.ffmpeg import find_ffmpeg
     from lipsync_tool.media.probe import probe
 
-    assert demo_portrait().is_file() and (demo_portrait().parent / "demo_portrait.SOURCE.md").is_file()
+    assert (
+        demo_portrait().is_file() and (demo_portrait().parent / "demo_portrait.SOURCE.md").is_file()
+    )
     out = tmp_path / "demo.mp4"
     assert main(["demo", str(out), "--text", "Hello there."]) == 0
     info = probe(find_ffmpeg(), out)

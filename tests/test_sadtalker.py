@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from lipsync_tool.engines.sadtalker import environment as environment_module
-from lipsync_tool.engines.sadtalker.command import inference_command, job_paths
-from lipsync_tool.engines.sadtalker.environment import (
+from lipsync_tool.engine.sadtalker import environment as environment_module
+from lipsync_tool.engine.sadtalker.command import inference_command, job_paths
+from lipsync_tool.engine.sadtalker.environment import (
     MARKER,
     DependencySet,
     SadTalkerEnvironment,
     cuda_usable,
     site_packages,
 )
-from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
-from lipsync_tool.engines.sadtalker.results import find_result
-from lipsync_tool.engines.sadtalker.runner import RunOutput, failure, run_inference
-from lipsync_tool.engines.sadtalker.weights import link_weights, needed_names
+from lipsync_tool.engine.sadtalker.options import SadTalkerOptions
+from lipsync_tool.engine.sadtalker.results import find_result
+from lipsync_tool.engine.sadtalker.runner import RunOutput, failure, run_inference
+from lipsync_tool.engine.sadtalker.weights import link_weights, needed_names
 from lipsync_tool.errors import EngineError, EngineUnavailableError, InputError, ResourceError
 from lipsync_tool.request import RenderRequest
 
@@ -190,8 +190,8 @@ def test_only_the_files_the_job_needs(options: SadTalkerOptions, expected: set[s
 
 
 def test_restoreformer_is_refused_clearly(tmp_path: Path) -> None:
-    from lipsync_tool.engines.base import EngineContext, NoOptions
-    from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine
+    from lipsync_tool.engine.base import EngineContext, NoOptions
+    from lipsync_tool.engine.sadtalker.engine import SadTalkerEngine
 
     engine = SadTalkerEngine(NoOptions(), EngineContext(tmp_path))
     with pytest.raises(InputError, match="RestoreFormer.*--enhancer gfpgan"):
@@ -297,7 +297,7 @@ def test_runner_streams_logs_and_turns_tqdm_into_progress(
         "sys.stderr.write('\\nwarning: something\\n')\n"
     )
     seen: list[tuple[str, int, int | None]] = []
-    with caplog.at_level("DEBUG", logger="lipsync_tool.engines.sadtalker.runner"):
+    with caplog.at_level("DEBUG", logger="lipsync_tool.engine.sadtalker.runner"):
         output = run_inference(
             [sys.executable, "-c", script],
             tmp_path,

@@ -22,12 +22,12 @@ import pytest
 from PIL import Image
 
 from lipsync_tool.control import ProgressCallback, StageClock, no_progress
-from lipsync_tool.engines.base import EngineContext, EngineJob, NoOptions
-from lipsync_tool.engines.sadtalker import engine as engine_module
-from lipsync_tool.engines.sadtalker import weights as weights_module
-from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine
-from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
-from lipsync_tool.engines.sadtalker.weights import needed_names
+from lipsync_tool.engine.base import EngineContext, EngineJob, NoOptions
+from lipsync_tool.engine.sadtalker import engine as engine_module
+from lipsync_tool.engine.sadtalker import weights as weights_module
+from lipsync_tool.engine.sadtalker.engine import SadTalkerEngine
+from lipsync_tool.engine.sadtalker.options import SadTalkerOptions
+from lipsync_tool.engine.sadtalker.weights import needed_names
 from lipsync_tool.errors import Cancelled, EngineError, ResourceError
 from lipsync_tool.media.ffmpeg import find_ffmpeg
 from lipsync_tool.media.probe import probe
@@ -473,7 +473,7 @@ def test_cli_renders_the_upscaled_1080p_file(
 
 
 def test_registry_lists_the_engine_as_available() -> None:
-    from lipsync_tool.engines.registry import ENGINES, request_option_fields
+    from lipsync_tool.engine.registry import ENGINES, request_option_fields
 
     assert ENGINES["sadtalker"] is SadTalkerEngine
     flags = {f.name: f.flag for f in request_option_fields(SadTalkerEngine)}

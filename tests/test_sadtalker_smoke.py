@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lipsync_tool.engines.base import EngineContext, NoOptions
-from lipsync_tool.engines.sadtalker.command import job_paths
-from lipsync_tool.engines.sadtalker.engine import SadTalkerEngine
-from lipsync_tool.engines.sadtalker.options import SadTalkerOptions
+from lipsync_tool.engine.base import EngineContext, NoOptions
+from lipsync_tool.engine.sadtalker.command import job_paths
+from lipsync_tool.engine.sadtalker.engine import SadTalkerEngine
+from lipsync_tool.engine.sadtalker.options import SadTalkerOptions
 from lipsync_tool.request import RenderRequest
 from lipsync_tool.resources.repository import SADTALKER_REPOSITORY, ensure_repository
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lipsync_tool.engines.warp.engine import render_scale
-from lipsync_tool.engines.warp.geometry import FaceFrame, jaw_open_displacements, smooth_loop
-from lipsync_tool.engines.warp.mouth_warp import MouthWarp
-from lipsync_tool.engines.warp.tps import ThinPlateSpline
+from lipsync_tool.engine.warp.engine import render_scale
+from lipsync_tool.engine.warp.geometry import FaceFrame, jaw_open_displacements, smooth_loop
+from lipsync_tool.engine.warp.mouth_warp import MouthWarp
+from lipsync_tool.engine.warp.tps import ThinPlateSpline
 from lipsync_tool.face.analyzer import FaceAnalyzer
 from lipsync_tool.speech.envelope import loudness_db
 
@@ -112,7 +112,7 @@ def test_a_smile_with_teeth_presses_shut_into_lips_and_a_seam() -> None:
     as the jaw opens they part, back to the photo's own smile and beyond."""
     import skimage.data
 
-    from lipsync_tool.engines.warp.mouth_warp import OWN_MOUTH_PARTED_AT
+    from lipsync_tool.engine.warp.mouth_warp import OWN_MOUTH_PARTED_AT
     from lipsync_tool.face.measure import mouth_opening
     from lipsync_tool.face.topology import LIPS_INNER, LIPS_OUTER
 
@@ -188,7 +188,7 @@ def test_teeth_seen_through_half_parted_lips_keep_their_colour(
 ) -> None:
     """Half way to the photo's smile the teeth between the lips are as white as in the photo, not washed
     towards the lip colour (only a nearly shut gap darkens to the seam)."""
-    from lipsync_tool.engines.warp.mouth_warp import OWN_MOUTH_PARTED_AT
+    from lipsync_tool.engine.warp.mouth_warp import OWN_MOUTH_PARTED_AT
     from lipsync_tool.face.topology import LIPS_INNER
 
     image, points = astronaut

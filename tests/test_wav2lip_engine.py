@@ -15,14 +15,14 @@ torch = pytest.importorskip("torch")
 
 from lipsync_tool.cli import main  # noqa: E402
 from lipsync_tool.control import no_progress  # noqa: E402
-from lipsync_tool.engines.base import EngineContext, EngineJob  # noqa: E402
-from lipsync_tool.engines.wav2lip import engine as engine_module  # noqa: E402
-from lipsync_tool.engines.wav2lip.checkpoint import resolve_checkpoint  # noqa: E402
-from lipsync_tool.engines.wav2lip.device import batch_for_memory, is_out_of_memory, run_batches  # noqa: E402
-from lipsync_tool.engines.wav2lip.facebox import face_boxes, manual_box, pad_box, smooth_boxes  # noqa: E402
-from lipsync_tool.engines.wav2lip.native import NativeWav2Lip  # noqa: E402
-from lipsync_tool.engines.wav2lip.options import Wav2LipOptions, Wav2LipSettings  # noqa: E402
-from lipsync_tool.engines.wav2lip.paste import FIRST_USED_ROW, feather_mask  # noqa: E402
+from lipsync_tool.engine.base import EngineContext, EngineJob  # noqa: E402
+from lipsync_tool.engine.wav2lip import engine as engine_module  # noqa: E402
+from lipsync_tool.engine.wav2lip.checkpoint import resolve_checkpoint  # noqa: E402
+from lipsync_tool.engine.wav2lip.device import batch_for_memory, is_out_of_memory, run_batches  # noqa: E402
+from lipsync_tool.engine.wav2lip.facebox import face_boxes, manual_box, pad_box, smooth_boxes  # noqa: E402
+from lipsync_tool.engine.wav2lip.native import NativeWav2Lip  # noqa: E402
+from lipsync_tool.engine.wav2lip.options import Wav2LipOptions, Wav2LipSettings  # noqa: E402
+from lipsync_tool.engine.wav2lip.paste import FIRST_USED_ROW, feather_mask  # noqa: E402
 from lipsync_tool.errors import EngineError, InputError, ResourceError  # noqa: E402
 from lipsync_tool.media.audio import SpeechAudio, frame_count  # noqa: E402
 from lipsync_tool.media.probe import probe  # noqa: E402
@@ -170,7 +170,7 @@ def test_named_checkpoint_verified_in_the_cache_is_trusted(
         "test",
         "test",
     )
-    monkeypatch.setattr("lipsync_tool.engines.wav2lip.checkpoint.resource", lambda name: entry)
+    monkeypatch.setattr("lipsync_tool.engine.wav2lip.checkpoint.resource", lambda name: entry)
     place = tmp_path / "wav2lip" / "checkpoints" / "wav2lip.pth"
     place.parent.mkdir(parents=True)
     place.write_bytes(data)
@@ -405,7 +405,7 @@ def test_filled_checkpoint_changes_only_the_lower_face(
 
 def test_face_encoded_once_equals_the_whole_network(tmp_path: Path) -> None:
     """What the native path runs (norms folded, channels-last, face encoded once) against the plain network."""
-    from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator, fold_batch_norm
+    from lipsync_tool.engine.wav2lip.model import KEY_PREFIX, Wav2LipGenerator, fold_batch_norm
 
     from .wav2lip_helpers import official_state
 
@@ -442,7 +442,7 @@ def test_face_encoded_once_equals_the_whole_network(tmp_path: Path) -> None:
 @pytest.mark.parametrize("height", [40, 96, 150, 333])
 def test_paste_back_never_reads_the_rows_the_decoder_skips(height: int) -> None:
     """Rows above FIRST_USED_ROW of a generated face change nothing in the pasted frame, at any box size."""
-    from lipsync_tool.engines.wav2lip.paste import FacePaster
+    from lipsync_tool.engine.wav2lip.paste import FacePaster
 
     rng = np.random.default_rng(height)
     frame = rng.integers(0, 256, (height + 20, 120, 3), dtype=np.uint8)
@@ -463,8 +463,8 @@ def test_half_precision_path_keeps_batch_norms(
     hopper: tuple, clip: Path, checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CUDA choice (fp16 autocast, norms unfolded), run on the CPU where autocast for cuda is a no-op."""
-    from lipsync_tool.engines.wav2lip import native as native_module
-    from lipsync_tool.engines.wav2lip.device import DeviceChoice
+    from lipsync_tool.engine.wav2lip import native as native_module
+    from lipsync_tool.engine.wav2lip.device import DeviceChoice
 
     monkeypatch.setattr(
         native_module, "select_device", lambda: DeviceChoice("cpu", half=True, threads=None)
@@ -669,7 +669,7 @@ def test_the_face_lives_by_default_blinks_and_head_motion(
 ) -> None:
     """Wav2Lip alone freezes everything but the mouth; the engine adds the warp engine's blinks and head motion:
     the head moves outside the generator's box, --no-blink changes only the eyes, the same seed the same frames."""
-    from lipsync_tool.engines.wav2lip.engine import Wav2LipEngine
+    from lipsync_tool.engine.wav2lip.engine import Wav2LipEngine
     from lipsync_tool.life.motion import blink_times
 
     image, face = hopper

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.filterwarnings(
     r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning"
 )
 
-from lipsync_tool.engines.wav2lip import audio  # noqa: E402
-from lipsync_tool.engines.wav2lip.audio import mel_windows, melspectrogram  # noqa: E402
-from lipsync_tool.engines.wav2lip.model import KEY_PREFIX, Wav2LipGenerator, load_generator  # noqa: E402
+from lipsync_tool.engine.wav2lip import audio  # noqa: E402
+from lipsync_tool.engine.wav2lip.audio import mel_windows, melspectrogram  # noqa: E402
+from lipsync_tool.engine.wav2lip.model import KEY_PREFIX, Wav2LipGenerator, load_generator  # noqa: E402
 from lipsync_tool.errors import InputError, ResourceError  # noqa: E402
 
 from .wav2lip_helpers import official_state as parity_state  # noqa: E402

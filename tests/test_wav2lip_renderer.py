@@ -14,7 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lipsync_tool.engines.wav2lip.options import Wav2LipOptions  # noqa: E402
+from lipsync_tool.engine.wav2lip.options import Wav2LipOptions  # noqa: E402
 from lipsync_tool.errors import Cancelled  # noqa: E402
 from lipsync_tool.renderer import Renderer  # noqa: E402
 from lipsync_tool.request import RenderRequest  # noqa: E402

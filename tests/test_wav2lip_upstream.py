@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 from lipsync_tool.deps import Requirement
-from lipsync_tool.engines.base import EngineContext, EngineJob
-from lipsync_tool.engines.wav2lip import upstream
-from lipsync_tool.engines.wav2lip.options import Wav2LipOptions, Wav2LipSettings
-from lipsync_tool.engines.wav2lip.upstream import (
+from lipsync_tool.engine.base import EngineContext, EngineJob
+from lipsync_tool.engine.wav2lip import upstream
+from lipsync_tool.engine.wav2lip.options import Wav2LipOptions, Wav2LipSettings
+from lipsync_tool.engine.wav2lip.upstream import (
     RESULT_AVI,
     RUN_DIR,
     UpstreamWav2Lip,
@@ -526,8 +526,8 @@ def test_output_tail_reads_tqdm_carriage_returns() -> None:
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def test_torchscript_checkpoint_is_converted_to_a_pth_upstream_can_load(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from lipsync_tool.engines.wav2lip.checkpoint import Checkpoint
-    from lipsync_tool.engines.wav2lip.model import Wav2LipGenerator
+    from lipsync_tool.engine.wav2lip.checkpoint import Checkpoint
+    from lipsync_tool.engine.wav2lip.model import Wav2LipGenerator
 
     torch.manual_seed(0)
     model = Wav2LipGenerator().eval()
@@ -593,7 +593,7 @@ def test_dry_run_prints_clone_and_command_without_running(
     assert f"git init -q {repo}" in out
     assert f"git -C {repo} fetch --depth 1 --no-tags {standin[0]} {standin[1]}" in out
     assert (
-        f"-m lipsync_tool.engines.wav2lip.upstream_launch --trust {checkpoint} {repo / 'inference.py'}"
+        f"-m lipsync_tool.engine.wav2lip.upstream_launch --trust {checkpoint} {repo / 'inference.py'}"
         in out
     )
     assert "--box 100 300 150 350" in out and "--static True" in out

@@ -25,7 +25,7 @@ from .request import RenderRequest
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .engines.registry import EngineInfo, engines
+    from .engine.registry import EngineInfo, engines
     from .evaluation import evaluate_video as evaluate
     from .mouth_cues import CueTrack, cues
     from .renderer import Renderer, RenderResult, render
@@ -39,8 +39,8 @@ _LAZY = {
     "cues": (".mouth_cues", "cues"),
     "CueTrack": (".mouth_cues", "CueTrack"),
     "evaluate": (".evaluation", "evaluate_video"),
-    "engines": (".engines.registry", "engines"),
-    "EngineInfo": (".engines.registry", "EngineInfo"),
+    "engines": (".engine.registry", "engines"),
+    "EngineInfo": (".engine.registry", "EngineInfo"),
     "voices": (".speech.tts", "voices"),
 }
 

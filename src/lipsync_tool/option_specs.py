@@ -2,7 +2,7 @@
 
 The request, every engine's options and settings are dataclasses whose fields are made with
 `option()`. Validation, the CLI's flags and `--help`, the dry-run plan, the note on ignored
-flags and `lipsync_tool.engines()` all read these specs: one source for each default and each
+flags and `lipsync_tool.engine()` all read these specs: one source for each default and each
 choice list.
 """
 

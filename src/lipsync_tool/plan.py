@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .option_specs import changed
 
 if TYPE_CHECKING:
-    from .engines.base import Engine
+    from .engine.base import Engine
     from .request import RenderRequest
 
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import resolve_cache_dir
 from .control import ProgressCallback, StageClock, cancellable, check_cancelled, no_progress
-from .engines.base import Engine, EngineContext, EngineJob, FrameStream, RenderedClip
-from .engines.registry import DEFAULT_ENGINE, engine_class
+from .engine.base import Engine, EngineContext, EngineJob, FrameStream, RenderedClip
+from .engine.registry import DEFAULT_ENGINE, engine_class
 from .errors import Cancelled, EngineError, InputError, RendererBusy
 from .media.audio import frame_count
 from .media.encode import EncodeSettings, clip_command, frames_command
@@ -100,7 +100,7 @@ class Renderer:
     """One engine with its settings and every model it needs, loaded once; renders any request.
 
     `Renderer(engine, **settings)`: `settings` are the engine's load-time settings (for wav2lip
-    `checkpoint` and `impl`; see `lipsync_tool.engines()`), which need a reload to change.
+    `checkpoint` and `impl`; see `lipsync_tool.engine()`), which need a reload to change.
     Everything else changes per render in the `RenderRequest`. With `load=False` the models load
     on the first render instead (a dry run never loads them).
 

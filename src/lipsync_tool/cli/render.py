@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..engines.registry import DEFAULT_ENGINE, ENGINES, request_option_fields, setting_fields
+from ..engine.registry import DEFAULT_ENGINE, ENGINES, request_option_fields, setting_fields
 from ..option_specs import option_fields
 from ..request import RenderRequest
 from .flags import add_flags, given, given_flags

@@ -49,7 +49,7 @@ UPSTREAM_REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("torch", "torch>=2.1"),
 )
 """What upstream's inference.py imports, as current packages (its own pins no longer install)."""
-LAUNCHER = "lipsync_tool.engines.wav2lip.upstream_launch"
+LAUNCHER = "lipsync_tool.engine.wav2lip.upstream_launch"
 S3FD_IN_CHECKOUT = "face_detection/detection/sfd/s3fd.pth"
 RUN_DIR = "wav2lip-upstream"
 FACE_NAME, AUDIO_NAME, OUTFILE_NAME = "face.png", "speech.wav", "result.mp4"
@@ -243,7 +243,9 @@ class UpstreamWav2Lip:
         image.save(run_dir / FACE_NAME)
         shutil.copyfile(job.audio_path, run_dir / AUDIO_NAME)
 
-    def _run(self, command: list[str], run_dir: Path, env: dict[str, str], job: EngineJob[Wav2LipOptions]) -> None:
+    def _run(
+        self, command: list[str], run_dir: Path, env: dict[str, str], job: EngineJob[Wav2LipOptions]
+    ) -> None:
         log.info("running upstream Wav2Lip: %s", subprocess.list2cmdline(command))
         log_path = run_dir / "inference.log"
         with log_path.open("w", encoding="utf-8") as output:

@@ -1,7 +1,7 @@
 """Runs upstream Wav2Lip's `inference.py` in a child process, after fixing what breaks on current libraries.
 
 Usage (what `upstream.py` runs; never imported by the parent process):
-    python -m lipsync_tool.engines.wav2lip.upstream_launch [--trust CHECKPOINT] INFERENCE_PY [ARGS...]
+    python -m lipsync_tool.engine.wav2lip.upstream_launch [--trust CHECKPOINT] INFERENCE_PY [ARGS...]
 
 The upstream checkout comes from the child's PYTHONPATH, set by the parent; nothing upstream is edited.
 Each fix is applied to the library module the upstream code calls, in this process only:

@@ -94,7 +94,9 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         frames = self._frames(mouth, life, timeline, job.progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)
 
-    def timeline(self, job: EngineJob[NoOptions], progress: ProgressCallback = no_progress) -> Timeline:
+    def timeline(
+        self, job: EngineJob[NoOptions], progress: ProgressCallback = no_progress
+    ) -> Timeline:
         """Mouth poses for every frame of the job."""
         track = job.mouth.get(progress).poses
         return Timeline(

@@ -1,4 +1,4 @@
-"""The one registry of engines: name → class. The CLI, validation and `lipsync_tool.engines()` read it."""
+"""The one registry of engines: name → class. The CLI, validation and `lipsync_tool.engine()` read it."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def request_option_fields(engine: type[Engine]) -> tuple[OptionField, ...]:
 
 @dataclass(frozen=True)
 class EngineInfo:
-    """What `lipsync_tool.engines()` says of one engine."""
+    """What `lipsync_tool.engine()` says of one engine."""
 
     name: str
     summary: str

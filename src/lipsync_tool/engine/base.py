@@ -90,7 +90,7 @@ class EnginePlan:
 
 
 class Engine(ABC, Generic[SettingsT, OptionsT]):
-    """An engine: class facts for `lipsync_tool.engines()`, its option types, load, plan and render.
+    """An engine: class facts for `lipsync_tool.engine()`, its option types, load, plan and render.
 
     `settings_type` holds what needs a reload (a Renderer's settings); `options_type` what may
     change with every request. Per-render state lives in the job, never on the engine.
