@@ -1,147 +1,119 @@
-"""Long audio: wall time and peak memory of a 10-minute render against a 10-second one, same machine, same run.
+"""Long audio: wall time and peak memory of a 10-minute warp render against a 10-second one, same
+machine, same invocation.
 
-    python benchmarks/bench_long_audio.py [--minutes 10] [--no-upscale] [--json out.json]
-
-Each render runs in a child process; its peak memory is the child's own high-water mark
-(VmHWM) plus ffmpeg's, sampled from /proc. The speech is eSpeak NG English, repeated.
+The speech is eSpeak NG English (three sentences, each followed by 0.5 s of silence) repeated to
+length; the portrait scikit-image's astronaut. Each render is a fresh Python process (see
+_harness.py) running `Renderer("warp")` and one `render()` (max_duration raised to fit); its peak
+memory is its own VmHWM, read before it exits, and its ffmpeg encoder's, sampled from /proc.
+The ratio long ÷ short of python + ffmpeg peaks is reported against the target ≤ 1.2.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+import _harness as h
 
-SENTENCES = [
+SENTENCES = (
     "Hello, my name is Bob. We buy blue boots and warm hats for the winter.",
     "Papa made a map of the moon, and the children pinned it to the wall.",
     "Five wizards quietly boxed while the lazy dog slept by the open fire.",
-]
+)
+SHORT_SECONDS = 10.0
+TARGET_RATIO = 1.2
 
 
-def _rss_peak_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+def child_render(spec: dict[str, Any]) -> dict[str, Any]:
+    import lipsync_tool as lt
+    from lipsync_tool.renderer import Renderer
 
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def make_speech(seconds: float, folder: Path) -> Path:
-    """eSpeak NG sentences with short pauses, repeated to `seconds`, as a 16 kHz WAV."""
-    from lipsync_tool.speech.espeak import EspeakSynthesizer
-
-    synth = EspeakSynthesizer()
-    pieces = []
-    for sentence in SENTENCES:
-        speech = synth.synthesize(sentence)
-        t_new = np.arange(int(speech.duration * 16000)) / 16000
-        pieces.append(
-            np.interp(t_new, np.arange(len(speech.samples)) / speech.sample_rate, speech.samples)
-        )
-        pieces.append(np.zeros(8000))
-    block = np.concatenate(pieces)
-    repeats = int(np.ceil(seconds * 16000 / len(block)))
-    samples = np.tile(block, repeats)[: int(seconds * 16000)]
-    path = folder / f"speech_{int(seconds)}s.wav"
-    import wave
-
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(16000)
-        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
-def _render(
-    portrait: str, audio: str, output: str, upscale: bool, queue: multiprocessing.Queue[dict]
-) -> None:
-    import lipsync_tool
-
+    renderer = Renderer("warp")
+    request = lt.RenderRequest(
+        portrait=spec["portrait"],
+        audio=spec["audio"],
+        output=spec["output"],
+        upscale=spec["upscale"],
+        max_duration=spec["seconds"] + 60,
+        overwrite=True,
+    )
     start = time.perf_counter()
-    result = lipsync_tool.render(portrait, audio, output, upscale=upscale, max_duration=3600)
-    queue.put(
-        {
-            "wall": time.perf_counter() - start,
-            "stages": result.stage_seconds,
-            "frames": result.frames,
-        }
-    )
-
-
-def measure(portrait: Path, audio: Path, output: Path, upscale: bool) -> dict:
-    """Render in a child process; return its timings and peak memory (MB)."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(
-        target=_render, args=(str(portrait), str(audio), str(output), upscale, queue)
-    )
-    process.start()
-    peaks = {"python": 0, "ffmpeg": 0}
-    while process.is_alive():
-        peaks["python"] = max(peaks["python"], _rss_peak_kb(process.pid))
-        for child in _children(process.pid):
-            peaks["ffmpeg"] = max(peaks["ffmpeg"], _rss_peak_kb(child))
-        time.sleep(0.05)
-    process.join()
-    result = queue.get(timeout=5)
-    result.update({f"peak_{k}_mb": round(v / 1024, 1) for k, v in peaks.items()})
-    return result
+    result = renderer.render(request)
+    seconds = time.perf_counter() - start
+    Path(spec["output"]).unlink()
+    return {
+        "render_s": seconds,
+        "stage_seconds": result.stage_seconds,
+        "engine_seconds": result.engine_seconds,
+        "frames": result.frames,
+        "load_seconds": renderer.load_seconds,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--no-upscale", action="store_true")
-    parser.add_argument("--json", type=Path, default=None)
+    h.run_if_child({"render": child_render})
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="the long clip (default 10)")
+    parser.add_argument("--no-upscale", action="store_true", help="keep the portrait's size")
     args = parser.parse_args()
-    import skimage.data
-    from PIL import Image
-
-    with tempfile.TemporaryDirectory(prefix="lipsync-long-") as tmp:
-        folder = Path(tmp)
-        portrait = folder / "astronaut.png"
-        Image.fromarray(skimage.data.astronaut()).save(portrait)
-        rows = {}
-        for seconds in (10.0, args.minutes * 60):
-            audio = make_speech(seconds, folder)
-            rows[f"{seconds:g} s"] = measure(
-                portrait, audio, folder / f"out_{int(seconds)}.mp4", not args.no_upscale
-            )
-            (folder / f"out_{int(seconds)}.mp4").unlink(missing_ok=True)
-    short, long = rows.values()
-    print(
-        f"{'clip':>8} {'wall s':>8} {'x real time':>11} {'python MB':>10} {'ffmpeg MB':>10}  stages"
-    )
+    env = h.environment()
+    h.print_header("bench_long_audio: a long warp render against a short one", env)
+    rows: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-long-") as temp:
+        folder = Path(temp)
+        portrait = h.portrait(folder, "astronaut")
+        for seconds in (SHORT_SECONDS, args.minutes * 60):
+            audio = h.espeak_long_wav(folder / f"speech_{seconds:g}.wav", seconds, SENTENCES)
+            h.log(f"rendering {seconds:g} s")
+            spec = {
+                "portrait": portrait,
+                "audio": audio,
+                "output": folder / "out.mp4",
+                "upscale": not args.no_upscale,
+                "seconds": seconds,
+            }
+            rows[f"{seconds:g} s"] = {
+                "seconds": seconds,
+                **h.run_child(__file__, "render", spec).to_dict(),
+            }
+    stage_names = h.keys_in_order(r["stage_seconds"] for r in rows.values())
+    peaks = {}
     for name, row in rows.items():
-        seconds = float(name.split()[0])
-        print(
-            f"{name:>8} {row['wall']:8.1f} {row['wall'] / seconds:11.2f} {row['peak_python_mb']:10.0f} {row['peak_ffmpeg_mb']:10.0f}  "
-            + ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items())
-        )
-    ratio = (long["peak_python_mb"] + long["peak_ffmpeg_mb"]) / (
-        short["peak_python_mb"] + short["peak_ffmpeg_mb"]
+        memory = row["memory"]
+        peaks[name] = (memory["python_mb"] or 0) + memory["children_mb"].get("ffmpeg", 0)
+    h.print_table(
+        "Render of each clip, fresh process (seconds; memory MiB)",
+        ["clip", "render()", "x real time", "python MB", "ffmpeg MB", "together MB", *stage_names],
+        [
+            [
+                name,
+                r["render_s"],
+                r["render_s"] / r["seconds"],
+                r["memory"]["python_mb"],
+                r["memory"]["children_mb"].get("ffmpeg"),
+                r["memory"]["together_mb"],
+                *(r["stage_seconds"].get(n) for n in stage_names),
+            ]
+            for name, r in rows.items()
+        ],
+        [
+            "python = the render process's VmHWM; ffmpeg = its encoder's; together = the largest "
+            "summed RSS of the tree at one moment"
+        ],
     )
-    print(f"peak memory {args.minutes:g} min / 10 s = {ratio:.2f} (target <= 1.2)")
-    if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "memory_ratio": ratio}, indent=2))
+    short, long = peaks.values()
+    ratio = long / short if short else None
+    print(
+        f"peak memory (python + ffmpeg) {args.minutes:g} min / {SHORT_SECONDS:g} s = "
+        f"{h.fmt(ratio)} (target <= {TARGET_RATIO:g})\n"
+    )
+    h.emit_json(
+        "bench_long_audio",
+        {"environment": env, "settings": vars(args), "memory_ratio": ratio, "rows": rows},
+    )
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def test_a_registered_engine_gets_its_flag_help_and_options(
         )
         == 2
     )
-    assert "--toy-shade must be between 0 and 255" in capsys.readouterr().err
+    assert "shade (--toy-shade) must be between 0 and 255" in capsys.readouterr().err
     info = {e.name: e for e in lt.engines()}["toy"]
     assert [f.flag for f in info.options] == ["--toy-shade"]
 
@@ -276,7 +276,7 @@ def test_voices_and_cues_are_library_functions(workdir: Path) -> None:
 def test_request_validation_names_the_problem(workdir: Path) -> None:
     with pytest.raises(lt.InputError, match="either AUDIO or"):
         RenderRequest(portrait="a.jpg", audio="s.wav", text="hi", output="o.mp4")
-    with pytest.raises(lt.InputError, match="--rate must be between 80 and 450"):
+    with pytest.raises(lt.InputError, match=r"rate \(--rate\) must be between 80 and 450"):
         RenderRequest(portrait="a.jpg", text="hi", output="o.mp4", rate=20)
     with pytest.raises(lt.InputError, match="unknown wav2lip option: padz"):
         lt.Renderer("wav2lip", load=False).plan(

@@ -234,7 +234,7 @@ def test_resources_subcommand_lists_fetches_verifies_and_clears_the_checkout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from lipsync_tool.cli import main
-    from lipsync_tool.resources import command
+    from lipsync_tool.cli import resources as command
 
     monkeypatch.setattr(command, "REPOSITORIES", (repo,))
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path))

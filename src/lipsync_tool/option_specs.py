@@ -112,25 +112,29 @@ def option_fields(cls: type, prefix: str = "") -> tuple[OptionField, ...]:
 
 
 def validate(instance: Any, prefix: str = "") -> None:
-    """Check every spec'd field of `instance` against its choices and range; InputError names the flag."""
+    """Check every spec'd field of `instance` against its choices and range.
+
+    The InputError names the field and its flag: `rate (--rate) must be between 80 and 450, not 20`.
+    """
     for field in option_fields(type(instance), prefix):
+        label = f"{field.name} ({field.flag})"
         value = getattr(instance, field.name)
         if value is None or isinstance(value, bool):
             continue
         spec = field.spec
         if spec.choices is not None and not spec.open_choices and value not in spec.choices:
             listed = ", ".join(str(c) for c in spec.choices)
-            raise InputError(f"{field.flag} must be one of {listed}, not {value!r}")
+            raise InputError(f"{label} must be one of {listed}, not {value!r}")
         for item in value if isinstance(value, tuple) else (value,):
             if not isinstance(item, (int, float)):
                 continue
             low, high = spec.minimum, spec.maximum
             if low is not None and high is not None and not low <= item <= high:
-                raise InputError(f"{field.flag} must be between {low:g} and {high:g}, not {item:g}")
+                raise InputError(f"{label} must be between {low:g} and {high:g}, not {item:g}")
             if low is not None and item < low:
-                raise InputError(f"{field.flag} must be at least {low:g}, not {item:g}")
+                raise InputError(f"{label} must be at least {low:g}, not {item:g}")
             if high is not None and item > high:
-                raise InputError(f"{field.flag} must be at most {high:g}, not {item:g}")
+                raise InputError(f"{label} must be at most {high:g}, not {item:g}")
 
 
 def changed(instance: Any, prefix: str = "") -> Iterator[OptionField]:
