@@ -311,3 +311,16 @@ def test_demo_renders_the_bundled_portrait_and_never_clobbers(
     before = out.read_bytes()
     assert main(["demo", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err and out.read_bytes() == before
+
+
+def test_speech_analysis_fields_count_when_cues_are_exported(workdir: Path) -> None:
+    renderer = lt.Renderer("sadtalker", cache_dir=workdir / "cache", load=False)
+    request = RenderRequest(
+        portrait=workdir / "astronaut.png",
+        audio=workdir / "speech.wav",
+        output=workdir / "o.mp4",
+        transcript="hello there",
+        language="de",
+    )
+    assert renderer.ignored(request) == ["--transcript", "--language"]
+    assert renderer.ignored(request.replace(export_cues=workdir / "c.json")) == []
