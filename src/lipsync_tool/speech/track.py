@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, LipSyncError
+from ..request import VISEMES_CHOICES
 from .acoustic import acoustic_poses
 from .coarticulation import PoseTrack, TimedPhone, frame_poses, with_loudness
 from .cues import MouthCue, cues_from_phones, cues_from_poses
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VISEME_MODES = ("auto", "phonetic", "acoustic")
 PHONETIC_LANGUAGES = ("en",)
 
 
@@ -41,8 +41,8 @@ class MouthTrack:
 
 def uses_phones(mode: str, language: str) -> bool:
     """Whether `--visemes mode` with `--language language` asks for the phonetic path."""
-    if mode not in VISEME_MODES:
-        raise InputError(f"--visemes must be one of {', '.join(VISEME_MODES)}")
+    if mode not in VISEMES_CHOICES:
+        raise InputError(f"visemes (--visemes) must be one of {', '.join(VISEMES_CHOICES)}")
     if mode == "auto":
         return language.lower().split("-")[0] in PHONETIC_LANGUAGES
     return mode == "phonetic"
