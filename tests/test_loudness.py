@@ -115,3 +115,47 @@ def test_not_audio_raises_media_error(ffmpeg: str, tmp_path: Path) -> None:
     path.write_text("not audio at all\n")
     with pytest.raises(MediaError):
         measure_loudness(ffmpeg, path)
+
+
+def _ffmpegs() -> list[str]:
+    """The bundled ffmpeg, and the one on PATH when there is another (Debian's 5.1, say)."""
+    import shutil
+
+    import imageio_ffmpeg
+
+    found = [imageio_ffmpeg.get_ffmpeg_exe()]
+    on_path = shutil.which("ffmpeg")
+    if on_path and Path(on_path).resolve() != Path(found[0]).resolve():
+        found.append(on_path)
+    return found
+
+
+@pytest.mark.parametrize("binary", _ffmpegs(), ids=lambda b: Path(b).name)
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_the_filter_encodes_to_aac_on_every_ffmpeg(
+    binary: str, channels: int, tmp_path: Path
+) -> None:
+    """Measure, normalise into AAC, measure again: on target, whatever the ffmpeg and layout."""
+    source = _at_lufs(binary, tmp_path / "in.wav", _pinkish(3.0, RATE), RATE, channels, -30.0)
+    out = tmp_path / "out.m4a"
+    command = [binary, "-hide_banner", "-nostdin", "-i", str(source)]
+    command += ["-af", loudness_filter(binary, source, -16.0), "-c:a", "aac", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert abs(measure_loudness(binary, out) + 16.0) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("detail", "layout"),
+    [
+        ("44100 Hz, mono, s16, 705 kb/s", "mono"),
+        ("48000 Hz, 5.1(side), fltp, 394 kb/s", "5.1(side)"),
+        ("16000 Hz, 2 channels, s16, 512 kb/s", "stereo"),
+        ("16000 Hz, 7 channels, s16", None),
+        ("", None),
+    ],
+)
+def test_channel_layout_read_from_the_report(detail: str, layout: str | None) -> None:
+    from lipsync_tool.media.probe import StreamInfo
+
+    assert StreamInfo("audio", "pcm_s16le", detail=detail).channel_layout == layout

@@ -59,7 +59,7 @@ def measure_loudness(ffmpeg: str, path: Path) -> float:
         "-map",
         "0:a:0",
         "-af",
-        "ebur128=framelog=quiet",
+        "ebur128=framelog=verbose",
         "-f",
         "null",
         "-",
@@ -133,4 +133,7 @@ def loudness_filter(
     )
     second = ":".join(f"{name}={value}" for name, value in measured.items())
     resample = f",aresample={info.audio.sample_rate}" if info.audio.sample_rate else ""
-    return f"{settings}:{second}:linear=true{resample}"
+    # loudnorm's output carries no channel layout on ffmpeg 5.x, which the AAC encoder refuses.
+    layout = info.audio.channel_layout
+    fmt = f",aformat=channel_layouts={layout}" if layout else ""
+    return f"{settings}:{second}:linear=true{resample}{fmt}"

@@ -16,6 +16,10 @@ _STREAM = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\(\w+\))?: (Video|Audio): (
 _SIZE = re.compile(r"(?<![\w])(\d{2,5})x(\d{2,5})(?![\w])")
 _FPS = re.compile(r"(\d+(?:\.\d+)?(?:k)?) fps")
 _RATE = re.compile(r"(\d+) Hz")
+_LAYOUT = re.compile(r"\d+ Hz, ([^,]+)")
+_COUNT = re.compile(r"(\d+) channels")
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
+"""ffmpeg's default layout for a channel count (a WAV without a channel mask reports only a count)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,19 @@ class StreamInfo:
     fps: Fraction | None = None
     sample_rate: int | None = None
     detail: str = ""
+
+    @property
+    def channel_layout(self) -> str | None:
+        """The audio's channel layout as ffmpeg names it (mono, stereo, 5.1(side), ...); a bare
+        channel count gets ffmpeg's default layout for it; None when unknown."""
+        match = _LAYOUT.search(self.detail)
+        if match is None:
+            return None
+        layout = match.group(1)
+        count = _COUNT.fullmatch(layout)
+        if count is None:
+            return layout
+        return DEFAULT_LAYOUTS.get(int(count.group(1)))
 
 
 @dataclass(frozen=True)
