@@ -24,9 +24,10 @@ from .engine.base import Engine, EngineContext, EngineJob, FrameStream, Rendered
 from .engine.registry import DEFAULT_ENGINE, engine_class
 from .errors import Cancelled, EngineError, InputError, RendererBusy
 from .media.audio import frame_count
-from .media.encode import EncodeSettings, clip_command, frames_command
+from .media.encode import EncodeSettings, clip_command, encoders_for, frames_command
 from .media.ffmpeg import FrameWriter, find_ffmpeg, run_ffmpeg
 from .media.image import load_portrait
+from .media.locate import require_encoders
 from .media.output import OutputTarget, resolve_output
 from .media.probe import probe
 from .option_specs import build
@@ -357,6 +358,11 @@ class Renderer:
             request = request.replace(portrait=portrait, audio=audio)
             inputs = [p for p in (portrait, audio) if p is not None]
             target = resolve_output(request.output, inputs, overwrite=request.overwrite)
+            require_encoders(
+                self.ffmpeg,
+                encoders_for(target.container),
+                f"{target.path.suffix} output",
+            )
             _check_cues_path(request, target, inputs)
             save_audio = check_save_audio(request, [*inputs, target.path])
             image = load_portrait(portrait)

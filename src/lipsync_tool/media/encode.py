@@ -29,25 +29,19 @@ def scale_filter(upscale: bool) -> str:
     return f"scale={size}:flags={SCALE_FLAGS}:out_color_matrix=bt709:out_range=tv,format=yuv420p"
 
 
+def encoders_for(container: str) -> tuple[str, str]:
+    """The (video, audio) ffmpeg encoders a container is written with."""
+    return ("libvpx-vp9", "libopus") if container == "webm" else ("libx264", "aac")
+
+
 def _codec_args(container: str) -> list[str]:
+    video_encoder, audio_encoder = encoders_for(container)
     if container == "webm":
-        video = [
-            "-c:v",
-            "libvpx-vp9",
-            "-crf",
-            "30",
-            "-b:v",
-            "0",
-            "-row-mt",
-            "1",
-            "-deadline",
-            "good",
-            "-cpu-used",
-            "4",
-        ]
-        return [*video, "-c:a", "libopus", "-b:a", "128k"]
-    video = ["-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(X264_CRF)]
-    return [*video, "-c:a", "aac", "-b:a", "192k"]
+        video = ["-c:v", video_encoder, "-crf", "30", "-b:v", "0", "-row-mt", "1"]
+        video += ["-deadline", "good", "-cpu-used", "4"]
+        return [*video, "-c:a", audio_encoder, "-b:a", "128k"]
+    video = ["-c:v", video_encoder, "-preset", X264_PRESET, "-crf", str(X264_CRF)]
+    return [*video, "-c:a", audio_encoder, "-b:a", "192k"]
 
 
 def _output_args(settings: EncodeSettings, output: Path) -> list[str]:

@@ -1,9 +1,8 @@
-"""Locate and run ffmpeg; stream raw frames into it."""
+"""Run ffmpeg; stream raw frames into it (which ffmpeg runs: media.locate)."""
 
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -14,30 +13,11 @@ from typing import IO
 import numpy as np
 
 from ..errors import MediaError
+from .locate import find_ffmpeg as find_ffmpeg  # the one every caller imports from here
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 12
-
-
-def find_ffmpeg() -> str:
-    """Return the ffmpeg executable: the one on PATH, else the binary shipped by imageio-ffmpeg."""
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
-    try:
-        import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - it is a hard dependency
-        raise MediaError(
-            "ffmpeg not found: install it (e.g. `apt install ffmpeg`) or `pip install imageio-ffmpeg`"
-        ) from exc
-    try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as exc:
-        raise MediaError(
-            f"ffmpeg not found on PATH and imageio-ffmpeg has no binary for this platform ({exc}); "
-            "install ffmpeg and make sure it is on PATH"
-        ) from exc
 
 
 def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:

@@ -6,7 +6,9 @@ normalised in the same ffmpeg run that writes the video. With ``linear=true`` lo
 one fixed gain when that gain keeps the true peak under ``true_peak`` and the file's loudness
 range is within ``lra`` (and not 0, as for a steady tone); otherwise it falls back to its dynamic mode (still on target, but with
 gain riding). It resamples to 192 kHz internally, so the filter ends with an ``aresample`` back to
-the file's own rate.
+the file's own rate. A file too peaky for one linear gain under ``true_peak`` gets a gain and a
+peak limiter instead (loudnorm's own dynamic fallback needs 3 s of input and overshoots on
+peaky speech): the gain is raised by what the limiter takes, measured, until on target.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ TARGET_RANGE = (-70.0, -5.0)  # LUFS, loudnorm's own limits
 TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
 LRA_RANGE = (1.0, 50.0)  # LU
 SILENT_LUFS = -70.0  # ebur128's floor: nothing above the absolute gate
+LIMITER_MARGIN_DB = 0.5  # the limiter holds sample peaks; true peaks between samples run higher
+LIMITER_PASSES = 3
+LIMITER_TOLERANCE_LU = 0.3
 
 _SUMMARY_I = re.compile(r"Summary:.*?\bI:\s*(-?\d+(?:\.\d+)?|-?inf)\s*LUFS", re.DOTALL)
 _JSON_BLOCK = re.compile(r"\{[^{}]*\}", re.DOTALL)
@@ -50,8 +55,12 @@ def check_target(target_lufs: float) -> float:
     return float(target_lufs)
 
 
-def measure_loudness(ffmpeg: str, path: Path) -> float:
-    """Integrated loudness of `path`'s first audio stream in LUFS (-70 for silence), from ffmpeg's ebur128."""
+def measure_loudness(ffmpeg: str, path: Path, audio_filter: str | None = None) -> float:
+    """Integrated loudness of `path`'s first audio stream in LUFS (-70 for silence), from ffmpeg's ebur128.
+
+    With `audio_filter`, of the stream as that filter leaves it.
+    """
+    meter = "ebur128=framelog=verbose"
     args = [
         "-nostats",
         "-i",
@@ -59,7 +68,7 @@ def measure_loudness(ffmpeg: str, path: Path) -> float:
         "-map",
         "0:a:0",
         "-af",
-        "ebur128=framelog=verbose",
+        f"{audio_filter},{meter}" if audio_filter else meter,
         "-f",
         "null",
         "-",
@@ -136,4 +145,25 @@ def loudness_filter(
     # loudnorm's output carries no channel layout on ffmpeg 5.x, which the AAC encoder refuses.
     layout = info.audio.channel_layout
     fmt = f",aformat=channel_layouts={layout}" if layout else ""
+    gain = target - float(measured["measured_I"])
+    if float(measured["measured_TP"]) + gain > true_peak:
+        log.debug("%s is too peaky for a linear gain of %.1f dB: limiting", path.name, gain)
+        return _limited(ffmpeg, path, target, gain, true_peak) + fmt
     return f"{settings}:{second}:linear=true{resample}{fmt}"
+
+
+def _limited(ffmpeg: str, path: Path, target: float, gain: float, true_peak: float) -> str:
+    """A gain and a peak limiter that reach `target`: the limiter's loss is measured and made up."""
+    ceiling = 10 ** ((true_peak - LIMITER_MARGIN_DB) / 20)
+
+    def chain(gain_db: float) -> str:
+        return (
+            f"volume={gain_db:.2f}dB,alimiter=limit={ceiling:.4f}:attack=5:release=50:level=false"
+        )
+
+    for _ in range(LIMITER_PASSES):
+        reached = measure_loudness(ffmpeg, path, audio_filter=chain(gain))
+        if abs(reached - target) <= LIMITER_TOLERANCE_LU:
+            break
+        gain += target - reached
+    return chain(gain)
