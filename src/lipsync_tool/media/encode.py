@@ -9,6 +9,9 @@ OUTPUT_LINES = 1080
 SCALE_FLAGS = "bicubic+accurate_rnd+full_chroma_int+full_chroma_inp"
 X264_PRESET = "veryfast"
 X264_CRF = 18
+AUDIO_RATE = 48000
+"""Speech is written at 48 kHz: a low input rate would leave AAC's last-frame padding audible
+past the final frame on demuxers that ignore the edit list's end (ffmpeg 5.1 among them)."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,9 @@ def _codec_args(container: str) -> list[str]:
     if container == "webm":
         video = ["-c:v", video_encoder, "-crf", "30", "-b:v", "0", "-row-mt", "1"]
         video += ["-deadline", "good", "-cpu-used", "4"]
-        return [*video, "-c:a", audio_encoder, "-b:a", "128k"]
+        return [*video, "-c:a", audio_encoder, "-b:a", "128k", "-ar", str(AUDIO_RATE)]
     video = ["-c:v", video_encoder, "-preset", X264_PRESET, "-crf", str(X264_CRF)]
-    return [*video, "-c:a", audio_encoder, "-b:a", "192k"]
+    return [*video, "-c:a", audio_encoder, "-b:a", "192k", "-ar", str(AUDIO_RATE)]
 
 
 def _output_args(settings: EncodeSettings, output: Path) -> list[str]:
