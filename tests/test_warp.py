@@ -164,9 +164,10 @@ def _inside(image: np.ndarray, contour: np.ndarray) -> np.ndarray:
 def test_closed_lips_meet_at_a_dark_seam_in_their_own_hue(
     astronaut: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """The seam between the astronaut's closed lips is darker than her lips and keeps their hue, no greyer
-    than they are, as a real closed mouth's does: a seam darkened towards grey reads as a gap to the eye and
-    to the face mesh, and one tinted red would be pink on a black-and-white photo (tests/test_colour.py)."""
+    """The seam between the astronaut's closed lips is darker than her lips, no greyer than they are, and
+    near their hue (their colour set further apart from her skin's), as a real closed mouth's is: a seam
+    darkened towards grey reads as a gap to the eye and to the face mesh, and one tinted a fixed red would
+    be pink on a black-and-white photo (tests/test_colour.py)."""
     from lipsync_tool.face.topology import LIPS_OUTER
 
     from .portrait_variants import hue_degrees, hue_difference, luma
@@ -181,7 +182,7 @@ def test_closed_lips_meet_at_a_dark_seam_in_their_own_hue(
         np.median(np.ptp(pixels, axis=1) / np.maximum(pixels.max(axis=1), 1))
     )  # noqa: E731
     assert float(np.median(luma(seam))) < 0.75 * float(np.median(luma(own)))
-    assert hue_difference(hue_degrees(seam), hue_degrees(own)) < 15.0
+    assert hue_difference(hue_degrees(seam), hue_degrees(own)) < 30.0
     assert saturation(seam) >= saturation(own), (
         f"seam saturation {saturation(seam):.2f} against the lips' {saturation(own):.2f}"
     )

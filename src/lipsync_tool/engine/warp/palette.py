@@ -17,34 +17,36 @@ import numpy as np
 from ...face.topology import LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_EYE
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 weights
-TEETH_CAST = (
-    0.2  # with no white in the photo at all, the share of the skin's colour cast the teeth take
-)
-TEETH_LIFT = 1.08  # teeth are a little brighter than the lit skin beside them...
-TEETH_FROM_EYES = 0.9  # ...and, on dark skin, nearly as bright as the whites of the eyes...
-TEETH_MAX = 225.0  # ...but never glow
-EYE_WHITE_SHARE = 0.25  # the brightest quarter of the pixels inside the eyelids: the whites
-MIN_EYE_PIXELS = 12  # fewer (a tiny face, closed eyes) and the skin's cast stands in
-EYE_WHITE_MAX_SATURATION = (
-    0.75  # eye "whites" at least this saturated, relative to the skin, are lids and
-)
-# lashes of a narrowed eye, not whites: the photo's whitest pixels stand in
-WHITEST = (
-    0.9,
-    0.1,
-)  # the photo's white: of its brightest tenth (not blown out), the least saturated tenth
-WHITE_HUE_SPREAD = (
-    45.0  # degrees: a "white" whose hue is further from the skin's is a coloured object
-)
-TONGUE = (0.8, 1.15)  # the tongue: the lips' colour, darker and a little richer (light, saturation)
-INNER_RIM = (0.6, 1.2)  # the wet inner rim of parted lips: darker, richer
-CAVITY = 0.1  # the back of the mouth: the lips' colour at a tenth of their light
-SEAM = (3.0, 0.45, 2.5)  # where closed lips meet: the lips pushed three times as far again from the
-# skin's colour, then darker and richer (light, saturation)
-SATURATION_FLOOR = (
-    0.25  # richer colours keep every channel at least this share of their luma: no clipping
-)
-# to black, which would turn a sepia brown olive
+# Teeth: a little brighter than the lit skin beside them, and on dark skin nearly as bright as the
+# whites of the eyes, but never glowing. With no white in the photo at all, they take this share of
+# the skin's colour cast.
+TEETH_LIFT = 1.08
+TEETH_FROM_EYES = 0.9
+TEETH_MAX = 225.0
+TEETH_CAST = 0.2
+# The eye whites: the brightest quarter of the pixels inside the eyelids, if at least MIN_EYE_PIXELS
+# (a tiny face or closed eyes have fewer). "Whites" more saturated than this share of the skin's
+# saturation are lids and lashes of a narrowed eye; the photo's whitest pixels stand in.
+EYE_WHITE_SHARE = 0.25
+MIN_EYE_PIXELS = 12
+EYE_WHITE_MAX_SATURATION = 0.75
+# The photo's whitest pixels: of its brightest tenth, the least saturated tenth, leaving out pixels
+# with a channel at CLIPPED or above (a clipped channel changes the hue). A "white" whose hue is more
+# than WHITE_HUE_SPREAD degrees from the skin's is a coloured object.
+WHITEST = (0.9, 0.1)
+CLIPPED = 250
+WHITE_HUE_SPREAD = 45.0
+# Light and saturation of the lips' colour in the tongue, the wet inner rim of parted lips (also set
+# apart from the skin like the seam) and the back of the mouth.
+TONGUE = (0.8, 1.15)
+INNER_RIM = (0.6, 1.5)
+CAVITY = 0.1
+# Where closed lips meet: the lips' colour moved three times as far again from the skin's, then
+# darker and richer (amount, light, saturation).
+SEAM = (3.0, 0.45, 2.5)
+# A richer colour keeps every channel at least this share of its luma: clipped to black, a sepia brown
+# would turn olive.
+SATURATION_FLOOR = 0.25
 
 
 def shade(
@@ -118,7 +120,7 @@ class MouthPalette:
 
     @property
     def inner_rim(self) -> np.ndarray:
-        return shade(self.lip, *INNER_RIM)
+        return shade(self.lip_set_apart(SEAM[0]), *INNER_RIM)
 
     @property
     def cavity(self) -> np.ndarray:
@@ -168,7 +170,7 @@ def _whitest(image: np.ndarray) -> np.ndarray | None:
     """Median colour of the least saturated of the photo's brightest unclipped pixels: a white shirt, a
     highlight; in a black-and-white or toned photo, its paper's tone."""
     pixels = image.reshape(-1, 3)
-    pixels = pixels[pixels.min(axis=1) < 255].astype(np.float32)
+    pixels = pixels[pixels.max(axis=1) < CLIPPED].astype(np.float32)
     if len(pixels) < 10:
         return None
     bright = pixels[pixels @ LUMA >= np.quantile(pixels @ LUMA, WHITEST[0])]
