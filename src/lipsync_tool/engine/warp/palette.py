@@ -23,7 +23,6 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 weights
 TEETH_LIFT = 1.08
 TEETH_FROM_EYES = 0.9
 TEETH_MAX = 225.0
-TEETH_CLIP = 245.0
 TEETH_CAST = 0.2
 # The eye whites: the brightest quarter of the pixels inside the eyelids, if at least MIN_EYE_PIXELS
 # (a tiny face or closed eyes have fewer). "Whites" more saturated than this share of the skin's
@@ -107,13 +106,13 @@ class MouthPalette:
 
     @property
     def teeth(self) -> np.ndarray:
-        """Teeth in the photo's own white, with the luma of the lit skin's brightest channel (or nearly the eye
-        whites', when those are brighter: dark skin), scaled down whole if a channel would pass TEETH_CLIP."""
+        """Teeth in the photo's own white, as bright as the lit skin allows (or nearly the eye whites, when
+        those are brighter: dark skin)."""
         brightness = float(self.skin.max()) * TEETH_LIFT
         if self.eye_white is not None:
             brightness = max(brightness, float(self.eye_white.max()) * TEETH_FROM_EYES)
-        teeth = min(brightness, TEETH_MAX) * self.white / max(float(self.white @ LUMA), 1.0)
-        return (teeth * min(1.0, TEETH_CLIP / max(float(teeth.max()), 1.0))).astype(np.float32)
+        tone = self.white / max(float(self.white.max()), 1.0)
+        return (min(brightness, TEETH_MAX) * tone).astype(np.float32)
 
     @property
     def tongue(self) -> np.ndarray:
