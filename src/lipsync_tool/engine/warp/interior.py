@@ -1,4 +1,5 @@
-"""What shows between parted lips: cavity, teeth and tongue, in colours taken from the portrait itself."""
+"""What shows between parted lips: cavity, teeth and tongue, in colours taken from the portrait itself
+(see `palette`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from ...face.topology import (
     LIPS_INNER,
     LIPS_LOWER_INNER,
     LIPS_LOWER_OUTER,
-    LIPS_OUTER,
     LIPS_UPPER_INNER,
     LIPS_UPPER_OUTER,
 )
 from .geometry import smooth_loop, smoothstep, sorted_edge
+from .palette import MouthPalette, shade
 
 UPPER_TEETH = 0.024  # visible height of the upper incisors, in face heights
 LOWER_TEETH = 0.015
@@ -26,9 +27,6 @@ LIP_EDGE = 0.008  # face heights: how deep inside the lip a pressed lip takes it
 LIP_BAND_USED = (
     0.8  # share of a lip's thickness (past LIP_EDGE) that lends texture to the closing gap
 )
-INNER_LIP_TINT = np.array(
-    [0.8, 0.55, 0.55], np.float32
-)  # the wet inner rim of the lips, redder than their outside
 PURSED_CORNERS = (
     1.0  # how far fully pursed lips cover a portrait's own teeth at the mouth's corners
 )
@@ -53,20 +51,6 @@ class InteriorPose:
     """How far the lips are pressed together: what is left of the gap darkens to the lip seam."""
     rounding: float = 0.0
     """How far the lips are pursed (oo, w): they cover a portrait's own teeth at the mouth's corners."""
-
-
-def _teeth_colour(
-    image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray
-) -> np.ndarray:
-    """Off-white teeth lit like the face: tinted by the skin's colour cast, as bright as its lit skin allows."""
-    below_nose = points[2] + down * 0.04 * face_height  # the philtrum: skin, rarely in deep shadow
-    x, y = int(round(below_nose[0])), int(round(below_nose[1]))
-    r = max(2, int(0.03 * face_height))
-    patch = image[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3).astype(np.float32)
-    skin = np.median(patch, axis=0) if len(patch) else np.array([190.0, 150.0, 130.0], np.float32)
-    cast = skin / max(float(skin.mean()), 1.0)
-    brightness = min(225.0, float(skin.max()) * 1.08)
-    return np.clip(brightness * (0.8 + 0.2 * cast), 0, 245).astype(np.float32)
 
 
 def _fold(depth: np.ndarray, band: np.ndarray) -> np.ndarray:
@@ -118,16 +102,10 @@ class MouthInterior:
     def __init__(
         self, image: np.ndarray, points: np.ndarray, face_height: float, down: np.ndarray
     ) -> None:
-        lips = np.zeros(image.shape[:2], np.uint8)
-        cv2.fillPoly(lips, [np.round(points[list(LIPS_OUTER)]).astype(np.int32)], 255)
-        pixels = image[lips > 0]
-        self.lip = (
-            np.median(pixels, axis=0) if len(pixels) else np.array([150.0, 80.0, 80.0])
-        ).astype(np.float32)
-        self.teeth = _teeth_colour(image, points, face_height, down)
-        self.tongue_colour = np.clip(self.lip * np.array([0.95, 0.72, 0.74]), 0, 255).astype(
-            np.float32
-        )
+        self.palette = MouthPalette.of(image, points, face_height, down)
+        self.lip = self.palette.lip
+        self.teeth = self.palette.teeth
+        self.tongue_colour = self.palette.tongue
         self.image = image
         self.face_height = face_height
         self.down = down
@@ -189,14 +167,14 @@ class MouthInterior:
             if pose.rounding > 0.01:
                 fill = self._over(
                     fill,
-                    np.broadcast_to(self.lip * 0.85, fill.shape),
+                    np.broadcast_to(shade(self.lip, 0.85), fill.shape),
                     self._pursed_corners(box, polygon, pose.rounding),
                 )
         else:
             fill = self._synthesise(fill, box, moved, pose)
         shut = float(smoothstep(pose.closed, *SHUT_WASH))
         if shut > 0.01:
-            seam = np.broadcast_to(self.lip * 0.7, fill.shape)
+            seam = np.broadcast_to(shade(self.lip, 0.7), fill.shape)
             fill = self._over(fill, seam, np.full(fill.shape[:2], shut, np.float32))
         patch = frame[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         blended = patch * (1 - coverage[..., None]) + fill * coverage[..., None]
@@ -300,11 +278,10 @@ class MouthInterior:
         y = np.clip((np.arange(coverage.shape[0]) - top) / max(bottom - top, 1), 0, 1)[
             :, None, None
         ]
-        deep = self.lip * 0.10
+        deep = self.palette.cavity
         base = deep * (1 - y * 0.6) + self.tongue_colour * 0.5 * (y**2)
         return (
-            base * (1 - edge_glow[..., None] * 0.7)
-            + self.lip * INNER_LIP_TINT * edge_glow[..., None]
+            base * (1 - edge_glow[..., None] * 0.7) + self.palette.inner_rim * edge_glow[..., None]
         )
 
     @staticmethod

@@ -11,9 +11,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...face.frame import Roi
+from ...face.frame import FaceFrame, Roi
 from ...face.topology import LIPS_LOWER_INNER, LIPS_LOWER_OUTER, LIPS_UPPER_INNER, LIPS_UPPER_OUTER
 from .geometry import sorted_edge
+from .palette import LUMA, MouthPalette, shade
 
 RIM = 0.008  # face heights: the dark rim where a lip met the teeth, left out of the lip's texture
 SEAM_WIDTH = 0.008  # face heights: the shadow line between closed lips (at least 2 px: see `_seam`)
@@ -22,14 +23,17 @@ UPPER_FROM_LOWER = (
     0.35,
     0.85,
 )  # the part of the lower lip's band (0: its inner edge) mirrored onto the upper lip
-UPPER_LIP_TINT = np.array(
-    [0.95, 0.8, 0.8], np.float32
-)  # the upper lip faces down, away from the light: darker, redder
-SEAM_TINT = np.array(
-    [0.8, 0.3, 0.25], np.float32
-)  # the seam multiplies the lips' own colour by this: a red shadow.
-# A seam darkened towards grey reads as a gap to the face mesh (and to the eye: a grey line is an open mouth's
-# shadow); one that keeps the red of the lips, as a real closed mouth's does, reads as touching lips.
+UPPER_LIP_SHADE = (
+    0.85,
+    1.15,
+)  # the upper lip faces down, away from the light: darker, a little richer
+LOWER_LIP_SHADE = (1.0, 1.0)  # the lower lip faces up, into the light
+# The seam takes its colour from the lips (see `MouthPalette.seam`): grey in a black-and-white photo, the
+# print's tone in a sepia one. In a colour photo a seam darkened towards grey reads as a gap to the face mesh
+# (and to the eye: a grey line is an open mouth's shadow); one that keeps the colour that sets the lips apart
+# from the skin, as a real closed mouth's does, reads as touching lips. The lips' median colour, not each
+# pixel's own, sets the hue: a pixel's chroma made richer turns its noise (or an orange lip clipped in red)
+# into green and olive specks.
 SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
 
 
@@ -39,6 +43,9 @@ class LipLayers:
     def __init__(self, image: np.ndarray, points: np.ndarray, face_height: float) -> None:
         self.image = image
         self.face_height = face_height
+        palette = MouthPalette.of(image, points, face_height, FaceFrame.from_points(points).down)
+        self._seam_colour = palette.seam
+        self._lip_luma = max(float(palette.lip @ LUMA), 1.0)
         rim = RIM * face_height
         self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
         self._upper_inner = sorted_edge(points[list(LIPS_UPPER_INNER)] - (0, rim))
@@ -85,7 +92,12 @@ class LipLayers:
         lips = cv2.remap(
             self.image, band_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         ).astype(np.float32)
-        lips *= np.where((ys < seam)[..., None], UPPER_LIP_TINT, 1.0).astype(np.float32)
+        upper = ys < seam
+        lips = shade(
+            lips,
+            np.where(upper, UPPER_LIP_SHADE[0], LOWER_LIP_SHADE[0]),
+            np.where(upper, UPPER_LIP_SHADE[1], LOWER_LIP_SHADE[1]),
+        )
         alpha = (inside * strength)[..., None]
         patch: np.ndarray = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         patch = patch * (1 - alpha) + lips * alpha
@@ -131,7 +143,7 @@ class LipLayers:
         moved: np.ndarray,
         strength: float,
     ) -> np.ndarray:
-        """Darken a thin line where the lips meet (keeping their hue), fading towards the corners and as they part."""
+        """Darken a thin line where the lips meet (in their own hue), fading towards the corners and as they part."""
         width = self._seam_width()
         profile = np.exp(-0.5 * ((ys - seam) / width) ** 2)
         closed = np.clip(1.0 - gap / max(SEAM_GAP * self.face_height, 1.0), 0.0, 1.0)
@@ -140,7 +152,9 @@ class LipLayers:
         across = np.clip(np.abs(xs - (left + right) / 2) / max((right - left) / 2, 1.0), 0.0, 1.0)
         taper = (1.0 - across**4)[None, :]
         alpha = (profile * closed * taper * strength)[..., None]
-        return patch * (1 - alpha * (1 - SEAM_TINT))
+        # The seam's colour, with each pixel's own light and shade: the lips' texture shows through it.
+        texture = (patch @ LUMA)[..., None] / self._lip_luma
+        return patch * (1 - alpha) + self._seam_colour * texture * alpha
 
 
 def _smoothed(row: np.ndarray, sigma: float) -> np.ndarray:
