@@ -1,14 +1,13 @@
 """The gallery: the warp engine on hard versions of the package portraits, measured by `evaluate`.
 
-Each variant of scikit-image's astronaut and matplotlib's grace_hopper (tests/portrait_variants.py:
+Variants of scikit-image's astronaut and matplotlib's grace_hopper (tests/portrait_variants.py:
 dark, low contrast, JPEG 25, a 90 px face, rolled ±15°, squeezed to 70 % as a stand-in for a turned
-face, mirrored, and the mouth already open in the photo) speaks the quality test's sentence with
-eSpeak's own phonemes, at the portrait's own size (short clips, small frames), and is held to the
-issue's targets: closure and opening >= 85 %, rounding >= 70 %, lag 0 ± 1 frame, upper-face SSIM
->= 0.93. Every case leaves a contact sheet (PNG: rest, each bilabial, open vowel and rounded vowel of
-both portraits) and the report beside its clip; `LIPSYNC_GALLERY_DIR` copies the sheets there too.
-Before/after figures: benchmarks/bench_gallery.py.
-"""
+face, mirrored, and the mouth already open in the photo), each on one of the two (`CASES`), speak
+the quality test's sentence with eSpeak's own phonemes, at the portrait's own size (short clips,
+small frames), and are held to the issue's targets: closure and opening >= 85 %, rounding >= 70 %,
+lag 0 ± 1 frame, upper-face SSIM >= 0.93. Every case leaves a contact sheet (PNG: rest, four
+bilabials, two open and two rounded vowels) and the report beside its clip; `LIPSYNC_GALLERY_DIR`
+copies the sheets there too. Every variant of both portraits, before and after: bench_gallery.py."""
 
 from __future__ import annotations
 
@@ -30,8 +29,19 @@ MIN_OPENING = 0.85
 MIN_ROUNDING = 0.70
 MAX_LAG_FRAMES = 1.0
 MIN_SSIM = 0.93
-VARIANTS = tuple(name for name in pv.VARIANTS if name != "original")
-PORTRAITS = ("astronaut", "grace_hopper")
+CASES = (  # each variant on the portrait it is harder for (on main: the one that failed), both used
+    ("dark", "astronaut"),
+    ("low_contrast", "astronaut"),
+    ("jpeg25", "astronaut"),
+    ("face90px", "astronaut"),
+    ("roll+15", "astronaut"),
+    ("roll-15", "grace_hopper"),
+    ("squeeze70", "grace_hopper"),
+    ("mirror", "grace_hopper"),
+    ("open_mouth", "grace_hopper"),
+)
+"""(variant, portrait) pairs: one render each keeps the gallery near 2 minutes on 2 idle cores;
+benchmarks/bench_gallery.py measures every variant of both."""
 TILE = 160
 
 
@@ -65,6 +75,7 @@ def gallery_setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "phones": [{"phone": p.phone, "start": p.start, "end": p.end} for p in speech.phones],
         "renderer": Renderer("warp"),
         "paths": paths,
+        "analyzer": analyzer,
     }
 
 
@@ -83,15 +94,14 @@ def moments(phones: list[dict[str, Any]]) -> list[tuple[str, float]]:
     return picked
 
 
-def contact_sheet(video: Path, times: list[float], path: Path) -> Path:
+def contact_sheet(video: Path, times: list[float], path: Path, analyzer: Any) -> Path:
     """The mouth region of the video's frames at `times`, side by side, as a PNG."""
-    from lipsync_tool.face.analyzer import FaceAnalyzer
     from lipsync_tool.media.ffmpeg import find_ffmpeg
     from lipsync_tool.media.frames import iter_frames
 
     frames = list(iter_frames(find_ffmpeg(), video))
     wanted = [frames[min(int(t * 25), len(frames) - 1)] for t in times]
-    points = FaceAnalyzer().analyze(frames[0]).landmarks.points[:, :2]
+    points = analyzer.analyze(frames[0]).landmarks.points[:, :2]
     centre = (points[13] + points[14]) / 2
     half = max(8, int(0.6 * np.ptp(points[:, 1]) / 2))
     tiles = []
@@ -104,8 +114,7 @@ def contact_sheet(video: Path, times: list[float], path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("face", PORTRAITS)
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(("variant", "face"), CASES)
 def test_the_warp_engine_articulates_every_variant(
     gallery_setup: dict[str, Any], variant: str, face: str
 ) -> None:
@@ -128,9 +137,8 @@ def test_the_warp_engine_articulates_every_variant(
     (setup["folder"] / f"{face}_{variant}.txt").write_text(table)
     (setup["folder"] / f"{face}_{variant}.json").write_text(json.dumps(report.to_dict()))
     picked = moments(setup["phones"])
-    sheet = contact_sheet(
-        video, [t for _, t in picked], setup["folder"] / f"{face}_{variant}_sheet.png"
-    )
+    sheet_path = setup["folder"] / f"{face}_{variant}_sheet.png"
+    sheet = contact_sheet(video, [t for _, t in picked], sheet_path, setup["analyzer"])
     if os.environ.get("LIPSYNC_GALLERY_DIR"):
         target = Path(os.environ["LIPSYNC_GALLERY_DIR"])
         target.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -136,3 +140,23 @@ def test_pose_warnings_name_the_turn_and_the_tilt() -> None:
     assert len(tilted) == 1 and "tilted (25 degrees" in tilted[0]
     assert "may look wrong" in turned_away[0]
     assert len(pose_warnings(50.0, 30.0)) == 2
+
+
+def test_a_portrait_tilted_past_the_supported_roll_renders_with_a_warning(
+    workdir: Path, hopper: tuple[np.ndarray, np.ndarray], caplog: pytest.LogCaptureFixture
+) -> None:
+    import lipsync_tool as lt
+
+    image, _ = hopper
+    tilted = workdir / "tilted.png"
+    Image.fromarray(pv.roll(image, 30.0)).save(tilted)
+    upright = workdir / "upright.png"
+    Image.fromarray(pv.roll(image, 10.0)).save(upright)
+    options: dict[str, Any] = {"still": True, "upscale": False, "overwrite": True}
+    with caplog.at_level(logging.WARNING, logger="lipsync_tool"):
+        lt.render(upright, workdir / "bursts.wav", workdir / "upright.mp4", **options)
+        assert not [r for r in caplog.records if "may look wrong" in r.getMessage()]
+        lt.render(tilted, workdir / "bursts.wav", workdir / "tilted.mp4", **options)
+    warned = [r.getMessage() for r in caplog.records if "may look wrong" in r.getMessage()]
+    assert len(warned) == 1 and "tilted" in warned[0], caplog.text
+    assert (workdir / "tilted.mp4").stat().st_size > 0
