@@ -32,8 +32,8 @@ MIN_SSIM = 0.93
 
 
 def short_of_target(variant: str, face: str, measured: str) -> Any:
-    """A case that misses a target at this commit: kept asserted, reported as an expected failure
-    with the figure measured (2026-12-05, idle-independent: counts, not times)."""
+    """A case that misses a target at this commit: still asserted, reported as an expected failure
+    with the figure measured on 2026-12-05 (an unexpected pass shows as XPASS)."""
     return pytest.param(
         variant, face, marks=pytest.mark.xfail(reason=f"measured {measured}", strict=False)
     )
