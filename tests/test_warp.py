@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lipsync_tool.engine.warp.engine import render_scale
 from lipsync_tool.engine.warp.geometry import FaceFrame, jaw_open_displacements, smooth_loop
 from lipsync_tool.engine.warp.mouth_warp import MouthWarp
 from lipsync_tool.engine.warp.tps import ThinPlateSpline
+from lipsync_tool.engine.warp.working_size import render_scale
 from lipsync_tool.face.analyzer import FaceAnalyzer
 from lipsync_tool.speech.envelope import loudness_db
 

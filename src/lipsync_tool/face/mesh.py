@@ -124,6 +124,14 @@ class FaceLandmarks:
         dx, dy = self.xy[left] - self.xy[right]
         return math.degrees(math.atan2(dy, dx))
 
+    def yaw_degrees(self) -> float:
+        """How far the head is turned, from the depth of the outer eye corners: 0 frontal, positive
+        when the face's left side (the viewer's right) is farther from the camera."""
+        right, left = topology.EYE_LINE
+        across = float(np.hypot(*(self.xy[left] - self.xy[right])))
+        deeper = float(self.points[left, 2] - self.points[right, 2])
+        return math.degrees(math.atan2(deeper, across))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {

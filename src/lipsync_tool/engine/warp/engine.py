@@ -16,16 +16,26 @@ from ..base import Engine, EngineJob, EnginePlan, FrameStream, NoOptions
 if TYPE_CHECKING:
     from ...life.face_life import FaceLife
     from .mouth_warp import MouthWarp
+    from .working_size import SupersampledMouth
 
 log = logging.getLogger(__name__)
 
-MAX_RENDER_LINES = 1080
-MAX_RENDER_WIDTH = 1920
+MAX_YAW_DEGREES = 35.0
+MAX_ROLL_DEGREES = 20.0
+POSE_WARNING = (
+    "the face in PORTRAIT is {what} ({angle:.0f} degrees, the mouth warp supports up to "
+    "{limit:.0f}): the mouth may look wrong; a more frontal, upright photo animates best"
+)
 
 
-def render_scale(width: int, height: int) -> float:
-    """Scale that caps the render at 1080 lines and 1920 columns; portraits are never enlarged."""
-    return min(1.0, MAX_RENDER_LINES / height, MAX_RENDER_WIDTH / width)
+def pose_warnings(yaw: float, roll: float) -> list[str]:
+    """Warnings for a face turned or tilted beyond what the mouth warp follows."""
+    warnings = []
+    if abs(yaw) > MAX_YAW_DEGREES:
+        warnings.append(POSE_WARNING.format(what="turned", angle=abs(yaw), limit=MAX_YAW_DEGREES))
+    if abs(roll) > MAX_ROLL_DEGREES:
+        warnings.append(POSE_WARNING.format(what="tilted", angle=abs(roll), limit=MAX_ROLL_DEGREES))
+    return warnings
 
 
 @dataclass(frozen=True)
@@ -69,27 +79,35 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
     def render(self, job: EngineJob[NoOptions]) -> FrameStream:
         import cv2
 
+        from ...face.frame import FaceFrame
         from ...life.face_life import FaceLife, LifeSettings, life_seed
-        from .mouth_warp import MouthWarp
+        from .working_size import frame_scale, mouth_for
 
+        landmarks = job.face.landmarks
+        for warning in pose_warnings(landmarks.yaw_degrees(), landmarks.roll_degrees()):
+            log.warning("%s", warning)
         height, width = job.portrait.shape[:2]
-        scale = render_scale(width, height)
-        image, points = job.portrait, job.face.landmarks.points[:, :2].astype(np.float64)
-        if scale < 1.0:
+        face_height = FaceFrame.from_points(landmarks.xy.astype(np.float64)).height
+        scale = frame_scale(width, height, face_height, job.request.upscale)
+        image, points = job.portrait, landmarks.points.astype(np.float64)
+        if scale != 1.0:
             size = (max(2, round(width * scale)), max(2, round(height * scale)))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            points = points * (size[0] / width, size[1] / height)
+            shrink = scale < 1.0
+            image = cv2.resize(
+                image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+            )
+            points = points * (size[0] / width, size[1] / height, scale)
             log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
         request = job.request
         with job.clock.stage("mouth track"):
             timeline = self.timeline(job, job.progress)
         with job.clock.stage("setup"):
-            mouth = MouthWarp(image, points, amplitude=request.expression_scale)
+            mouth = mouth_for(image, points, request.expression_scale)
             settings = LifeSettings(
                 request.fps, request.blink, request.still, request.expression_scale
             )
             seed = life_seed(request.seed, job.speech.samples)
-            life = FaceLife(image.shape, points, settings, timeline.opening, seed)
+            life = FaceLife(image.shape, points[:, :2], settings, timeline.opening, seed)
         out_h, out_w = image.shape[:2]
         frames = self._frames(mouth, life, timeline, job.progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)
@@ -109,7 +127,10 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
 
     @staticmethod
     def _frames(
-        mouth: MouthWarp, life: FaceLife, timeline: Timeline, progress: ProgressCallback
+        mouth: MouthWarp | SupersampledMouth,
+        life: FaceLife,
+        timeline: Timeline,
+        progress: ProgressCallback,
     ) -> Iterator[np.ndarray]:
         total = len(timeline.opening)
         for index in range(total):

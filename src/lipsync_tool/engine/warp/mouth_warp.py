@@ -10,9 +10,10 @@ from .geometry import (
     anchor_ring,
     jaw_open_displacements,
     lip_pout_displacements,
-    lip_press_displacements,
     lip_stretch_displacements,
     lip_tuck_displacements,
+    own_mouth_close_displacements,
+    sideways_foreshortening,
     smooth_loop,
     smoothstep,
     warp_region,
@@ -48,25 +49,35 @@ class MouthWarp:
     """Animates one portrait's mouth: `frame(opening, width, close)` returns the portrait in that pose."""
 
     def __init__(self, image: np.ndarray, points: np.ndarray, amplitude: float = 1.0) -> None:
+        """`points`: the face's (468, 2) landmarks in `image` pixels, or (468, 3) with the mesh's
+        depth (same scale), which makes sideways lip motion follow a turned face's foreshortening."""
         self.image = image
         self.points = points[:, :2].astype(np.float64)
         self.face = FaceFrame.from_points(self.points)
         scale = amplitude * self.face.height
+        mesh = np.asarray(points, np.float64)
+        sideways = sideways_foreshortening(mesh, self.face)[:, None]
         shifts = {
-            "open": jaw_open_displacements(self.points, self.face) * (JAW_DROP * scale),
-            "width": lip_stretch_displacements(self.points, self.face) * (LIP_STRETCH * scale),
-            "close": lip_press_displacements(self.points, self.face) * self.face.height,
-            "tuck": lip_tuck_displacements(self.points, self.face) * scale,
-            "pout": lip_pout_displacements(self.points, self.face) * scale,
+            "open": jaw_open_displacements(mesh, self.face) * (JAW_DROP * scale),
+            "width": lip_stretch_displacements(mesh, self.face) * (LIP_STRETCH * scale) * sideways,
+            "close": own_mouth_close_displacements(mesh, self.face) * self.face.height,
+            "tuck": lip_tuck_displacements(mesh, self.face) * scale,
+            "pout": lip_pout_displacements(mesh, self.face) * scale,
         }
-        region = warp_region(self.points, self.face)
-        sigma = max(2.0, 0.05 * self.face.height)
+        self.region, self.sigma = self.region_of(self.points)
+        region, sigma = self.region, self.sigma
         anchors = anchor_ring(self.points, self.face)
         self.warp = RegionWarp(image.shape, self.points, shifts, anchors, region, sigma)
         self.roi = self.warp.roi
         self.inner_loop = list(LIPS_INNER)
         self.interior = MouthInterior(image, self.points, self.face.height, self.face.down)
         self.lip_layers = LipLayers(image, self.points, self.face.height)
+
+    @staticmethod
+    def region_of(points: np.ndarray) -> tuple[np.ndarray, float]:
+        """The polygon the warp of a face with these landmarks acts in, and its feathering (px)."""
+        face = FaceFrame.from_points(points[:, :2])
+        return warp_region(points[:, :2], face), max(2.0, 0.05 * face.height)
 
     def _weights(
         self, opening: float, width: float, close: float, tuck: float = 0.0
