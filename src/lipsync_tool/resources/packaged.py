@@ -54,5 +54,5 @@ def copy_from_package(resource: Resource, target: Path) -> Path | None:
         log.warning("%s in the package %s is unusable (%s)", source, resource.package, problem)
         return None
     os.replace(partial, target)
-    log.info("%s taken from the installed package %s", resource.name, resource.package[0])
+    log.debug("%s taken from the installed package %s", resource.name, resource.package[0])
     return target
