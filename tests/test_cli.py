@@ -52,6 +52,7 @@ FLAG_CASES = [
     (["--overwrite"], "request.overwrite", True),
     (["--max-duration", "30"], "request.max_duration", 30.0),
     (["--visemes", "acoustic"], "request.visemes", "acoustic"),
+    (["--asr", "pocketsphinx"], "request.asr", "pocketsphinx"),
     (["--language", "de"], "request.language", "de"),
     (["--transcript", "hello there"], "request.transcript", "hello there"),
     (["--no-blink"], "request.blink", False),

@@ -216,7 +216,7 @@ def test_english_tts_recognised_phones_drive_the_mouth(english: PaddedSpeech) ->
 
     speech = SpeechAudio(english.samples_16k, SPEECH_RATE, source=None)  # type: ignore[arg-type]
     n = int(english.duration * 25)
-    track = SpeechAnalyzer().track(speech, 25, n)
+    track = SpeechAnalyzer().track(speech, 25, n, asr="pocketsphinx")
     assert track.method == "recognized"
     start, end = english.speech_span
     opening = track.poses.effective_opening

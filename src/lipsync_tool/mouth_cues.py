@@ -58,26 +58,30 @@ def cues(
     visemes: str | None = None,
     language: str | None = None,
     max_duration: float | None = None,
+    asr: str | None = None,
 ) -> CueTrack:
     """The mouth cues of the speech in `audio` (any file ffmpeg decodes).
 
-    `transcript`, `visemes`, `language` and `max_duration` mean what they mean in a
+    `transcript`, `visemes`, `language`, `max_duration` and `asr` mean what they mean in a
     RenderRequest, with its defaults where None.
     """
     from .media.audio import decode_speech, frame_count
     from .media.ffmpeg import find_ffmpeg
     from .request import VISEMES_CHOICES
     from .speech.track import SpeechAnalyzer
+    from .speech.whisper import choose
 
     defaults = {f.name: f.default for f in option_fields(RenderRequest)}
     visemes = visemes if visemes is not None else defaults["visemes"]
     language = language if language is not None else defaults["language"]
     max_duration = max_duration if max_duration is not None else defaults["max_duration"]
+    asr = asr if asr is not None else defaults["asr"]
     path = Path(audio).expanduser()
     if not path.is_file():
         raise InputError(f"AUDIO {path} does not exist")
     if visemes not in VISEMES_CHOICES:
         raise InputError(f"visemes must be one of {', '.join(VISEMES_CHOICES)}, not {visemes!r}")
+    choose(asr, language)  # an unusable --asr fails before any work
     speech = decode_speech(find_ffmpeg(), path, max_duration=max_duration)
     track = SpeechAnalyzer().track(
         speech,
@@ -86,5 +90,6 @@ def cues(
         mode=visemes,
         language=language,
         transcript=transcript,
+        asr=asr,
     )
     return CueTrack(tuple(track.cues()), speech.duration, track.method, str(path))

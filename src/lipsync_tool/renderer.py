@@ -207,7 +207,9 @@ class Renderer:
         if self._speech is None:
             from .speech.track import SpeechAnalyzer
 
-            self._speech = SpeechAnalyzer()  # its recogniser loads in _load, or on first use
+            self._speech = SpeechAnalyzer(
+                self.cache_dir
+            )  # recognisers load in _load or on first use
         return self._speech
 
     def _options(self, request: RenderRequest) -> object:
@@ -332,6 +334,7 @@ class Renderer:
             language=request.language,
             transcript=request.transcript,
             phones=prepared.phones,
+            asr=request.asr,
         )
         return EngineJob(
             portrait_path=request.portrait,

@@ -11,6 +11,7 @@ from .errors import InputError
 from .option_specs import as_json, option, validate
 
 VISEMES_CHOICES = ("auto", "phonetic", "acoustic")
+ASR_CHOICES = ("auto", "whisper", "pocketsphinx")
 DEFAULT_LOUDNESS = -16.0
 
 
@@ -75,6 +76,15 @@ class RenderRequest:
         group="speech analysis",
     )
     """The words spoken, if known: forced alignment instead of recognition."""
+    asr: str = option(
+        "auto",
+        "without --transcript: how the words are found; whisper transcribes them (the [asr] "
+        "extra) and aligns them, pocketsphinx recognises phones; auto: whisper when installed",
+        choices=ASR_CHOICES,
+        group="speech analysis",
+    )
+    """Without `transcript`: whisper (transcribe, then align the words), pocketsphinx (phone
+    recognition), or auto (whisper when the [asr] extra is installed and a model fits the language)."""
     language: str = option("en", "language of the speech, e.g. en, de, es", group="speech analysis")
     """Language of the speech (ISO code); phone recognition is English-only."""
     visemes: str = option(
@@ -182,6 +192,13 @@ class RenderRequest:
             raise InputError("--text is empty; give the words to speak")
         if self.transcript is not None and not self.transcript.strip():
             raise InputError("--transcript is empty; give the words spoken, or leave it out")
+        if self.asr == "whisper":
+            from .speech.whisper import EXTRA_HINT, installed
+
+            if not installed():
+                raise InputError(
+                    f"--asr whisper needs the speech recogniser of the [asr] extra; install it with: {EXTRA_HINT}"
+                )
         if self.save_audio is not None and self.text is None:
             raise InputError(
                 "--save-audio writes synthesised speech: use it with --text or --text-file"

@@ -9,7 +9,7 @@ from ..option_specs import OptionField, option_fields
 from ..request import RenderRequest
 from .flags import add_flags, given
 
-FIELDS = ("visemes", "language", "transcript", "max_duration")
+FIELDS = ("visemes", "language", "transcript", "asr", "max_duration")
 """The RenderRequest fields the cues take, with the same flags and defaults as a render."""
 DEST = "cues."
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import ResourceError
 from .download import Expected, NetworkError, Progress, check_file, download
+from .packaged import copy_from_package, packaged_file
 from .table import Resource
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class ResourceStore:
             if state.problem is None:
                 paths[resource.name] = state.path
                 continue
-            if self.offline:
+            if self.offline and packaged_file(resource) is None:
                 missing.append(state)
                 continue
             try:
@@ -99,6 +100,14 @@ class ResourceStore:
                         state.problem,
                     )
                     target.unlink()
+                if copy_from_package(resource, target) is not None:
+                    if resource.sha256:
+                        _write_stamp(target, resource)  # checked as it was copied
+                    return target
+                if self.offline:
+                    raise NetworkError(
+                        f"{resource.name}: offline, and the packaged copy is unusable"
+                    )
                 fetched = download(
                     resource.url, target, Expected(resource.size, resource.sha256), self.progress
                 )
@@ -118,6 +127,11 @@ class ResourceStore:
         )
         items = "; ".join(
             f"{s.resource.name} ({s.problem}): download {s.resource.url} and put it at {s.path}"
+            + (
+                f", or install the Python package {s.resource.package[0]} that ships it"
+                if s.resource.package
+                else ""
+            )
             for s in missing
         )
         return f"{len(missing)} model file(s) missing and {why}: {items}"

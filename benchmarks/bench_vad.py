@@ -1,0 +1,108 @@
+"""Voice activity on real recordings: the PocketSphinx (WebRTC) VAD of --trim-silence against Silero VAD.
+
+The recordings of tests/data/speech come with their speech onset and offset (the `.lab` files of
+PocketSphinx's test data, see SOURCE.md there). Each is padded with 1 s of silence on both sides,
+as digital silence and under white noise at -50 and -40 dBFS; each detector's first onset and
+last offset are compared with the known ones (the recording's own lead-in and tail count as
+silence). Both are read without padding: PocketSphinx's spans lose their PADDING, Silero runs with
+`speech_pad_ms=0` and `min_silence_duration_ms=100`. "outside" is the speech a detector reports before the onset or after the offset.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import _harness as h
+import numpy as np
+
+SPANS = {"austen_0920": (0.246, 5.813), "austen_0930": (0.269, 3.037)}
+PAD = 1.0
+NOISE_DBFS = (None, -50.0, -40.0)
+RATE = 16000
+SILERO_MIN_SILENCE_MS = (
+    100  # its default (2 s) holds "speech" through a 1-s tail; ours drops pauses under 60 ms
+)
+
+
+def pocketsphinx(samples: np.ndarray) -> list[tuple[float, float]]:
+    from lipsync_tool.speech.trim import PADDING, speech_spans
+
+    return [(a + PADDING, b - PADDING) for a, b in speech_spans(samples, RATE, method="vad")]
+
+
+def silero(samples: np.ndarray) -> list[tuple[float, float]]:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(
+        samples,
+        VadOptions(speech_pad_ms=0, min_silence_duration_ms=SILERO_MIN_SILENCE_MS),
+        sampling_rate=RATE,
+    )
+    return [(s["start"] / RATE, s["end"] / RATE) for s in found]
+
+
+DETECTORS = {"pocketsphinx (WebRTC)": pocketsphinx, "silero": silero}
+
+
+def outside(spans: list[tuple[float, float]], onset: float, offset: float) -> float:
+    return sum(max(0.0, min(b, onset) - a) + max(0.0, b - max(a, offset)) for a, b in spans)
+
+
+def main() -> None:
+    from lipsync_tool.media.audio import decode_speech
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+
+    env = h.environment()
+    h.print_header("bench_vad: speech onsets and offsets on real recordings", env)
+    rows, errors = [], {name: [] for name in DETECTORS}
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory():
+        for clip, (onset, offset) in SPANS.items():
+            source = h.ROOT / "tests" / "data" / "speech" / f"{clip}.flac"
+            speech = decode_speech(find_ffmpeg(), Path(source), max_duration=60).samples
+            silence = np.zeros(int(PAD * RATE), np.float32)
+            padded = np.concatenate([silence, speech, silence])
+            for noise in NOISE_DBFS:
+                x = padded.copy()
+                if noise is not None:
+                    x += rng.normal(0, 10 ** (noise / 20), len(x)).astype(np.float32)
+                row = [f"{clip}, noise {noise or 'none'}"]
+                for name, detect in DETECTORS.items():
+                    start = time.perf_counter()
+                    spans = detect(x)
+                    seconds = time.perf_counter() - start
+                    if not spans:
+                        row += ["none", "-", "-", "-"]
+                        continue
+                    d_on = (spans[0][0] - (onset + PAD)) * 1000
+                    d_off = (spans[-1][1] - (offset + PAD)) * 1000
+                    errors[name] += [abs(d_on), abs(d_off)]
+                    out = outside(spans, onset + PAD, offset + PAD)
+                    row += [f"{d_on:+.0f}", f"{d_off:+.0f}", f"{out:.2f}", f"{seconds:.2f}"]
+                rows.append(row)
+    headers = ["clip"]
+    for name in DETECTORS:
+        headers += [f"{name}: onset ms", "offset ms", "outside s", "time s"]
+    h.print_table(
+        "detected minus known boundary (ms); speech reported outside the known span (s)",
+        headers,
+        rows,
+        [
+            f"{name}: mean |error| {np.mean(e):.0f} ms, max {np.max(e):.0f} ms over {len(e)} boundaries"
+            for name, e in errors.items()
+        ],
+    )
+    h.emit_json(
+        "bench_vad",
+        {
+            "environment": env,
+            "rows": rows,
+            "mean_abs_error_ms": {k: float(np.mean(v)) for k, v in errors.items()},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
