@@ -1,4 +1,4 @@
-"""Loudness: EBU R128 measurement and two-pass loudnorm brought to a target within 1 LU."""
+"""Loudness: EBU R128 measurement, and a gain (with a limiter when peaks demand it) to a target within 1 LU."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_normalised_to_target(
     if kind == "short":  # no linear gain reaches the target under the peak ceiling
         assert audio_filter.startswith("volume=") and "alimiter=" in audio_filter
     else:
-        assert "linear=true" in audio_filter and "measured_I=" in audio_filter
+        assert audio_filter.startswith("volume=") and "alimiter" not in audio_filter
     out = tmp_path / "normalised.wav"
     subprocess.run(
         [ffmpeg, "-hide_banner", "-nostdin", "-y", "-i", str(source), "-af", audio_filter, str(out)],
@@ -100,7 +100,7 @@ def test_normalised_to_target(
     )
     assert abs(measured - target) <= 1.0
     with wave.open(str(source), "rb") as before, wave.open(str(out), "rb") as after:
-        assert after.getframerate() == before.getframerate()  # loudnorm's 192 kHz undone
+        assert after.getframerate() == before.getframerate()  # the rate is kept
         assert abs(after.getnframes() - before.getnframes()) <= 1
         peak = np.abs(np.frombuffer(after.readframes(after.getnframes()), "<i2")).max() / 32768
     assert 20 * np.log10(peak) <= -1.0, "peaks stay under the -1.5 dBTP ceiling (with margin)"

@@ -16,15 +16,11 @@ if TYPE_CHECKING:
 
 CUE_FIELDS = frozenset({"visemes", "language", "transcript", "asr"})
 """Request fields that shape the exported mouth cues, whichever engine renders."""
-WITH_TRANSCRIPT = frozenset({"asr"})
-"""Fields honoured by every engine that honours `transcript`: they choose how it is found."""
 
 
 def ignored_flags(request: RenderRequest, engine: Engine) -> list[str]:
     """Flags of the request's fields set away from their default that `engine` does not use."""
     honoured = engine.honoured_fields()
-    if "transcript" in honoured:
-        honoured |= WITH_TRANSCRIPT
     if request.export_cues is not None:  # the exported cues come from the speech analysis
         honoured |= CUE_FIELDS
     return [f.flag for f in changed(request) if f.name not in honoured]

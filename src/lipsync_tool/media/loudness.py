@@ -1,14 +1,12 @@
 """Loudness: measure it (EBU R128 / ITU-R BS.1770) and build the filter that normalises it.
 
-Normalisation is two-pass ``loudnorm``: the first pass measures the file here; the second pass
-is a filter string the caller puts in the final encode (``-af``), so the muxed audio is
-normalised in the same ffmpeg run that writes the video. With ``linear=true`` loudnorm applies
-one fixed gain when that gain keeps the true peak under ``true_peak`` and the file's loudness
-range is within ``lra`` (and not 0, as for a steady tone); otherwise it falls back to its dynamic mode (still on target, but with
-gain riding). It resamples to 192 kHz internally, so the filter ends with an ``aresample`` back to
-the file's own rate. A file too peaky for one linear gain under ``true_peak`` gets a gain and a
-peak limiter instead (loudnorm's own dynamic fallback needs 3 s of input and overshoots on
-peaky speech): the gain is raised by what the limiter takes, measured, until on target.
+``loudnorm``'s measuring pass reads the file's integrated loudness and true peak here; the
+filter returned is a fixed gain (``volume``) the caller puts in the final encode (``-af``), so the
+muxed audio is levelled in the same ffmpeg run that writes the video, at its own rate and layout.
+One gain keeps the speech's own dynamics. A file too peaky for one gain under ``true_peak`` gets
+the gain and a peak limiter; the limiter's loss is measured and made up until on target.
+loudnorm's own second pass is not used: on short clips its dynamic fallback (it needs 3 s of
+input) overshoots, and ffmpeg 4.1's linear mode missed the target by 4 LU on a 2.7 s clip.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TARGET_LUFS = -16.0
 TARGET_RANGE = (-70.0, -5.0)  # LUFS, loudnorm's own limits
 TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP
-LRA_RANGE = (1.0, 50.0)  # LU
 SILENT_LUFS = -70.0  # ebur128's floor: nothing above the absolute gate
 LIMITER_MARGIN_DB = 0.5  # the limiter holds sample peaks; true peaks between samples run higher
 LIMITER_PASSES = 3
@@ -115,23 +112,20 @@ def loudness_filter(
     path: Path,
     target_lufs: float = DEFAULT_TARGET_LUFS,
     true_peak: float = -1.5,
-    lra: float = 11.0,
 ) -> str:
-    """Measure `path` and return the second-pass loudnorm filter (for `-af`) that brings it to `target_lufs`.
+    """Measure `path` and return the audio filter (for `-af`) that brings it to `target_lufs`.
 
     A silent file gets ``anull``: there is nothing to raise to a target.
     """
     target = check_target(target_lufs)
     if not TRUE_PEAK_RANGE[0] <= true_peak <= TRUE_PEAK_RANGE[1]:
         raise ValueError(f"true_peak {true_peak} dBTP is outside {TRUE_PEAK_RANGE}")
-    if not LRA_RANGE[0] <= lra <= LRA_RANGE[1]:
-        raise ValueError(f"lra {lra} LU is outside {LRA_RANGE}")
     info = probe(ffmpeg, path)
     if info.audio is None:
         raise InputError(
             f"{path} has no audio track to normalise; drop --normalize-loudness or give audio"
         )
-    settings = f"loudnorm=I={target:g}:TP={true_peak:g}:LRA={lra:g}"
+    settings = f"loudnorm=I={target:g}:TP={true_peak:g}"
     report = _first_pass(ffmpeg, path, settings)
     measured = {name: report[key] for key, name in _MEASURED.items()}
     if not all(math.isfinite(float(value)) for value in measured.values()):
@@ -140,16 +134,11 @@ def loudness_filter(
     log.debug(
         "%s measures %s LUFS; normalising to %g LUFS", path.name, measured["measured_I"], target
     )
-    second = ":".join(f"{name}={value}" for name, value in measured.items())
-    resample = f",aresample={info.audio.sample_rate}" if info.audio.sample_rate else ""
-    # loudnorm's output carries no channel layout on ffmpeg 5.x, which the AAC encoder refuses.
-    layout = info.audio.channel_layout
-    fmt = f",aformat=channel_layouts={layout}" if layout else ""
     gain = target - float(measured["measured_I"])
     if float(measured["measured_TP"]) + gain > true_peak:
         log.debug("%s is too peaky for a linear gain of %.1f dB: limiting", path.name, gain)
-        return _limited(ffmpeg, path, target, gain, true_peak) + fmt
-    return f"{settings}:{second}:linear=true{resample}{fmt}"
+        return _limited(ffmpeg, path, target, gain, true_peak)
+    return f"volume={gain:.2f}dB"
 
 
 def _limited(ffmpeg: str, path: Path, target: float, gain: float, true_peak: float) -> str:

@@ -64,6 +64,7 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
             "visemes",
             "language",
             "transcript",
+            "asr",
             "blink",
             "seed",
         }
