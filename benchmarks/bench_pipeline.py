@@ -3,7 +3,10 @@
 Every run is a fresh Python process (see _harness.py), repeated --repeats times, medians shown:
 
 * render, with upscale (1080 lines) and without: import, `lt.Renderer("warp")` (its load_seconds)
-  and one `render()` of S seconds of speech-like sound on scikit-image's astronaut (512×512):
+  and one `render()` of S seconds of speech on scikit-image's astronaut (512×512). The speech is
+  real by default (`--speech recorded`: the two LibriVox clips of tests/data/speech, 9.3 s, so
+  the default render runs its recogniser: Whisper with the [asr] extra, else PocketSphinx), or
+  `--speech synthetic`, a speech-like signal of `--seconds`:
   `RenderResult.stage_seconds` and `engine_seconds`, the render() wall and its real-time factor
   (RTF = wall ÷ S), the whole process's wall, and the peak memory of its process tree;
 * floor: ffmpeg alone, the render's own encode command (`media.encode.frames_command`) fed the
@@ -88,6 +91,20 @@ def floor_command(portrait: Path, audio: Path, fps: float, upscale: bool, out: P
         size = image.size
     settings = EncodeSettings(fps=fps, upscale=upscale, container="mp4", audio=audio)
     return frames_command(find_ffmpeg(), size, settings, out)
+
+
+RECORDED = ("austen_0920.flac", "austen_0930.flac")
+
+
+def recorded_speech(path: Path) -> Path:
+    """The recorded clips of tests/data/speech one after the other, as one 16 kHz WAV."""
+    from lipsync_tool.media.ffmpeg import find_ffmpeg, run_ffmpeg
+
+    sources = [h.ROOT / "tests" / "data" / "speech" / name for name in RECORDED]
+    inputs = [arg for source in sources for arg in ("-i", str(source))]
+    graph = "".join(f"[{i}:a]" for i in range(len(sources))) + f"concat=n={len(sources)}:v=0:a=1"
+    run_ffmpeg(find_ffmpeg(), [*inputs, "-filter_complex", graph, "-y", str(path)], what="concat")
+    return path
 
 
 def summarise(renders: list[dict[str, Any]], floors: list[dict[str, Any]], seconds: float) -> dict:
@@ -207,7 +224,10 @@ def main() -> None:
     from lipsync_tool.request import VISEMES_CHOICES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="speech length (default 10)")
+    parser.add_argument(
+        "--speech", choices=("recorded", "synthetic"), default="recorded", help="(default recorded)"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="synthetic speech's length")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (default 3)")
     parser.add_argument("--visemes", choices=VISEMES_CHOICES, default="auto")
@@ -220,7 +240,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as temp:
         folder = Path(temp)
         portrait = h.portrait(folder, "astronaut")
-        audio = h.speech_like_wav(folder / "speech.wav", args.seconds)
+        if args.speech == "recorded":
+            audio = recorded_speech(folder / "speech.wav")
+            samples, rate = h.read_wav(audio)
+            args.seconds = len(samples) / rate
+        else:
+            audio = h.speech_like_wav(folder / "speech.wav", args.seconds)
         frames = None
         for repeat in range(args.repeats):
             for label, upscale in SIZES.items():
