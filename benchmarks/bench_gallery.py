@@ -1,11 +1,13 @@
 """The gallery: lip-sync quality of the warp engine on hard versions of the package portraits, and
 the same measured with another checkout's code (the "before" of a change).
 
-Every variant of tests/portrait_variants.py (dark, low contrast, JPEG 25, a 90 px face, rolled
-±15°, squeezed to 70 %, mirrored, the mouth already open in the photo; the original as reference)
-of scikit-image's astronaut and matplotlib's grace_hopper speaks one English sentence from eSpeak
-NG's own phonemes (seed 1), at the portrait's own size (--upscale: 1080 lines, as the tool writes
-by default), and `lt.evaluate` measures it against the synthesiser's phone timings. The variant
+Every variant of tests/portrait_variants.py (grayscale, sepia, a blue shade cast, dark, low
+contrast, JPEG 25, a 90 px face, rolled ±15°, squeezed to 70 %, mirrored, the mouth already open
+in the photo; the original as reference) of scikit-image's astronaut and matplotlib's
+grace_hopper speaks one English sentence from eSpeak NG's own phonemes (seed 1), at the
+portrait's own size (--upscale: 1080 lines, as the tool writes by default), and `lt.evaluate`
+measures it against the synthesiser's phone timings, with the chroma (largest channel spread) of
+the portrait and of every frame. --sheets DIR keeps a contact sheet of each render's mouth. The variant
 images are made once, by this checkout, so both columns animate the same pictures.
 
 --baseline-src DIR renders them a second time in a fresh process whose `lipsync_tool` is imported
@@ -29,10 +31,10 @@ PARTS = ("closure", "opening", "rounding")
 TARGETS = "targets: closure >= 85 %, opening >= 85 %, rounding >= 70 %, lag 0 +-1, SSIM >= 0.93"
 
 
-def variants_module() -> Any:
-    """tests/portrait_variants.py, loaded by path (the benchmarks are not a package of the tests)."""
-    path = h.ROOT / "tests" / "portrait_variants.py"
-    spec = importlib.util.spec_from_file_location("portrait_variants", path)
+def tests_module(name: str) -> Any:
+    """tests/NAME.py, loaded by path (the benchmarks are not a package of the tests)."""
+    path = h.ROOT / "tests" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -46,7 +48,7 @@ def make_inputs(folder: Path, portraits: list[str]) -> dict[str, Any]:
     from lipsync_tool.face.analyzer import FaceAnalyzer
     from lipsync_tool.speech_input import TEXT_MARGIN
 
-    pv = variants_module()
+    pv = tests_module("portrait_variants")
     speech = h.espeak_wav(folder / "sentence.wav", SENTENCE, margin=TEXT_MARGIN)
     phones = [{"phone": p.phone, "start": p.start, "end": p.end} for p in speech.phones]
     analyzer = FaceAnalyzer()
@@ -63,10 +65,17 @@ def make_inputs(folder: Path, portraits: list[str]) -> dict[str, Any]:
 
 def measure_all(spec: dict[str, Any]) -> dict[str, Any]:
     """In a child process: render and evaluate every image of `spec` with this process's lipsync_tool."""
+    from PIL import Image
+
     import lipsync_tool as lt
+    from lipsync_tool.face.analyzer import FaceAnalyzer
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+    from lipsync_tool.media.frames import iter_frames
     from lipsync_tool.renderer import Renderer
 
-    renderer = Renderer("warp")
+    pv, sheets = tests_module("portrait_variants"), tests_module("contact_sheets")
+    renderer, analyzer, ffmpeg = Renderer("warp"), FaceAnalyzer(), find_ffmpeg()
+    moments = sheets.moments(spec["phones"])
     rows: dict[str, Any] = {}
     for key, image in spec["images"].items():
         h.log(f"{spec['label']}: {key}")
@@ -82,19 +91,33 @@ def measure_all(spec: dict[str, Any]) -> dict[str, Any]:
         renderer.render(request)
         report = lt.evaluate(out, audio=spec["wav"], phones=spec["phones"], portrait=image)
         data = report.to_dict()
+        own = float(pv.chroma(np.asarray(Image.open(image).convert("RGB"))).max())
+        video = max(float(pv.chroma(frame).max()) for frame in iter_frames(ffmpeg, out))
+        if spec["sheets"]:
+            name = key.replace(": ", "_") + f"_{spec['label']}.png"
+            sheet = Path(spec["sheets"]) / name
+            sheets.contact_sheet(out, [t for _, t in moments], sheet, analyzer)
         art = data["articulation"]
         rows[key] = {
             **{p: [art[p]["passed"], art[p]["total"]] for p in PARTS},
             "lag": data["sync"]["lag_subframe"],
             "r": data["sync"]["r"],
             "ssim": data["identity"]["ssim_outside_blinks"],
+            "chroma": [own, video],
         }
     return {"lipsync_tool": lt.__file__, "rows": rows}
 
 
-def run(label: str, inputs: dict[str, Any], folder: Path, upscale: bool, src: str | None) -> Any:
+def run(
+    label: str,
+    inputs: dict[str, Any],
+    folder: Path,
+    upscale: bool,
+    src: str | None,
+    sheets: str | None,
+) -> Any:
     """`measure_all` in a fresh process, importing lipsync_tool from `src` when given."""
-    spec = {**inputs, "label": label, "folder": str(folder), "upscale": upscale}
+    spec = {**inputs, "label": label, "folder": str(folder), "upscale": upscale, "sheets": sheets}
     saved = os.environ.get("PYTHONPATH")
     if src is not None:
         os.environ["PYTHONPATH"] = src
@@ -119,6 +142,7 @@ def main() -> None:
     )
     parser.add_argument("--baseline-src", help="a checkout's src/ to measure as 'before'")
     parser.add_argument("--upscale", action="store_true", help="render 1080 lines (slower)")
+    parser.add_argument("--sheets", help="a folder for each render's contact sheet (PNG)")
     parser.add_argument("--portraits", nargs="+", choices=h.PORTRAITS, default=list(h.PORTRAITS))
     args = parser.parse_args()
     env = h.environment()
@@ -126,9 +150,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-gallery-") as temp:
         folder = Path(temp)
         inputs = make_inputs(folder, args.portraits)
-        after = run("after", inputs, folder, args.upscale, None)
+        if args.sheets:
+            Path(args.sheets).mkdir(parents=True, exist_ok=True)
+        after = run("after", inputs, folder, args.upscale, None, args.sheets)
         before = (
-            run("before", inputs, folder, args.upscale, args.baseline_src)
+            run("before", inputs, folder, args.upscale, args.baseline_src, args.sheets)
             if args.baseline_src
             else None
         )
@@ -139,17 +165,21 @@ def main() -> None:
 
     h.print_table(
         "lt.evaluate of each variant" + (" (before -> after)" if before else ""),
-        ["variant", "closure", "open", "round", "lag", "SSIM"],
+        ["variant", "closure", "open", "round", "lag", "SSIM", "chroma"],
         [
             [
                 key,
                 *(pair(key, lambda row, p=p: cell(row, p)) for p in PARTS),
                 pair(key, lambda row: f"{row['lag']:+.2f}"),
                 pair(key, lambda row: f"{row['ssim']:.3f}"),
+                pair(key, lambda row: "{:.0f}/{:.0f}".format(*row["chroma"])),
             ]
             for key in after["rows"]
         ],
-        [TARGETS],
+        [
+            TARGETS,
+            "chroma: the portrait's largest max-min channel spread / the video's (every frame)",
+        ],
     )
     h.emit_json(
         "bench_gallery",
