@@ -274,3 +274,36 @@ def test_long_audio_is_cut_into_whisper_windows_at_quiet_points() -> None:
     assert pieces[0] == (0, 16000 * 25) and pieces[-1][1] == len(samples)
     assert all(b - a <= (whisper.WINDOW_FRAMES - whisper.TAIL_FRAMES) * 160 for a, b in pieces)
     assert all(a == b for (_, a), (b, _) in zip(pieces, pieces[1:]))
+
+
+def test_heard_words_of_a_long_recording_are_aligned_window_by_window(
+    analyzer: SpeechAnalyzer, ffmpeg: str
+) -> None:
+    """34 s of real speech (two windows): the words of each window are aligned in it, the phones
+    cover the whole clip without gaps, and every bilabial the clips have alone is found in place."""
+    from lipsync_tool.speech.whisper import TimedWord
+
+    gap = np.zeros(16000, np.float32)
+    parts, words, placed = [], [], []
+    for _ in range(3):
+        for name, text in (("austen_0920", LONG), ("austen_0930", SHORT)):
+            speech = recording(name, ffmpeg)
+            offset = sum(len(p) for p in parts) / 16000
+            onset, end = SPEECH_SPANS[name]
+            words += [TimedWord(w, offset + onset, offset + end, 1.0) for w in text.split()]
+            placed.append((offset, speech, text))
+            parts += [speech.samples, gap]
+    samples = np.concatenate(parts)
+    assert len(whisper.windows(samples)) == 2
+    found = analyzer._align_heard(SpeechAudio(samples, 16000, None), words)  # type: ignore[arg-type]
+    assert found[0].start == 0 and abs(found[-1].end - len(samples) / 16000) < 0.02
+    assert all(a.end == b.start for a, b in zip(found, found[1:]))
+    heard = [p.start for p in found if p.phone in BILABIALS]
+    alone = [
+        offset + p.start
+        for offset, speech, text in placed
+        for p in analyzer.recognizer.align(speech.samples, text, 16000)
+        if p.phone in BILABIALS
+    ]
+    assert len(heard) == len(alone) >= 50
+    assert max(abs(a - b) for a, b in zip(heard, alone)) < 0.1

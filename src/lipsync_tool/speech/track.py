@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from .acoustic import acoustic_poses
 from .coarticulation import PoseTrack, TimedPhone, frame_poses, with_loudness
 from .cues import MouthCue, cues_from_phones, cues_from_poses
 from .envelope import loudness_db
-from .whisper import choose
+from .whisper import choose, windows
 
 if TYPE_CHECKING:
     from ..media.audio import SpeechAudio
@@ -102,15 +102,30 @@ class SpeechAnalyzer:
         words = self._words(speech, asr, language, report)
         if words is not None:
             if words:
-                heard = " ".join(w.text for w in words)
-                log.info("Whisper heard: %s", heard)
-                return self.recognizer.align(
-                    speech.samples, heard, speech.sample_rate
-                ), "transcribed"
+                log.info("Whisper heard: %s", " ".join(w.text for w in words))
+                return self._align_heard(speech, words), "transcribed"
             log.info("Whisper heard no words; recognising phones instead")
         return self.recognizer.recognize(
             speech.samples, speech.sample_rate, progress=report
         ), "recognized"
+
+    def _align_heard(self, speech: SpeechAudio, words: Sequence[Any]) -> list[Any]:
+        """The heard words aligned window by window (Whisper's own pieces of under 30 s), so a long
+        recording never becomes one alignment search over all its words (its memory grows with both);
+        a window with no words gets its phones recognised."""
+        rate, samples = speech.sample_rate, speech.samples
+        segments: list[Any] = []
+        for first, stop in windows(samples):
+            start, end = first / rate, stop / rate
+            text = " ".join(w.text for w in words if start <= (w.start + w.end) / 2 < end)
+            piece = samples[first:stop]
+            found = (
+                self.recognizer.align(piece, text, rate)
+                if text
+                else self.recognizer.recognize(piece, rate)
+            )
+            segments += [replace(s, start=s.start + start, end=s.end + start) for s in found]
+        return segments
 
     def _whisper(self, asr: str, language: str) -> Any:
         """The transcriber `asr` chooses for `language`; None for PocketSphinx, or when auto finds
