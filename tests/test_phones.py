@@ -361,6 +361,30 @@ def test_alignment_gives_dictionary_phones_where_espeak_spoke(
     assert np.max(np.abs(np.array(closures) - aligned)) <= 0.06
 
 
+def test_the_phone_loop_is_built_by_the_first_recognition_not_by_alignment(
+    espeak: ESpeak, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its search is most of PocketSphinx's load time, and aligning words never needs it."""
+    built: list[dict[str, object]] = []
+    load = PhoneRecognizer._load
+
+    def counted(self: PhoneRecognizer, pocketsphinx: object, **params: object) -> object:
+        built.append(params)
+        return load(self, pocketsphinx, **params)
+
+    monkeypatch.setattr(PhoneRecognizer, "_load", counted)
+    speech = espeak.speak("we buy blue boots")
+    fresh = PhoneRecognizer()
+    assert len(built) == 1  # the aligner
+    aligned = fresh.align(speech.samples, "we buy blue boots")
+    assert len(built) == 1 and [s.phone for s in aligned if s.phone in BILABIALS] == ["b"] * 3
+    recognised = fresh.recognize(speech.samples)
+    assert len(built) == 2 and "allphone_ci" in built[1]
+    assert any(s.phone in VOWELS for s in recognised)
+    assert fresh.recognize(speech.samples) == recognised
+    assert len(built) == 2  # built once
+
+
 def test_alignment_spells_words_missing_from_the_dictionary(
     recognizer: PhoneRecognizer, espeak: ESpeak, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -72,6 +72,7 @@ def test_a_warm_render_loads_nothing(workdir: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(analyzer.FaceAnalyzer, "__init__", no_loading)
     monkeypatch.setattr(phones.PhoneRecognizer, "__init__", no_loading)
+    monkeypatch.setattr(phones.PhoneRecognizer, "_load", no_loading)  # the phone loop's decoder
     for request in two_requests(workdir, workdir / "out"):
         result = renderer.render(request)
         assert result.output.is_file()

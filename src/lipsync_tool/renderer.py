@@ -103,7 +103,8 @@ class Renderer:
     `Renderer(engine, **settings)`: `settings` are the engine's load-time settings (for wav2lip
     `checkpoint` and `impl`; see `lipsync_tool.engine()`), which need a reload to change.
     Everything else changes per render in the `RenderRequest`. With `load=False` the models load
-    on the first render instead (a dry run never loads them).
+    on the first render instead (a dry run never loads them), and only those it uses: PocketSphinx's
+    phone-loop search, which a render whose words Whisper hears never needs, loads on first use.
 
     Concurrency: one Renderer renders one request at a time. A second thread calling `render` or
     `plan` while one runs gets `RendererBusy` at once; it neither waits nor shares state. Serve
@@ -137,7 +138,7 @@ class Renderer:
         self._lock = threading.Lock()
         if load:
             with self._busy():
-                self._load(progress)
+                self._load(progress, None)
 
     @property
     def engine_name(self) -> str:
@@ -178,12 +179,18 @@ class Renderer:
         finally:
             self._lock.release()
 
-    def _load(self, progress: ProgressCallback) -> None:
-        """Load the face models, the speech recogniser and the engine (each once)."""
+    def _load(self, progress: ProgressCallback, request: RenderRequest | None) -> None:
+        """Load the face models, the speech recognisers and the engine (each once).
+
+        Built warm (no `request`), every recogniser loads, so no later render loads one; loading on
+        a first render, the speech recognisers that `request` may not need load when first used."""
         self._face_analyzer()
         if "speech" not in self.load_seconds:
             start = time.perf_counter()
-            self._speech_analyzer().load()
+            if request is None:
+                self._speech_analyzer().load()
+            else:
+                self._speech_analyzer().load(request.asr, request.language, phone_loop=False)
             self.load_seconds["speech"] = round(time.perf_counter() - start, 4)
         if not self._engine_loaded:
             notice = self.engine.notice()
@@ -235,7 +242,7 @@ class Renderer:
             partial = target.partial_path()
             job = self._job(inputs, options, work_dir, progress, cancel, engine_clock)
             self.engine.check(job)
-            self._load(progress)  # no-op when loaded; else only now that the inputs passed
+            self._load(progress, request)  # no-op when loaded; else only now that the inputs passed
             check_cancelled(cancel)
             with clock.stage("prepare"):  # the engine's own set-up: speech analysis, models, warps
                 rendered = self.engine.render(job)

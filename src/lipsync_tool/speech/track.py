@@ -60,10 +60,13 @@ class SpeechAnalyzer:
         self._transcribers: dict[str, Any] = {}
         self._cache_dir = cache_dir
 
-    def load(self, asr: str = "auto", language: str = "en") -> None:
-        """Load the recognisers the default request uses now rather than on first use."""
-        _ = self.recognizer
-        self._whisper(asr, language)
+    def load(self, asr: str = "auto", language: str = "en", *, phone_loop: bool = True) -> None:
+        """Load now rather than on first use the recognisers a request with `asr` and `language`
+        uses: the aligner, Whisper, and PocketSphinx's phone loop (which a render whose words
+        Whisper hears never uses: without `phone_loop` it is built only when Whisper is not used)."""
+        recognizer = self.recognizer
+        if self._whisper(asr, language) is None or phone_loop:
+            recognizer.load_phone_loop()
 
     @property
     def recognizer(self) -> Any:
