@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,31 +63,34 @@ def decode_speech(
             f"AUDIO {path} is {info.duration:.1f} s long, over the {max_duration:g} s limit; "
             "raise it with --max-duration SECONDS or cut the audio"
         )
-    args = [
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-vn",
-        "-t",
-        f"{max_duration + 1.0:.3f}",
-        "-ac",
-        "1",
-        "-ar",
-        str(sample_rate),
-        "-f",
-        "f32le",
-        "-acodec",
-        "pcm_f32le",
-        "pipe:1",
-    ]
-    try:
-        proc = run_ffmpeg(ffmpeg, args, what=f"decoding {path.name}")
-    except MediaError as exc:
-        raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
-    samples = np.frombuffer(
-        proc.stdout, dtype="<f4"
-    )  # a read-only view of ffmpeg's output: no copy
+    # ffmpeg writes the samples to a file that is read in one piece: read from its stdout, a
+    # 10-minute recording's 38 MB would be held twice over (the pipe's chunks and their join).
+    with tempfile.TemporaryDirectory(prefix="lipsync-decode-") as folder:
+        raw = Path(folder) / "speech.f32"
+        args = [
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-t",
+            f"{max_duration + 1.0:.3f}",
+            "-ac",
+            "1",
+            "-ar",
+            str(sample_rate),
+            "-f",
+            "f32le",
+            "-acodec",
+            "pcm_f32le",
+            "-y",
+            str(raw),
+        ]
+        try:
+            run_ffmpeg(ffmpeg, args, what=f"decoding {path.name}")
+        except MediaError as exc:
+            raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
+        samples = np.fromfile(raw, dtype="<f4") if raw.exists() else np.empty(0, "<f4")
     if samples.dtype != np.float32:  # a big-endian machine
         samples = samples.astype(np.float32)
     if len(samples) == 0:

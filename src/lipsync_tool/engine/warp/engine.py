@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -102,16 +100,10 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
             points = points * (size[0] / width, size[1] / height, scale)
             log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
         request = job.request
-        # The speech is analysed while the mouth is set up: recognition runs mostly in native code
-        # that releases the GIL (CTranslate2), so the two share the cores.
-        with ThreadPoolExecutor(1, thread_name_prefix="mouth-track") as pool:
-            track_start = time.perf_counter()
-            pending = pool.submit(self.timeline, job, job.progress)
-            with job.clock.stage("setup"):
-                mouth = mouth_for(image, points, request.expression_scale)
-            timeline = pending.result()
-            job.clock.add("mouth track", time.perf_counter() - track_start)
+        with job.clock.stage("mouth track"):
+            timeline = self.timeline(job, job.progress)
         with job.clock.stage("setup"):
+            mouth = mouth_for(image, points, request.expression_scale)
             settings = LifeSettings(
                 request.fps, request.blink, request.still, request.expression_scale
             )
