@@ -226,37 +226,21 @@ def _loudness(ffmpeg: str, path: Path, fps: float, n_frames: int, own_track: boo
     ``aresample=first_pts=0`` pads with silence an audio stream that starts after time 0, so
     an audio delay in the container is measured, not lost.
     """
-    import numpy as np
-
-    from ..media.ffmpeg import run_ffmpeg
+    from ..media.audio import decode_mono
     from ..speech.envelope import loudness_db
 
     role = "VIDEO" if own_track else "AUDIO"
-    args = [
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-vn",
-        "-af",
-        "aresample=first_pts=0",
-        "-t",
-        f"{n_frames / fps + 0.5:.3f}",
-        "-ac",
-        "1",
-        "-ar",
-        str(ANALYSIS_RATE),
-        "-f",
-        "f32le",
-        "-acodec",
-        "pcm_f32le",
-        "pipe:1",
-    ]
     try:
-        proc = run_ffmpeg(ffmpeg, args, what=f"decoding the audio of {path.name}")
+        samples = decode_mono(
+            ffmpeg,
+            path,
+            seconds=n_frames / fps + 0.5,
+            sample_rate=ANALYSIS_RATE,
+            what=f"the audio of {path.name}",
+            audio_filter="aresample=first_pts=0",
+        )
     except MediaError as exc:
         raise InputError(f"cannot decode the audio of {role} {path}: {exc}") from exc
-    samples = np.frombuffer(proc.stdout, dtype="<f4")
     if len(samples) == 0:
         raise InputError(
             f"the audio of {role} {path} decodes to no samples; give the speech with --audio"

@@ -46,6 +46,30 @@ def frame_count(duration: float, fps: float) -> int:
     return max(1, int(math.floor(duration * fps + 0.5)))
 
 
+def decode_mono(
+    ffmpeg: str,
+    path: Path,
+    *,
+    seconds: float,
+    sample_rate: int,
+    what: str,
+    audio_filter: str | None = None,
+) -> np.ndarray:
+    """The first audio stream of `path` (up to `seconds`, through `audio_filter`) as mono float32
+    samples at `sample_rate`; MediaError naming `what` when ffmpeg fails."""
+    # ffmpeg writes the samples to a file that is read in one piece: read from its stdout, a
+    # 10-minute recording's 38 MB would be held twice over (the pipe's chunks and their join).
+    with tempfile.TemporaryDirectory(prefix="lipsync-decode-") as folder:
+        raw = Path(folder) / "speech.f32"
+        args = ["-i", str(path), "-map", "0:a:0", "-vn"]
+        args += ["-af", audio_filter] if audio_filter else []
+        args += ["-t", f"{seconds:.3f}", "-ac", "1", "-ar", str(sample_rate)]
+        args += ["-f", "f32le", "-acodec", "pcm_f32le", "-y", str(raw)]
+        run_ffmpeg(ffmpeg, args, what=f"decoding {what}")
+        samples = np.fromfile(raw, dtype="<f4") if raw.exists() else np.empty(0, "<f4")
+    return samples if samples.dtype == np.float32 else samples.astype(np.float32)
+
+
 def decode_speech(
     ffmpeg: str, path: Path, *, max_duration: float, sample_rate: int = ANALYSIS_RATE
 ) -> SpeechAudio:
@@ -63,36 +87,12 @@ def decode_speech(
             f"AUDIO {path} is {info.duration:.1f} s long, over the {max_duration:g} s limit; "
             "raise it with --max-duration SECONDS or cut the audio"
         )
-    # ffmpeg writes the samples to a file that is read in one piece: read from its stdout, a
-    # 10-minute recording's 38 MB would be held twice over (the pipe's chunks and their join).
-    with tempfile.TemporaryDirectory(prefix="lipsync-decode-") as folder:
-        raw = Path(folder) / "speech.f32"
-        args = [
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-vn",
-            "-t",
-            f"{max_duration + 1.0:.3f}",
-            "-ac",
-            "1",
-            "-ar",
-            str(sample_rate),
-            "-f",
-            "f32le",
-            "-acodec",
-            "pcm_f32le",
-            "-y",
-            str(raw),
-        ]
-        try:
-            run_ffmpeg(ffmpeg, args, what=f"decoding {path.name}")
-        except MediaError as exc:
-            raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
-        samples = np.fromfile(raw, dtype="<f4") if raw.exists() else np.empty(0, "<f4")
-    if samples.dtype != np.float32:  # a big-endian machine
-        samples = samples.astype(np.float32)
+    try:
+        samples = decode_mono(
+            ffmpeg, path, seconds=max_duration + 1.0, sample_rate=sample_rate, what=path.name
+        )
+    except MediaError as exc:
+        raise InputError(f"cannot decode AUDIO {path}: {exc}") from exc
     if len(samples) == 0:
         raise InputError(
             f"AUDIO {path} decodes to zero samples; give a recording with speech in it"
