@@ -9,6 +9,8 @@ choice list.
 from __future__ import annotations
 
 import dataclasses
+import json
+import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,3 +183,47 @@ def as_json(instance: Any) -> dict[str, Any]:
             value = list(value)
         data[f.name] = value
     return data
+
+
+def check_json_types(cls: type, values: Mapping[str, Any], what: str) -> None:
+    """InputError unless each of `values` has its field's JSON type (a number for a float, …).
+
+    `build` checks ranges and choices; this catches what a JSON client can get wrong beyond
+    them, such as `"rate": "fast"`, before it reaches code that assumes a number.
+    """
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        hint = hints.get(name)
+        if hint is None or value is None and _optional(hint):
+            continue
+        allowed = _json_types(hint)
+        if allowed is None:
+            continue
+        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+            names = " or ".join(_JSON_NAMES[t] for t in allowed)
+            raise InputError(f"{what} {name} must be {names}, not {json.dumps(value)}")
+
+
+_JSON_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _optional(hint: Any) -> bool:
+    return type(None) in typing.get_args(hint)
+
+
+def _json_types(hint: Any) -> tuple[type, ...] | None:
+    """The JSON value types a field of type `hint` accepts; None: not checked here."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    types: list[type] = []
+    for arg in args:
+        if arg is bool:
+            types.append(bool)
+        elif arg is int:
+            types.append(int)
+        elif arg is float:
+            types += [float, int]
+        elif arg in (str, Path):
+            types.append(str)
+        else:
+            return None
+    return tuple(dict.fromkeys(types))

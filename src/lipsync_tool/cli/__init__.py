@@ -65,6 +65,20 @@ SUBCOMMANDS = {
             "Measure the lip sync, articulation and stability of any talking-head video.",
         ),
         Subcommand(
+            "serve",
+            ".serve",
+            "Serve the web app and the HTTP API, with render workers on a durable job queue "
+            "(needs the [serve] extra).",
+            log_level="INFO",
+        ),
+        Subcommand(
+            "worker",
+            ".worker",
+            "Render jobs from a server's queue: more workers on this or other machines (with "
+            "--queue redis://...).",
+            log_level="INFO",
+        ),
+        Subcommand(
             "resources",
             ".resources",
             "List, fetch, verify or clear the downloaded model files.",

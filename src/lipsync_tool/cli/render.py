@@ -36,6 +36,8 @@ subcommands:
   cues AUDIO        mouth cues only (see lipsync-tool cues --help)
   evaluate VIDEO    quality measurements (see lipsync-tool evaluate --help)
   resources ACTION  list, fetch, verify or clear the neural engines' model files
+  serve             the web app and HTTP API on a job queue (see lipsync-tool serve --help)
+  worker            more render workers for a server's queue
 
 environment:
   LIPSYNC_CACHE_DIR   where downloaded models are kept (default: the platform user cache dir)
@@ -43,7 +45,7 @@ environment:
 
 USAGE = """lipsync-tool PORTRAIT AUDIO OUTPUT [options]
        lipsync-tool PORTRAIT OUTPUT --text TEXT [options]
-       lipsync-tool {demo,cues,evaluate,resources} ..."""
+       lipsync-tool {demo,cues,evaluate,resources,serve,worker} ..."""
 
 REQUEST_DEST = "request."
 POSITIONAL = ("portrait", "audio", "output")

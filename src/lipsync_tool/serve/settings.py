@@ -1,0 +1,111 @@
+"""The service's settings: one frozen dataclass that the CLI, the app and the workers share."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..errors import InputError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_QUEUE = "sqlite"
+DEFAULT_MAX_UPLOAD_MB = 50.0
+DEFAULT_RETENTION_DAYS = 7.0
+DEFAULT_JOBS_PER_OWNER = 20
+DEFAULT_DISK_FLOOR_MB = 500.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder for the tool, e.g. ~/.local/share/lipsync-tool/serve."""
+    from platformdirs import user_data_path
+
+    return user_data_path("lipsync-tool") / "serve"
+
+
+def default_workers() -> int:
+    """One worker per usable core (the warp engine renders on one core at a time)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Everything `serve` and `worker` are started with."""
+
+    data_dir: Path
+    """Job table, queue, uploads and results live here."""
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int | None = None
+    """Worker processes on this machine; None: one per usable core; 0: none (remote ones)."""
+    queue: str = DEFAULT_QUEUE
+    """`sqlite` (a queue file in `data_dir`) or `redis://HOST:PORT/DB`."""
+    api_keys_file: Path | None = None
+    """One key a line; None: no keys, loopback only, every caller is the same owner."""
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    retention_days: float = DEFAULT_RETENTION_DAYS
+    jobs_per_owner: int = DEFAULT_JOBS_PER_OWNER
+    """Queued and running jobs one owner may have at once."""
+    disk_floor_mb: float = DEFAULT_DISK_FLOOR_MB
+    """New jobs are refused (507) while `data_dir` has less free space than this."""
+    stale_after: float = 30.0
+    """Seconds without a heartbeat after which a running job's worker counts as dead."""
+    heartbeat: float = 2.0
+    """Seconds between a worker's heartbeats."""
+    maintenance_interval: float = 5.0
+    """Seconds between the server's checks for dead workers and expired results."""
+    cache_dir: Path | None = None
+    """Model cache of the workers' Renderers (None: the library's default)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+        if self.workers is not None and self.workers < 0:
+            raise InputError(f"--workers {self.workers}: give 0 or more")
+        if self.max_upload_mb <= 0:
+            raise InputError("--max-upload-mb must be more than 0")
+        if self.retention_days <= 0:
+            raise InputError("--retention-days must be more than 0")
+        queue_kind(self.queue)
+
+    @property
+    def worker_count(self) -> int:
+        return default_workers() if self.workers is None else self.workers
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.data_dir / "jobs.db"
+
+    @property
+    def queue_db(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    def check_exposure(self) -> None:
+        """Refuse to listen beyond loopback without API keys."""
+        if self.host not in LOOPBACK_HOSTS and self.api_keys_file is None:
+            raise InputError(
+                f"--host {self.host} would let anyone on the network render; give "
+                "--api-keys-file FILE (one key a line), or keep the default --host 127.0.0.1"
+            )
+
+
+def queue_kind(queue: str) -> str:
+    """`sqlite` or `redis`; InputError for anything else."""
+    if queue == "sqlite":
+        return "sqlite"
+    if urlparse(queue).scheme == "redis":
+        return "redis"
+    raise InputError(f"--queue {queue!r}: use sqlite or redis://HOST:PORT/DB")

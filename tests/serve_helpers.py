@@ -1,0 +1,145 @@
+"""Shared pieces of the service tests: settings in a temp folder, an in-process app, test inputs."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lipsync_tool.serve.settings import ServeSettings
+
+SHORT_TEXT = "Hi, Bob."
+FAST = {"upscale": False, "fps": 12}
+"""Options that keep a test render short: the portrait's own size, few frames."""
+
+
+def settings_for(data_dir: Path, **changes: Any) -> ServeSettings:
+    """Settings for tests: quick heartbeats and maintenance, no disk floor."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "heartbeat": 0.2,
+        "stale_after": 1.5,
+        "maintenance_interval": 0.2,
+        "disk_floor_mb": 0,
+    }
+    values.update(changes)
+    return ServeSettings(**values)
+
+
+def portrait_bytes(path: Path, size: int = 256) -> bytes:
+    """The portrait at `path` as a small JPEG (renders stay quick)."""
+    with Image.open(path) as image:
+        small = image.convert("RGB").resize((size, size))
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def blank_png(size: int = 256) -> bytes:
+    """A grey picture without a face."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((size, size, 3), 128, np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def text_job(portrait: bytes, text: str = SHORT_TEXT, **options: Any) -> dict[str, Any]:
+    """The multipart `files` and `data` of a job that speaks `text`."""
+    return {
+        "files": {"portrait": ("me.jpg", portrait, "image/jpeg")},
+        "data": {"text": text, "options": json.dumps({**FAST, **options})},
+    }
+
+
+def audio_job(portrait: bytes, audio: bytes, name: str = "talk.wav", **options: Any) -> dict:
+    return {
+        "files": {
+            "portrait": ("me.jpg", portrait, "image/jpeg"),
+            "audio": (name, audio, "audio/wav"),
+        },
+        "data": {"options": json.dumps({**FAST, **options})},
+    }
+
+
+def sse_events(body: str) -> list[dict[str, Any]]:
+    """Parse a Server-Sent Events body into {id, event, data} dicts (comments dropped)."""
+    events = []
+    for block in body.split("\n\n"):
+        fields: dict[str, Any] = {}
+        for line in block.splitlines():
+            if line.startswith(":") or ": " not in line:
+                continue
+            name, value = line.split(": ", 1)
+            fields[name] = value
+        if "data" in fields:
+            fields["data"] = json.loads(fields["data"])
+            fields["id"] = int(fields["id"])
+            events.append(fields)
+    return events
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """`lipsync-tool serve` on 127.0.0.1 at a free port, in its own process group."""
+
+    def __init__(self, data_dir: Path, *args: str, workers: int = 1) -> None:
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        command = [
+            sys.executable, "-m", "lipsync_tool", "serve",
+            "--data-dir", str(data_dir), "--port", str(self.port), "--workers", str(workers),
+            "--heartbeat", "0.3", "--stale-after", "2", *args,
+        ]  # fmt: skip
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.wait_ready(workers)
+
+    def wait_ready(self, workers: int, timeout: float = 60) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited: {self.log.read_text()}")
+            try:
+                health = httpx.get(f"{self.url}/v1/health", timeout=2).json()
+                if health["workers"] >= workers:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the server did not come up: {self.log.read_text()}")
+
+    def stop(self) -> int:
+        """SIGINT, as Ctrl-C; the server stops its workers. Returns its exit status."""
+        import os
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return int(self.process.returncode)
