@@ -16,6 +16,7 @@ from ..errors import LipSyncError
 from .jobs_api import router as jobs_router
 from .service import ApiError, Service
 from .settings import ServeSettings
+from .ui_api import router as ui_router
 from .uploads import BodyLimit, TooLarge
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(settings: ServeSettings, **overrides: Any) -> FastAPI:
     app.state.service = service
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.include_router(jobs_router)
+    app.include_router(ui_router)
     _add_error_handlers(app, settings)
     return app
 

@@ -8,6 +8,8 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -94,7 +96,9 @@ async def submit(
         earlier = await run_in_threadpool(service.store.by_key, owner, idempotency_key)
         if earlier is not None:
             return _repeat(earlier, body_hash, idempotency_key)
-    job = await run_in_threadpool(_create, service, owner, spec, parts, idempotency_key, body_hash)
+    job = await run_in_threadpool(
+        _create, service, owner, spec, _uploaded(parts), idempotency_key, body_hash
+    )
     return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
 
@@ -143,21 +147,16 @@ def _create(
     service: Service,
     owner: str,
     spec: JobSpec,
-    parts: dict[str, Any],
-    key: str | None,
-    body_hash: str,
+    stage: Callable[[Path], dict[str, Any]],
+    key: str | None = None,
+    body_hash: str | None = None,
 ) -> Job:
+    """A checked, recorded and enqueued job whose inputs `stage` puts in its new folder."""
     job_id = new_job_id()
     job_dir = service.job_dir(job_id)
     job_dir.mkdir(parents=True)
     try:
-        inputs = {
-            "portrait": save_portrait(parts["portrait"].file, job_dir),
-            "audio": None,
-            "text": parts["text"],
-        }
-        if parts["audio"] is not None:
-            inputs["audio"] = save_audio(parts["audio"].file, job_dir, parts["audio"].filename)
+        inputs = stage(job_dir)
         service.checker.check(spec, job_dir, inputs)
         job = service.store.create(
             owner,
@@ -186,6 +185,39 @@ def _create(
     service.queue.enqueue(job.id)
     service.store.mark_enqueued(job.id)
     return job
+
+
+def _uploaded(parts: dict[str, Any]) -> Callable[[Path], dict[str, Any]]:
+    def stage(job_dir: Path) -> dict[str, Any]:
+        inputs = {
+            "portrait": save_portrait(parts["portrait"].file, job_dir),
+            "audio": None,
+            "text": parts["text"],
+        }
+        if parts["audio"] is not None:
+            inputs["audio"] = save_audio(parts["audio"].file, job_dir, parts["audio"].filename)
+        return inputs
+
+    return stage
+
+
+@router.post("/jobs/{job_id}/rerun", status_code=202, summary="Render a job's inputs again")
+def rerun_job(job_id: str, service: Svc, owner: Owner) -> JSONResponse:
+    """A new job with the same portrait, speech and options."""
+    job = find_job(service, job_id, owner)
+    service.check_capacity(owner)
+    source = service.job_dir(job_id)
+    files = [name for name in (job.inputs.get("portrait"), job.inputs.get("audio")) if name]
+    if not all((source / name).is_file() for name in files):
+        raise ApiError(410, "Gone", f"job {job_id}'s inputs were deleted; submit them again")
+
+    def stage(job_dir: Path) -> dict[str, Any]:
+        for name in files:
+            shutil.copyfile(source / name, job_dir / name)
+        return {k: job.inputs.get(k) for k in ("portrait", "audio", "text")}
+
+    new = _create(service, owner, JobSpec(job.engine, job.options), stage)
+    return JSONResponse(job_view(new), status_code=202, headers={"Location": f"/v1/jobs/{new.id}"})
 
 
 @router.get("/jobs", summary="Your jobs, newest first")

@@ -16,6 +16,9 @@ from .settings import ServeSettings
 from .store import JobStore
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from ..face.analyzer import FaceAnalyzer, PortraitFace
     from ..plan import RenderPlan
     from ..renderer import Renderer
 
@@ -40,7 +43,17 @@ class InputChecker:
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir = cache_dir
         self._renderers: dict[str, Renderer] = {}
+        self._faces: FaceAnalyzer | None = None
         self._lock = threading.Lock()
+
+    def face(self, image: np.ndarray) -> PortraitFace:
+        """The face a render of `image` would animate (InputError when there is none)."""
+        from ..face.analyzer import FaceAnalyzer
+
+        with self._lock:
+            if self._faces is None:
+                self._faces = FaceAnalyzer()
+            return self._faces.analyze(image)
 
     def check(self, spec: JobSpec, job_dir: Path, inputs: dict[str, Any]) -> RenderPlan:
         from ..renderer import Renderer
