@@ -143,3 +143,72 @@ class ServerProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         return int(self.process.returncode)
+
+
+class RedisProcess:
+    """Debian's redis-server on 127.0.0.1 at a free port, without persistence."""
+
+    def __init__(self, folder: Path) -> None:
+        import shutil
+        import subprocess
+        import time
+
+        import redis
+
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        command = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(folder),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class WorkerProcess:
+    """`lipsync-tool worker` joining a Redis queue, with a data folder of its own."""
+
+    def __init__(self, queue: str, folder: Path, workers: int = 1) -> None:
+        import subprocess
+        import sys
+
+        self.log = folder / "worker.log"
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "lipsync_tool", "worker", "--queue", queue,
+            "--workers", str(workers), "--data-dir", str(folder / "data"), "--heartbeat", "0.3",
+        ]  # fmt: skip
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self) -> None:
+        import os
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()

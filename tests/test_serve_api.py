@@ -365,3 +365,64 @@ def test_speech_sent_as_a_wav_of_another_rate_renders(
     api.runner.run(job_id)
     job = api.job(job_id)
     assert job["status"] == "succeeded" and abs(job["result"]["duration"] - 1.5) < 0.05
+
+
+def test_the_face_preview_frames_the_face_that_will_speak(api: Api, portrait: bytes) -> None:
+    response = api.client.post("/v1/faces", files={"portrait": ("p.jpg", portrait)})
+    assert response.status_code == 200, response.text
+    face = response.json()
+    x0, y0, x1, y1 = face["box"]
+    assert face["width"] == face["height"] == 256 and face["faces_seen"] == 1
+    assert 0 < x0 < x1 < 256 and 0 < y0 < y1 < 256 and 40 < x1 - x0 < 160
+    blank = api.client.post("/v1/faces", files={"portrait": ("b.png", blank_png())})
+    assert blank.status_code == 422 and "no face found" in error_of(blank)["message"]
+    assert "/tmp" not in error_of(blank)["message"]
+
+
+def test_the_page_and_its_assets_are_served(api: Api) -> None:
+    page = api.client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<script src="/static/app.js"' in page.text
+    assert api.client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert api.client.get("/static/style.css").status_code == 200
+    assert api.client.get("/static/index.html").status_code == 404
+    assert api.client.get("/static/..%2Fapp.py").status_code == 404
+
+
+def test_a_browser_signs_in_with_a_key_and_out_again(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(KEY_A + "\n")
+    api = Api(settings_for(tmp_path / "data", api_keys_file=keys))
+    origin = {"Origin": "http://testserver"}
+    assert api.client.get("/v1/session").json() == {"keys_required": True, "signed_in": False}
+    wrong = api.client.post("/v1/session", data={"key": "nope"}, headers=origin)
+    assert wrong.status_code == 401
+    signed = api.client.post("/v1/session", data={"key": KEY_A}, headers=origin)
+    assert signed.status_code == 204
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert api.client.get("/v1/session").json()["signed_in"] is True
+    assert api.client.get("/v1/jobs").status_code == 200
+    assert api.client.delete("/v1/session").status_code == 204
+    api.client.cookies.clear()
+    assert api.client.get("/v1/jobs").status_code == 401
+
+
+def test_a_job_reruns_with_its_inputs_and_shows_a_thumbnail(api: Api, portrait: bytes) -> None:
+    first = api.submit(text_job(portrait, expression_scale=1.5)).json()
+    again = api.client.post(f"/v1/jobs/{first['id']}/rerun")
+    assert again.status_code == 202
+    rerun = again.json()
+    assert rerun["id"] != first["id"]
+    assert (rerun["options"], rerun["text"]) == (first["options"], first["text"])
+    api.runner.run(rerun["id"])
+    assert api.job(rerun["id"])["status"] == "succeeded"
+    thumb = api.client.get(f"/v1/jobs/{first['id']}/thumbnail")
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+    import io
+
+    from PIL import Image
+
+    assert max(Image.open(io.BytesIO(thumb.content)).size) <= 192
+    api.client.delete(f"/v1/jobs/{first['id']}")
+    assert api.client.post(f"/v1/jobs/{first['id']}/rerun").status_code == 404

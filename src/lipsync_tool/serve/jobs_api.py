@@ -182,7 +182,7 @@ def _create(
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
-    service.queue.enqueue(job.id)
+    service.queue.enqueue(job)
     service.store.mark_enqueued(job.id)
     return job
 
@@ -309,6 +309,7 @@ def cancel_job(job_id: str, service: Svc, owner: Owner) -> JSONResponse:
     if job.status in FINAL:
         raise ApiError(409, "AlreadyFinished", f"job {job_id} is already {job.status}")
     status = service.store.request_cancel(job_id)
+    service.queue.cancel(job_id)
     view = job_view(find_job(service, job_id, owner))
     return JSONResponse(view, status_code=200 if status == "cancelled" else 202)
 
@@ -317,6 +318,7 @@ def cancel_job(job_id: str, service: Svc, owner: Owner) -> JSONResponse:
 def delete_job(job_id: str, service: Svc, owner: Owner) -> Response:
     find_job(service, job_id, owner)
     service.store.request_cancel(job_id)
+    service.queue.cancel(job_id)
     service.store.delete(job_id)
     shutil.rmtree(service.job_dir(job_id), ignore_errors=True)
     return Response(status_code=204)

@@ -43,7 +43,7 @@ class Maintenance:
     def enqueue_missing(self) -> None:
         """Queue the jobs recorded as queued but never handed to the queue."""
         for job in self.store.unenqueued():
-            self.queue.enqueue(job.id)
+            self.queue.enqueue(job)
             self.store.mark_enqueued(job.id)
 
     def expire_results(self, now: float) -> None:

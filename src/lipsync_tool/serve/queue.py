@@ -1,7 +1,8 @@
 """The job queue on huey: a SQLite file in the data folder by default, or Redis.
 
-Only job ids travel through the queue; the job table says what each job is and whether it should
-still run. The web process enqueues; `lipsync-tool worker` consumes with one process per worker.
+A ticket travels through the queue: just the job id for workers on this machine (SQLite), the
+job with its input files for Redis workers, which may run anywhere. The job table says whether a
+job should still run; the web process enqueues, `lipsync-tool worker` consumes.
 """
 
 from __future__ import annotations
@@ -9,22 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .channels import KEEP_SECONDS, cancel_key
 from .settings import ServeSettings, queue_kind
+from .store import Job
 
 TASK_NAME = "lipsync.render"
 
 
 class JobQueue:
-    """Enqueue job ids; in a worker process, hand each to `handler`."""
+    """Enqueue jobs; in a worker process, hand each ticket to `handler`."""
 
     def __init__(
-        self, settings: ServeSettings, handler: Callable[[str], None] | None = None
+        self, settings: ServeSettings, handler: Callable[[dict[str, Any]], None] | None = None
     ) -> None:
         from huey import RedisHuey, SqliteHuey
 
         self.settings = settings
+        self.remote = queue_kind(settings.queue) == "redis"
         self.huey: Any
-        if queue_kind(settings.queue) == "redis":
+        if self.remote:
             self.huey = RedisHuey("lipsync", url=settings.queue, results=False)
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -34,16 +38,36 @@ class JobQueue:
         self._handler = handler
         self._task = self.huey.task(name=TASK_NAME)(self._run)
 
-    def _run(self, job_id: str) -> None:
+    def _run(self, ticket: dict[str, Any]) -> None:
         if self._handler is None:
             raise RuntimeError("this JobQueue only enqueues; give it a handler to consume")
-        self._handler(job_id)
+        self._handler(ticket)
 
-    def enqueue(self, job_id: str) -> None:
-        self._task(job_id)
+    def enqueue(self, job: Job) -> None:
+        self._task(self.ticket(job))
+
+    def ticket(self, job: Job) -> dict[str, Any]:
+        """What a worker needs: the id here; the job and its files for a Redis worker."""
+        if not self.remote:
+            return {"id": job.id}
+        folder = self.settings.jobs_dir / job.id
+        names = [job.inputs[k] for k in ("portrait", "audio") if job.inputs.get(k)]
+        return {
+            "id": job.id,
+            "attempt": job.attempts + 1,
+            "engine": job.engine,
+            "options": job.options,
+            "inputs": job.inputs,
+            "files": {name: (folder / name).read_bytes() for name in names},
+        }
+
+    def cancel(self, job_id: str) -> None:
+        """Tell a Redis worker to stop the job (workers here read the job table)."""
+        if self.remote:
+            self.huey.storage.conn.set(cancel_key(job_id), 1, ex=KEEP_SECONDS)
 
     def depth(self) -> int:
-        """Job ids waiting in the queue (a cancelled job's id waits until a worker drops it)."""
+        """Tickets waiting in the queue (a cancelled job's waits until a worker drops it)."""
         return int(self.huey.pending_count())
 
     def consumer(self, workers: int, on_start: Callable[[], None]) -> Any:

@@ -28,6 +28,12 @@ def serve(settings: ServeSettings) -> None:
     maintenance.run_once()  # queued jobs left by the last run go back in the queue first
     workers = start_workers(settings) if settings.worker_count else None
     maintenance.start()
+    reports = None
+    if service.queue.remote:
+        from .redis_reports import ReportPump
+
+        reports = ReportPump(settings.queue, service.store, settings.jobs_dir)
+        reports.start()
     try:
         uvicorn.run(
             app,
@@ -39,6 +45,8 @@ def serve(settings: ServeSettings) -> None:
         )
     finally:
         maintenance.stop()
+        if reports is not None:
+            reports.stop()
         if workers is not None:
             stop_workers(workers)
 

@@ -13,13 +13,14 @@ import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..engine.registry import DEFAULT_ENGINE
 from ..errors import Cancelled, LipSyncError
+from .channels import Channel, Claim, LocalChannel, RedisChannel
 from .jobspec import JobSpec
-from .settings import ServeSettings
-from .store import Job, JobStore
+from .settings import ServeSettings, queue_kind
+from .store import JobStore
 
 if TYPE_CHECKING:
     from ..renderer import Renderer
@@ -28,10 +29,10 @@ log = logging.getLogger(__name__)
 
 
 class ProgressRelay:
-    """A Renderer progress callback that writes the job's progress at most every `interval` s."""
+    """A Renderer progress callback that reports the job's progress at most every `interval` s."""
 
-    def __init__(self, store: JobStore, job_id: str, worker: str, interval: float = 0.25) -> None:
-        self.store, self.job_id, self.worker, self.interval = store, job_id, worker, interval
+    def __init__(self, channel: Channel, job_id: str, worker: str, interval: float = 0.25) -> None:
+        self.channel, self.job_id, self.worker, self.interval = channel, job_id, worker, interval
         self._stage: str | None = None
         self._stage_start = 0.0
         self._last = 0.0
@@ -46,15 +47,15 @@ class ProgressRelay:
         eta = None
         if total and done:
             eta = round((now - self._stage_start) / done * (total - done), 2)
-        self.store.progress(self.job_id, self.worker, stage, done, total, eta)
+        self.channel.progress(self.job_id, self.worker, stage, done, total, eta)
 
 
 class JobRunner:
     """Runs the jobs of one worker process."""
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeSettings, channel: Channel | None = None) -> None:
         self.settings = settings
-        self.store = JobStore(settings.jobs_db)
+        self.channel = channel or open_channel(settings)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.renderers: dict[str, Renderer] = {}
         self._current: tuple[str, threading.Event] | None = None
@@ -72,7 +73,7 @@ class JobRunner:
         host, pid = socket.gethostname(), os.getpid()
         while True:
             try:
-                self.store.worker_seen(self.worker_id, host, pid)
+                self.channel.seen(self.worker_id, host, pid)
                 self._beat_job()
             except Exception:  # a locked or vanished table must not end the beat
                 log.exception("heartbeat failed")
@@ -82,7 +83,7 @@ class JobRunner:
     def _beat_job(self) -> None:
         with self._lock:
             current = self._current
-        if current is not None and self.store.beat(current[0], self.worker_id):
+        if current is not None and self.channel.beat(current[0], self.worker_id):
             current[1].set()
 
     def warm(self, engine: str) -> None:
@@ -92,48 +93,48 @@ class JobRunner:
         except LipSyncError as exc:  # the jobs that ask for it will fail with the same message
             log.warning("could not load the %s engine: %s", engine, exc)
 
-    def run(self, job_id: str) -> None:
-        """Claim and render one job; every outcome ends in the job table."""
-        job = self.store.claim(job_id, self.worker_id)
-        if job is None:
-            log.info("job %s is no longer queued; skipped", job_id)
+    def run(self, ticket: dict[str, Any] | str) -> None:
+        """Claim and render one job; every outcome is reported. A bare id is a local ticket."""
+        ticket = {"id": ticket} if isinstance(ticket, str) else ticket
+        claim = self.channel.claim(ticket, self.worker_id)
+        if claim is None:
+            log.info("job %s is no longer queued; skipped", ticket["id"])
             return
         cancel = threading.Event()
         with self._lock:
-            self._current = (job_id, cancel)
+            self._current = (claim.id, cancel)
         try:
-            self._render(job, cancel)
+            self._render(claim, cancel)
         finally:
             with self._lock:
                 self._current = None
 
-    def _render(self, job: Job, cancel: threading.Event) -> None:
-        relay = ProgressRelay(self.store, job.id, self.worker_id)
+    def _render(self, claim: Claim, cancel: threading.Event) -> None:
+        relay = ProgressRelay(self.channel, claim.id, self.worker_id)
+        finish = self.channel.finish
         try:
-            spec = JobSpec(job.engine, job.options)
+            spec = JobSpec(claim.engine, claim.options)
             request = spec.request(
-                self.settings.jobs_dir / job.id,
-                portrait=job.inputs["portrait"],
-                audio=job.inputs.get("audio"),
-                text=job.inputs.get("text"),
+                claim.folder,
+                portrait=claim.inputs["portrait"],
+                audio=claim.inputs.get("audio"),
+                text=claim.inputs.get("text"),
             )
-            result = self._renderer(job.engine).render(request, progress=relay, cancel=cancel)
+            result = self._renderer(claim.engine).render(request, progress=relay, cancel=cancel)
         except Cancelled:
-            self.store.finish(job.id, self.worker_id, "cancelled")
+            finish(claim, self.worker_id, "cancelled")
         except LipSyncError as exc:
-            self.store.finish(
-                job.id, self.worker_id, "failed", error=(type(exc).__name__, str(exc))
-            )
+            finish(claim, self.worker_id, "failed", error=(type(exc).__name__, str(exc)))
         except Exception as exc:  # a bug: the job says so in one line; the log has the traceback
-            log.exception("job %s failed", job.id)
+            log.exception("job %s failed", claim.id)
             message = f"internal error: {type(exc).__name__}: {exc}"
-            self.store.finish(job.id, self.worker_id, "failed", error=("InternalError", message))
+            finish(claim, self.worker_id, "failed", error=("InternalError", message))
         else:
             data = result.to_dict()
             data.pop("temp_dir", None)
             data["output"] = result.output.name
             data["bytes"] = result.output.stat().st_size
-            self.store.finish(job.id, self.worker_id, "succeeded", result=data)
+            finish(claim, self.worker_id, "succeeded", result=data)
 
     def _renderer(self, engine: str) -> Renderer:
         if engine not in self.renderers:
@@ -141,6 +142,13 @@ class JobRunner:
 
             self.renderers[engine] = Renderer(engine, cache_dir=self.settings.cache_dir)
         return self.renderers[engine]
+
+
+def open_channel(settings: ServeSettings) -> Channel:
+    """The channel to the server that `settings.queue` implies."""
+    if queue_kind(settings.queue) == "redis":
+        return RedisChannel(settings.queue)
+    return LocalChannel(JobStore(settings.jobs_db), settings.jobs_dir)
 
 
 def run_workers(settings: ServeSettings) -> None:
@@ -155,8 +163,8 @@ def run_workers(settings: ServeSettings) -> None:
         runner.warm(DEFAULT_ENGINE)
         holder["runner"] = runner
 
-    def handle(job_id: str) -> None:
-        holder["runner"].run(job_id)
+    def handle(ticket: dict[str, Any]) -> None:
+        holder["runner"].run(ticket)
 
     queue = JobQueue(settings, handle)
     queue.consumer(settings.worker_count, start).run()
