@@ -325,3 +325,33 @@ def test_speech_analysis_fields_count_when_cues_are_exported(workdir: Path) -> N
     )
     assert renderer.ignored(request) == ["--transcript", "--language"]
     assert renderer.ignored(request.replace(export_cues=workdir / "c.json")) == []
+
+
+def test_check_raises_what_a_render_raises_and_writes_nothing(workdir: Path) -> None:
+    renderer = lt.Renderer(load=False)
+    good = RenderRequest(
+        portrait=workdir / "astronaut.png", audio=workdir / "speech.wav", output=workdir / "o.mp4"
+    )
+    checked = renderer.check(good)
+    assert checked.faces_seen == 1 and checked.duration == pytest.approx(6.2, abs=0.3)
+    spoken = renderer.check(good.replace(audio=None, text="Hello there."))
+    assert spoken.duration is not None and 0.5 < spoken.duration < 3
+    assert renderer.load_seconds.keys() <= {"face"}  # no speech model, no engine
+
+    (workdir / "empty.wav").write_bytes(b"")
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(workdir / "grey.png")
+    bad = [
+        good.replace(audio=workdir / "empty.wav"),
+        good.replace(audio=workdir / "speech.wav", max_duration=2.0),
+        good.replace(portrait=workdir / "grey.png"),
+        good.replace(portrait=workdir / "missing.jpg"),
+    ]
+    for request in bad:
+        with pytest.raises(lt.InputError) as checked_error:
+            renderer.check(request)
+        with pytest.raises(lt.InputError) as rendered_error:
+            renderer.render(request)
+        assert str(checked_error.value) == str(rendered_error.value)
+    assert not (workdir / "o.mp4").exists()

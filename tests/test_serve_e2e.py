@@ -104,3 +104,19 @@ def test_a_worker_killed_mid_render_leaves_its_job_to_run_again(
         assert names == ["audio.wav", "portrait.jpg", "result.mp4"]
         states = [e.data["status"] for e in store.events(job_id) if e.kind == "state"]
         assert states == ["queued", "running", "queued", "running", "succeeded"]
+
+
+def test_a_short_job_does_not_wait_behind_a_long_one(
+    tmp_path: Path, portrait: bytes, servers: list[ServerProcess], assets: Path
+) -> None:
+    servers.append(ServerProcess(tmp_path / "data", workers=2))
+    speech = (assets / "speech.wav").read_bytes()
+    with httpx.Client(base_url=servers[0].url, timeout=30) as client:
+        long_id = client.post("/v1/jobs", **audio_job(portrait, speech, upscale=True)).json()["id"]
+        wait_for(client, long_id, {"running"})
+        short_id = client.post("/v1/jobs", **text_job(portrait)).json()["id"]
+        short = wait_for(client, short_id, {"succeeded", "failed"})
+        long = client.get(f"/v1/jobs/{long_id}").json()
+        assert short["status"] == "succeeded"
+        assert short["timings"]["queued"] < 1.0, short["timings"]
+        assert long["status"] == "running" or long["finished"] > short["finished"], long

@@ -28,12 +28,13 @@ if TYPE_CHECKING:
     from .engine.registry import EngineInfo, engines
     from .evaluation import evaluate_video as evaluate
     from .mouth_cues import CueTrack, cues
-    from .renderer import Renderer, RenderResult, render
+    from .renderer import InputCheck, Renderer, RenderResult, render
     from .speech.tts import voices
 
 # Imported on first use: they pull in numpy, OpenCV and the engines, and `--help` stays instant.
 _LAZY = {
     "Renderer": (".renderer", "Renderer"),
+    "InputCheck": (".renderer", "InputCheck"),
     "RenderResult": (".renderer", "RenderResult"),
     "render": (".renderer", "render"),
     "cues": (".mouth_cues", "cues"),
@@ -50,6 +51,7 @@ __all__ = [
     "EngineError",
     "EngineInfo",
     "EngineUnavailableError",
+    "InputCheck",
     "InputError",
     "LipSyncError",
     "MediaError",

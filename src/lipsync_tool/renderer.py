@@ -23,7 +23,7 @@ from .control import ProgressCallback, StageClock, cancellable, check_cancelled,
 from .engine.base import Engine, EngineContext, EngineJob, FrameStream, RenderedClip
 from .engine.registry import DEFAULT_ENGINE, engine_class
 from .errors import Cancelled, EngineError, InputError, RendererBusy
-from .media.audio import frame_count
+from .media.audio import check_audio, frame_count
 from .media.encode import EncodeSettings, clip_command, encoders_for, frames_command
 from .media.ffmpeg import FrameWriter, find_ffmpeg, run_ffmpeg
 from .media.image import load_portrait
@@ -82,6 +82,16 @@ class RenderResult:
         data["temp_dir"] = str(self.temp_dir) if self.temp_dir else None
         data["frame_size"], data["render_size"] = list(self.frame_size), list(self.render_size)
         return data
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """What `Renderer.check` found."""
+
+    duration: float | None
+    """Seconds of speech (None when the recording's container does not say)."""
+    faces_seen: int
+    """Faces found in the portrait (the largest one is animated)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,25 @@ class Renderer:
         """Validate `request` and describe the render without doing it; nothing is loaded or fetched."""
         with self._busy():
             return self._plan(request)
+
+    def check(self, request: RenderRequest) -> InputCheck:
+        """Check `request` as a render does before it starts, without rendering: the options, the
+        files, the portrait and its face, the speech (a recording is probed, not decoded; text is
+        synthesised). Raises the InputError a render would; nothing is loaded but the face models."""
+        with self._busy():
+            self._options(request)
+            request, _, _, image = self._check_files(request)
+            if request.audio is not None:
+                info = check_audio(self.ffmpeg, request.audio, max_duration=request.max_duration)
+                duration = info.duration
+            else:
+                work_dir = Path(tempfile.mkdtemp(prefix="lipsync-"))
+                try:
+                    duration = prepare_speech(self.ffmpeg, request, work_dir).speech.duration
+                finally:
+                    shutil.rmtree(work_dir, ignore_errors=True)
+            face = self._find_face(image, request.portrait)
+            return InputCheck(duration, face.faces_seen)
 
     def ignored(self, request: RenderRequest) -> list[str]:
         """Flags of `request` that this engine does not use."""
@@ -363,28 +392,33 @@ class Renderer:
         self, request: RenderRequest, clock: StageClock, work_dir: Path
     ) -> ValidatedInputs:
         with clock.stage("validate"):
-            portrait = _existing_file(request.portrait, "PORTRAIT")
-            audio = _existing_file(request.audio, "AUDIO") if request.audio is not None else None
-            request = request.replace(portrait=portrait, audio=audio)
-            inputs = [p for p in (portrait, audio) if p is not None]
-            target = resolve_output(request.output, inputs, overwrite=request.overwrite)
-            require_encoders(
-                self.ffmpeg,
-                encoders_for(target.container),
-                f"{target.path.suffix} output",
-            )
-            _check_cues_path(request, target, inputs)
-            save_audio = check_save_audio(request, [*inputs, target.path])
-            image = load_portrait(portrait)
+            request, target, save_audio, image = self._check_files(request)
         with clock.stage("analysis"):
             prepared = prepare_speech(self.ffmpeg, request, work_dir)
-            face = self._find_face(image, portrait)
+            face = self._find_face(image, request.portrait)
         # Warnings only once every input has passed, so a failing run prints its error alone.
         if face.faces_seen > 1:
             log.warning("%d faces found in PORTRAIT; animating the largest", face.faces_seen)
         if prepared.speech.is_silent:
-            log.warning("AUDIO %s is silent: the mouth will stay closed", audio)
+            log.warning("AUDIO %s is silent: the mouth will stay closed", request.audio)
         return ValidatedInputs(request, target, image, face, prepared, save_audio)
+
+    def _check_files(
+        self, request: RenderRequest
+    ) -> tuple[RenderRequest, OutputTarget, Path | None, np.ndarray]:
+        """The request with absolute paths, its output target, where synthesised speech is kept,
+        and the portrait; InputError for a missing file, an unusable output or portrait."""
+        portrait = _existing_file(request.portrait, "PORTRAIT")
+        audio = _existing_file(request.audio, "AUDIO") if request.audio is not None else None
+        request = request.replace(portrait=portrait, audio=audio)
+        inputs = [p for p in (portrait, audio) if p is not None]
+        target = resolve_output(request.output, inputs, overwrite=request.overwrite)
+        require_encoders(
+            self.ffmpeg, encoders_for(target.container), f"{target.path.suffix} output"
+        )
+        _check_cues_path(request, target, inputs)
+        save_audio = check_save_audio(request, [*inputs, target.path])
+        return request, target, save_audio, load_portrait(portrait)
 
     def _find_face(self, image: np.ndarray, path: Path) -> PortraitFace:
         try:

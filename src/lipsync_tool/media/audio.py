@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, MediaError
 from .ffmpeg import run_ffmpeg
-from .probe import probe
+from .probe import MediaInfo, probe
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,9 @@ def decode_mono(
     return samples if samples.dtype == np.float32 else samples.astype(np.float32)
 
 
-def decode_speech(
-    ffmpeg: str, path: Path, *, max_duration: float, sample_rate: int = ANALYSIS_RATE
-) -> SpeechAudio:
-    """Decode the first audio stream of any file ffmpeg reads; raise InputError when unusable."""
+def check_audio(ffmpeg: str, path: Path, *, max_duration: float) -> MediaInfo:
+    """What ffprobe says of AUDIO; InputError when it is empty, no media, silent of tracks or too
+    long. Cheap: nothing is decoded (`decode_speech` checks this first)."""
     if path.stat().st_size == 0:
         raise InputError(f"AUDIO {path} is empty (0 bytes); give a recording with speech in it")
     try:
@@ -87,6 +86,14 @@ def decode_speech(
             f"AUDIO {path} is {info.duration:.1f} s long, over the {max_duration:g} s limit; "
             "raise it with --max-duration SECONDS or cut the audio"
         )
+    return info
+
+
+def decode_speech(
+    ffmpeg: str, path: Path, *, max_duration: float, sample_rate: int = ANALYSIS_RATE
+) -> SpeechAudio:
+    """Decode the first audio stream of any file ffmpeg reads; raise InputError when unusable."""
+    check_audio(ffmpeg, path, max_duration=max_duration)
     try:
         samples = decode_mono(
             ffmpeg, path, seconds=max_duration + 1.0, sample_rate=sample_rate, what=path.name

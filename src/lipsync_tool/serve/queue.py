@@ -77,9 +77,9 @@ class JobQueue:
             workers=workers,
             worker_type="process",
             periodic=False,
-            # poll an idle SQLite queue every 0.1 s (huey's default backs off to 10 s)
-            initial_delay=0.1,
+            # poll an idle SQLite queue every 0.05 s (huey's default backs off to 10 s)
+            initial_delay=0.05,
             backoff=1.0,
-            max_delay=0.1,
+            max_delay=0.05,
             health_check_interval=1,
         )

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..face.analyzer import FaceAnalyzer, PortraitFace
-    from ..plan import RenderPlan
-    from ..renderer import Renderer
+    from ..renderer import InputCheck, Renderer
 
 
 class ApiError(Exception):
@@ -37,8 +36,8 @@ class ApiError(Exception):
 class InputChecker:
     """Checks a job's inputs as a render would (media, face, speech) without rendering.
 
-    One Renderer per engine, built without models (`load=False`); planning loads only the face
-    detector. Checks run one at a time: they take a fraction of a second."""
+    One Renderer per engine, built without models (`load=False`); `Renderer.check` loads only
+    the face models. Checks run one at a time: they take a fraction of a second."""
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir = cache_dir
@@ -55,7 +54,7 @@ class InputChecker:
                 self._faces = FaceAnalyzer()
             return self._faces.analyze(image)
 
-    def check(self, spec: JobSpec, job_dir: Path, inputs: dict[str, Any]) -> RenderPlan:
+    def check(self, spec: JobSpec, job_dir: Path, inputs: dict[str, Any]) -> InputCheck:
         from ..renderer import Renderer
 
         request = spec.request(job_dir, **inputs)
@@ -64,7 +63,7 @@ class InputChecker:
                 self._renderers[spec.engine] = Renderer(
                     spec.engine, load=False, cache_dir=self.cache_dir
                 )
-            return self._renderers[spec.engine].plan(request)
+            return self._renderers[spec.engine].check(request)
 
 
 @dataclass
@@ -77,7 +76,7 @@ class Service:
     keys: Keys
     checker: InputChecker
     sse_heartbeat: float = 15.0
-    sse_poll: float = 0.2
+    sse_poll: float = 0.05
     started: float = field(default=0.0)
 
     @classmethod
