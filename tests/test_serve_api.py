@@ -184,6 +184,20 @@ def test_bad_input_is_422_with_one_line_and_leaves_nothing(
     assert api.client.get("/v1/jobs").json()["total"] == 0
 
 
+def test_the_servers_duration_cap_holds_whatever_the_client_asks(
+    tmp_path: Path, portrait: bytes, assets: Path
+) -> None:
+    api = Api(settings_for(tmp_path / "data", max_duration=3.0))
+    wav = (assets / "speech.wav").read_bytes()
+    asked = api.submit(audio_job(portrait, wav, max_duration=1000))
+    assert asked.status_code == 422
+    assert "renders at most 3 s of speech" in error_of(asked)["message"]
+    silent_cap = api.submit(audio_job(portrait, wav))
+    assert silent_cap.status_code == 422
+    assert "over the 3 s limit" in error_of(silent_cap)["message"]
+    assert api.submit(text_job(portrait)).json()["options"]["max_duration"] == 3.0
+
+
 def test_an_upload_past_the_cap_is_413(tmp_path: Path, portrait: bytes, assets: Path) -> None:
     api = Api(settings_for(tmp_path / "data", max_upload_mb=0.05))
     big = (assets / "speech.wav").read_bytes()
@@ -426,3 +440,21 @@ def test_a_job_reruns_with_its_inputs_and_shows_a_thumbnail(api: Api, portrait: 
     assert max(Image.open(io.BytesIO(thumb.content)).size) <= 192
     api.client.delete(f"/v1/jobs/{first['id']}")
     assert api.client.post(f"/v1/jobs/{first['id']}/rerun").status_code == 404
+
+
+def test_serve_refuses_to_listen_beyond_loopback_without_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lipsync_tool.cli import main
+
+    data = tmp_path / "data"
+    assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(data)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: --host 0.0.0.0 would let anyone") and error.count("\n") == 1
+    short = tmp_path / "keys.txt"
+    short.write_text("abc\n")
+    assert main(["serve", "--api-keys-file", str(short), "--data-dir", str(data)]) == 2
+    assert "at least 16 characters" in capsys.readouterr().err
+    assert main(["serve", "--queue", "rabbit://x", "--data-dir", str(data)]) == 2
+    assert "use sqlite or redis://" in capsys.readouterr().err
+    assert not data.exists()

@@ -72,6 +72,19 @@ def build(parser: argparse.ArgumentParser) -> None:
         help="largest upload accepted (default: %(default)g)",
     )
     parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=defaults.DEFAULT_MAX_DURATION,
+        metavar="SECONDS",
+        help="longest speech a job may have (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--min-free-disk-mb",
+        type=float,
+        default=defaults.DEFAULT_DISK_FLOOR_MB,
+        help="refuse new jobs (507) below this much free disk in --data-dir (default: %(default)g)",
+    )
+    parser.add_argument(
         "--retention-days",
         type=float,
         default=defaults.DEFAULT_RETENTION_DAYS,
@@ -100,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
             queue=args.queue,
             api_keys_file=args.api_keys_file,
             max_upload_mb=args.max_upload_mb,
+            max_duration=args.max_duration,
+            disk_floor_mb=args.min_free_disk_mb,
             retention_days=args.retention_days,
             jobs_per_owner=args.jobs_per_owner,
             cache_dir=args.cache_dir,

@@ -88,7 +88,7 @@ async def submit(
     form = await request.form(max_files=2, max_fields=10, max_part_size=1024 * 1024)
     try:
         parts = _parts(form)
-        spec = JobSpec.parse(parts["options"])
+        spec = JobSpec.parse(parts["options"], service.settings.max_duration)
     except InputError as exc:
         raise ApiError(422, "InputError", str(exc)) from exc
     body_hash = await run_in_threadpool(_body_hash, spec, parts)

@@ -31,8 +31,23 @@ class JobSpec:
     options: dict[str, Any]
 
     @classmethod
-    def parse(cls, text: str | None) -> JobSpec:
-        """From the `options` form field: JSON of `engine` plus RenderRequest fields."""
+    def parse(cls, text: str | None, max_duration: float | None = None) -> JobSpec:
+        """From the `options` form field: JSON of `engine` plus RenderRequest fields; a
+        `max_duration` above the server's (`max_duration`) is refused."""
+        spec = cls._parse(text)
+        if max_duration is None:
+            return spec
+        asked = spec.options.get("max_duration")
+        if isinstance(asked, (int, float)) and asked > max_duration:
+            raise InputError(
+                f"options max_duration: this server renders at most {max_duration:g} s of speech"
+            )
+        if asked is None and max_duration < RenderRequest.max_duration:
+            return cls(spec.engine, {**spec.options, "max_duration": max_duration})
+        return spec
+
+    @classmethod
+    def _parse(cls, text: str | None) -> JobSpec:
         if text is None or not text.strip():
             return cls(DEFAULT_ENGINE, {})
         try:

@@ -81,12 +81,13 @@ class Service:
 
     @classmethod
     def create(cls, settings: ServeSettings, **overrides: Any) -> Service:
+        keys = overrides.pop("keys", None) or Keys.load(settings.api_keys_file)  # before any mkdir
         settings.jobs_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
             store=overrides.pop("store", None) or JobStore(settings.jobs_db),
             queue=overrides.pop("queue", None) or JobQueue(settings),
-            keys=overrides.pop("keys", None) or Keys.load(settings.api_keys_file),
+            keys=keys,
             checker=overrides.pop("checker", None) or InputChecker(settings.cache_dir),
             **overrides,
         )

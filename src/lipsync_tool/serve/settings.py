@@ -16,6 +16,7 @@ DEFAULT_MAX_UPLOAD_MB = 50.0
 DEFAULT_RETENTION_DAYS = 7.0
 DEFAULT_JOBS_PER_OWNER = 20
 DEFAULT_DISK_FLOOR_MB = 500.0
+DEFAULT_MAX_DURATION = 600.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -49,6 +50,8 @@ class ServeSettings:
     api_keys_file: Path | None = None
     """One key a line; None: no keys, loopback only, every caller is the same owner."""
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    max_duration: float = DEFAULT_MAX_DURATION
+    """Longest speech a job may have, in seconds."""
     retention_days: float = DEFAULT_RETENTION_DAYS
     jobs_per_owner: int = DEFAULT_JOBS_PER_OWNER
     """Queued and running jobs one owner may have at once."""
@@ -69,6 +72,8 @@ class ServeSettings:
             raise InputError(f"--workers {self.workers}: give 0 or more")
         if self.max_upload_mb <= 0:
             raise InputError("--max-upload-mb must be more than 0")
+        if self.max_duration <= 0:
+            raise InputError("--max-duration must be more than 0")
         if self.retention_days <= 0:
             raise InputError("--retention-days must be more than 0")
         queue_kind(self.queue)
