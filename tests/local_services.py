@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import signal
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -40,3 +41,10 @@ def run_concurrently(work: Callable[[], T], count: int) -> list[T | BaseExceptio
     for thread in threads:
         thread.join()
     return results
+
+
+def default_sigint() -> None:
+    """A child's `preexec_fn`: SIGINT back to its default, so a test's Ctrl-C reaches the child
+    even when the test run itself was started in the background (where SIGINT is ignored, and a
+    child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

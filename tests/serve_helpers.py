@@ -12,6 +12,8 @@ from PIL import Image
 
 from lipsync_tool.serve.settings import ServeSettings
 
+from .local_services import default_sigint
+
 SHORT_TEXT = "Hi, Bob."
 FAST = {"upscale": False, "fps": 12}
 """Options that keep a test render short: the portrait's own size, few frames."""
@@ -90,6 +92,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def interrupt(process: Any, grace: float) -> int:
+    """SIGINT to `process`, as Ctrl-C; its whole group killed after `grace` s. Its exit status."""
+    import os
+    import signal
+    import subprocess
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return int(process.returncode)
+
+
 class ServerProcess:
     """`lipsync-tool serve` on 127.0.0.1 at a free port, in its own process group."""
 
@@ -107,7 +125,11 @@ class ServerProcess:
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=default_sigint,
             )
         self.wait_ready(workers)
 
@@ -131,18 +153,7 @@ class ServerProcess:
 
     def stop(self) -> int:
         """SIGINT, as Ctrl-C; the server stops its workers. Returns its exit status."""
-        import os
-        import signal
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return int(self.process.returncode)
+        return interrupt(self.process, 30)
 
 
 class RedisProcess:
@@ -197,18 +208,12 @@ class WorkerProcess:
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=default_sigint,
             )
 
     def stop(self) -> None:
-        import os
-        import signal
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        interrupt(self.process, 20)

@@ -21,6 +21,7 @@ from lipsync_tool.media.frames import iter_frames
 from lipsync_tool.media.probe import probe
 
 from .conftest import PaddedSpeech, speech_like, write_wav
+from .local_services import default_sigint
 
 FPS = 25
 
@@ -260,6 +261,7 @@ def test_ctrl_c_exits_130_and_leaves_nothing(workdir: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_sigint,
     )
     assert proc.stderr is not None
     lines = []

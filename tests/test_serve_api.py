@@ -116,6 +116,8 @@ def test_events_tell_the_story_and_resume_after_last_event_id(api: Api, portrait
     with api.client.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers) as stream:
         resumed = sse_events("".join(stream.iter_text()))
     assert [e["id"] for e in resumed] == [i for i in ids if i > middle]
+    done = api.client.get(f"/v1/jobs/{job_id}/events", headers={"Last-Event-ID": str(ids[-1])})
+    assert done.status_code == 204  # an EventSource stops reconnecting
 
 
 def test_events_of_a_live_job_stream_as_it_runs_with_heartbeats(api: Api, portrait: bytes) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 from ..deps import Requirement, missing_requirements
 from ..errors import InputError
@@ -15,6 +17,64 @@ REQUIREMENTS = (
     Requirement("huey", "huey"),
     Requirement("multipart", "python-multipart"),
 )
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(defaults.ServeSettings)}
+
+# (flag, settings field, type, help); the defaults come from ServeSettings
+COMMON: tuple[tuple[str, str, Any, str], ...] = (
+    (
+        "--data-dir",
+        "data_dir",
+        Path,
+        "job table, queue, uploads and results (default: the user data folder, e.g. "
+        "~/.local/share/lipsync-tool/serve)",
+    ),
+    (
+        "--queue",
+        "queue",
+        str,
+        "the job queue: sqlite (a file in --data-dir) or redis://HOST:PORT/DB, which workers on "
+        "other machines join (default: sqlite)",
+    ),
+    ("--workers", "workers", int, "render processes on this machine (default: one per core)"),
+    ("--cache-dir", "cache_dir", Path, "the model cache (default: as for renders)"),
+)
+SERVER: tuple[tuple[str, str, Any, str], ...] = (
+    ("--host", "host", str, "address to listen on (default: %(default)s)"),
+    ("--port", "port", int, "port (default: %(default)s)"),
+    (
+        "--api-keys-file",
+        "api_keys_file",
+        Path,
+        "one API key a line; required to listen beyond 127.0.0.1",
+    ),
+    ("--max-upload-mb", "max_upload_mb", float, "largest upload accepted (default: %(default)g)"),
+    (
+        "--max-duration",
+        "max_duration",
+        float,
+        "longest speech a job may have, in seconds (default: %(default)g)",
+    ),
+    (
+        "--min-free-disk-mb",
+        "disk_floor_mb",
+        float,
+        "refuse new jobs (507) below this much free disk in --data-dir (default: %(default)g)",
+    ),
+    (
+        "--retention-days",
+        "retention_days",
+        float,
+        "results are deleted this long after their job ended (default: %(default)g)",
+    ),
+    (
+        "--jobs-per-owner",
+        "jobs_per_owner",
+        int,
+        "queued and running jobs one API key may have (default: %(default)d)",
+    ),
+)
+HIDDEN = (("--heartbeat", "heartbeat", float), ("--stale-after", "stale_after", float))
+"""Timing knobs for tests, not shown in --help."""
 
 
 def require_extra() -> None:
@@ -28,119 +88,46 @@ def require_extra() -> None:
         )
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="job table, queue, uploads and results (default: the user data folder, e.g. "
-        "~/.local/share/lipsync-tool/serve)",
-    )
-    parser.add_argument(
-        "--queue",
-        default=defaults.DEFAULT_QUEUE,
-        metavar="sqlite|redis://HOST:PORT/DB",
-        help="the job queue: a file in --data-dir, or Redis for workers on other machines "
-        "(default: sqlite)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="render processes on this machine (default: one per core)",
-    )
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="the model cache (default: as for renders)"
-    )
-    parser.add_argument("--heartbeat", type=float, default=2.0, help=argparse.SUPPRESS)
+def _add(parser: argparse.ArgumentParser, flags: tuple[tuple[str, str, Any, str], ...]) -> None:
+    for flag, name, kind, text in flags:
+        default = DEFAULTS[name] if name != "data_dir" else None
+        metavar = flag.lstrip("-").upper().replace("-", "_")
+        parser.add_argument(flag, dest=name, type=kind, default=default, metavar=metavar, help=text)
+
+
+def _settings(args: argparse.Namespace) -> defaults.ServeSettings:
+    values = {name: getattr(args, name) for name in DEFAULTS if hasattr(args, name)}
+    values["data_dir"] = values["data_dir"] or defaults.default_data_dir()
+    return defaults.ServeSettings(**values)
 
 
 def build(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=defaults.DEFAULT_HOST, help="address to listen on")
-    parser.add_argument("--port", type=int, default=defaults.DEFAULT_PORT, help="port")
-    _common(parser)
-    parser.add_argument(
-        "--api-keys-file",
-        type=Path,
-        default=None,
-        help="one API key a line; required to listen beyond 127.0.0.1",
-    )
-    parser.add_argument(
-        "--max-upload-mb",
-        type=float,
-        default=defaults.DEFAULT_MAX_UPLOAD_MB,
-        help="largest upload accepted (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=defaults.DEFAULT_MAX_DURATION,
-        metavar="SECONDS",
-        help="longest speech a job may have (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--min-free-disk-mb",
-        type=float,
-        default=defaults.DEFAULT_DISK_FLOOR_MB,
-        help="refuse new jobs (507) below this much free disk in --data-dir (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--retention-days",
-        type=float,
-        default=defaults.DEFAULT_RETENTION_DAYS,
-        help="results are deleted this long after their job ended (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--jobs-per-owner",
-        type=int,
-        default=defaults.DEFAULT_JOBS_PER_OWNER,
-        help="queued and running jobs one API key may have (default: %(default)d)",
-    )
-    parser.add_argument("--stale-after", type=float, default=30.0, help=argparse.SUPPRESS)
+    """Arguments of `serve`."""
+    _add(parser, SERVER + COMMON)
+    for flag, name, kind in HIDDEN:
+        parser.add_argument(
+            flag, dest=name, type=kind, default=DEFAULTS[name], help=argparse.SUPPRESS
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     require_extra()
     from ..serve.server import serve
-    from ..serve.settings import ServeSettings
 
-    serve(
-        ServeSettings(
-            data_dir=args.data_dir or defaults.default_data_dir(),
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            queue=args.queue,
-            api_keys_file=args.api_keys_file,
-            max_upload_mb=args.max_upload_mb,
-            max_duration=args.max_duration,
-            disk_floor_mb=args.min_free_disk_mb,
-            retention_days=args.retention_days,
-            jobs_per_owner=args.jobs_per_owner,
-            cache_dir=args.cache_dir,
-            heartbeat=args.heartbeat,
-            stale_after=args.stale_after,
-        )
-    )
+    serve(_settings(args))
     return 0
 
 
 def build_worker(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    """Arguments of `worker`."""
+    _add(parser, COMMON)
+    flag, name, kind = HIDDEN[0]
+    parser.add_argument(flag, dest=name, type=kind, default=DEFAULTS[name], help=argparse.SUPPRESS)
 
 
 def run_worker(args: argparse.Namespace) -> int:
     require_extra()
     from ..serve.server import work
-    from ..serve.settings import ServeSettings
 
-    work(
-        ServeSettings(
-            data_dir=args.data_dir or defaults.default_data_dir(),
-            workers=args.workers,
-            queue=args.queue,
-            cache_dir=args.cache_dir,
-            heartbeat=args.heartbeat,
-        )
-    )
+    work(_settings(args))
     return 0

@@ -246,13 +246,17 @@ async def job_events(
     service: Svc,
     owner: Owner,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
-    """`progress` and `state` events with ids; reconnect with `Last-Event-ID` to resume."""
-    await run_in_threadpool(find_job, service, job_id, owner)
+) -> Response:
+    """`progress` and `state` events with ids; reconnect with `Last-Event-ID` to resume. A job
+    that has ended and has nothing after `Last-Event-ID` answers 204, which tells a browser's
+    EventSource to stop reconnecting."""
+    job = await run_in_threadpool(find_job, service, job_id, owner)
     try:
         after = int(last_event_id or 0)
     except ValueError:
         raise ApiError(422, "InputError", "Last-Event-ID must be an event id (a number)") from None
+    if job.status in FINAL and not await run_in_threadpool(service.store.events, job_id, after):
+        return Response(status_code=204)
     return StreamingResponse(
         _event_stream(service, request, job_id, after),
         media_type="text/event-stream",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
 
+from .loop import Loop
 from .queue import JobQueue
 from .settings import ServeSettings
 from .store import JobStore
@@ -17,12 +17,13 @@ DAY = 86400.0
 
 
 class Maintenance:
-    """One pass with `run_once`; `start` repeats it in a daemon thread until `stop`."""
+    """One pass with `run_once`; `loop()` repeats it every `maintenance_interval` seconds."""
 
     def __init__(self, settings: ServeSettings, store: JobStore, queue: JobQueue) -> None:
         self.settings, self.store, self.queue = settings, store, queue
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+
+    def loop(self) -> Loop:
+        return Loop("maintenance", self.run_once, self.settings.maintenance_interval)
 
     def run_once(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -54,20 +55,3 @@ class Maintenance:
     def _remove_partials(self, job_id: str) -> None:
         for partial in (self.settings.jobs_dir / job_id).glob(".*.partial*"):
             partial.unlink(missing_ok=True)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # the next pass tries again
-                log.exception("maintenance failed")
-            self._stop.wait(self.settings.maintenance_interval)

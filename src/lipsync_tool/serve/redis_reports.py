@@ -5,46 +5,34 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 from .channels import REPORTS, cancel_key, result_key
 from .jobspec import RESULT_NAME
+from .loop import Loop
 from .store import JobStore
 
 log = logging.getLogger(__name__)
 
 
 class ReportPump:
-    """Reads the reports list in a daemon thread until `stop`."""
+    """Applies the workers' reports as they arrive; `loop()` runs it in a daemon thread."""
 
     def __init__(self, url: str, store: JobStore, jobs_dir: Path) -> None:
         import redis
 
         self.redis = redis.Redis.from_url(url)
         self.store, self.jobs_dir = store, jobs_dir
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="redis-reports", daemon=True)
-        self._thread.start()
+    def loop(self) -> Loop:
+        return Loop("redis reports", self.apply_next, 0)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                popped = self.redis.blpop([REPORTS], timeout=1)
-                if popped is not None:
-                    self.apply(json.loads(popped[1]))
-            except Exception:  # Redis restarting, a bad report: log it and go on
-                log.exception("could not apply a worker's report")
-                self._stop.wait(1)
+    def apply_next(self) -> None:
+        """Wait up to a second for a report and apply it."""
+        popped = self.redis.blpop([REPORTS], timeout=1)
+        if popped is not None:
+            self.apply(json.loads(popped[1]))
 
     def apply(self, report: dict[str, Any]) -> None:
         kind, job_id, worker = report["kind"], report["job"], report["worker"]

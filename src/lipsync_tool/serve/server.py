@@ -27,13 +27,13 @@ def serve(settings: ServeSettings) -> None:
     maintenance = Maintenance(settings, service.store, service.queue)
     maintenance.run_once()  # queued jobs left by the last run go back in the queue first
     workers = start_workers(settings) if settings.worker_count else None
-    maintenance.start()
-    reports = None
+    loops = [maintenance.loop()]
     if service.queue.remote:
         from .redis_reports import ReportPump
 
-        reports = ReportPump(settings.queue, service.store, settings.jobs_dir)
-        reports.start()
+        loops.append(ReportPump(settings.queue, service.store, settings.jobs_dir).loop())
+    for loop in loops:
+        loop.start()
     try:
         uvicorn.run(
             app,
@@ -44,9 +44,8 @@ def serve(settings: ServeSettings) -> None:
             forwarded_allow_ips="127.0.0.1",
         )
     finally:
-        maintenance.stop()
-        if reports is not None:
-            reports.stop()
+        for loop in loops:
+            loop.stop()
         if workers is not None:
             stop_workers(workers)
 
