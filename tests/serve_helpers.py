@@ -111,7 +111,9 @@ def interrupt(process: Any, grace: float) -> int:
 class ServerProcess:
     """`lipsync-tool serve` on 127.0.0.1 at a free port, in its own process group."""
 
-    def __init__(self, data_dir: Path, *args: str, workers: int = 1) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, workers: int = 1, gpu_workers: int = 0, env: Any = None
+    ) -> None:
         import subprocess
         import sys
 
@@ -121,7 +123,7 @@ class ServerProcess:
         command = [
             sys.executable, "-m", "lipsync_tool", "serve",
             "--data-dir", str(data_dir), "--port", str(self.port), "--workers", str(workers),
-            "--heartbeat", "0.3", "--stale-after", "2", *args,
+            "--gpu-workers", str(gpu_workers), "--heartbeat", "0.3", "--stale-after", "2", *args,
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -130,8 +132,9 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=default_sigint,
+                env=env,
             )
-        self.wait_ready(workers)
+        self.wait_ready(workers + gpu_workers)
 
     def wait_ready(self, workers: int, timeout: float = 60) -> None:
         import time
@@ -204,7 +207,8 @@ class WorkerProcess:
         folder.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "lipsync_tool", "worker", "--queue", queue,
-            "--workers", str(workers), "--data-dir", str(folder / "data"), "--heartbeat", "0.3",
+            "--workers", str(workers), "--gpu-workers", "0", "--data-dir", str(folder / "data"),
+            "--heartbeat", "0.3",
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(

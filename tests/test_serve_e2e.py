@@ -120,3 +120,27 @@ def test_a_short_job_does_not_wait_behind_a_long_one(
         assert short["status"] == "succeeded"
         assert short["timings"]["queued"] < 1.0, short["timings"]
         assert long["status"] == "running" or long["finished"] > short["finished"], long
+
+
+def test_neural_jobs_have_workers_of_their_own(
+    tmp_path: Path, portrait: bytes, servers: list[ServerProcess], assets: Path
+) -> None:
+    """With the one warp worker busy, a wav2lip job still starts before that render ends, on the
+    GPU lane's worker. (Offline, with no checkpoint, it then fails, saying so.)"""
+    env = {**os.environ, "LIPSYNC_OFFLINE": "1", "LIPSYNC_CACHE_DIR": str(tmp_path / "cache")}
+    servers.append(ServerProcess(tmp_path / "data", workers=1, gpu_workers=1, env=env))
+    store = JobStore(tmp_path / "data" / "jobs.db")
+    speech = (assets / "speech.wav").read_bytes()
+    with httpx.Client(base_url=servers[0].url, timeout=30) as client:
+        warp_id = client.post("/v1/jobs", **audio_job(portrait, speech, upscale=True)).json()["id"]
+        wait_for(client, warp_id, {"running"})
+        neural = client.post("/v1/jobs", **text_job(portrait, engine="wav2lip"))
+        assert neural.status_code == 202, neural.text
+        neural_job = wait_for(client, neural.json()["id"], {"failed", "succeeded"})
+        assert neural_job["error"]["type"] == "ResourceError", neural_job
+        assert "LIPSYNC_OFFLINE" in neural_job["error"]["message"]
+        assert wait_for(client, warp_id, {"succeeded", "failed"})["status"] == "succeeded"
+        warp, wav2lip = (store.get(j) for j in (warp_id, neural_job["id"]))
+        assert warp is not None and wav2lip is not None and warp.finished is not None
+        assert wav2lip.started is not None and wav2lip.started < warp.finished
+        assert wav2lip.worker != warp.worker

@@ -126,3 +126,16 @@ def test_idempotency_keys_are_per_owner(parts: tuple[JobStore, Maintenance, JobQ
     with pytest.raises(DuplicateKey):
         store.create("a", "warp", {}, {}, idempotency_key="k", body_hash="1")
     assert store.by_key("b", "k").body_hash == "2"  # type: ignore[union-attr]
+
+
+def test_each_engine_has_its_lane() -> None:
+    from lipsync_tool.serve.queue import lane_of
+
+    assert [lane_of(e) for e in ("warp", "wav2lip", "sadtalker")] == ["cpu", "gpu", "gpu"]
+
+
+def test_no_gpu_means_one_gpu_lane_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    settings = settings_for(tmp_path, workers=3)
+    assert settings.lane_workers("cpu") == 3 and settings.lane_workers("gpu") == 1
+    assert settings_for(tmp_path, gpu_workers=0).lane_workers("gpu") == 0

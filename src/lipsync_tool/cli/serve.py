@@ -35,7 +35,13 @@ COMMON: tuple[tuple[str, str, Any, str], ...] = (
         "the job queue: sqlite (a file in --data-dir) or redis://HOST:PORT/DB, which workers on "
         "other machines join (default: sqlite)",
     ),
-    ("--workers", "workers", int, "render processes on this machine (default: one per core)"),
+    ("--workers", "workers", int, "warp render processes on this machine (default: one per core)"),
+    (
+        "--gpu-workers",
+        "gpu_workers",
+        int,
+        "render processes for wav2lip and sadtalker (default: one per GPU, or one without GPU)",
+    ),
     ("--cache-dir", "cache_dir", Path, "the model cache (default: as for renders)"),
 )
 SERVER: tuple[tuple[str, str, Any, str], ...] = (
@@ -120,14 +126,18 @@ def run(args: argparse.Namespace) -> int:
 
 def build_worker(parser: argparse.ArgumentParser) -> None:
     """Arguments of `worker`."""
+    from ..serve.queue import LANES
+
     _add(parser, COMMON)
     flag, name, kind = HIDDEN[0]
     parser.add_argument(flag, dest=name, type=kind, default=DEFAULTS[name], help=argparse.SUPPRESS)
+    # one lane's consumer: what `worker` (and `serve`) start for each lane
+    parser.add_argument("--lane", choices=LANES, default=None, help=argparse.SUPPRESS)
 
 
 def run_worker(args: argparse.Namespace) -> int:
     require_extra()
     from ..serve.server import work
 
-    work(_settings(args))
+    work(_settings(args), args.lane)
     return 0

@@ -107,6 +107,9 @@ class Engine(ABC, Generic[SettingsT, OptionsT]):
     """Prefix of the flags made from the option fields (`wav2lip-` gives `--wav2lip-pads`)."""
     uses: ClassVar[frozenset[str]] = frozenset()
     """RenderRequest fields this engine honours beyond `UNIVERSAL_FIELDS`."""
+    accelerated: ClassVar[bool] = False
+    """It runs a neural network on a GPU when one is present (and on every core without one):
+    the service gives its jobs workers of their own, one per GPU."""
 
     def __init__(self, settings: SettingsT, context: EngineContext) -> None:
         self.settings = settings

@@ -27,6 +27,28 @@ def default_data_dir() -> Path:
     return user_data_path("lipsync-tool") / "serve"
 
 
+def gpu_count() -> int:
+    """NVIDIA GPUs this process may use, from `nvidia-smi -L` and CUDA_VISIBLE_DEVICES, without
+    importing torch (0 when there is no driver)."""
+    import shutil
+    import subprocess
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and not visible.strip():
+        return 0
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    found = sum(1 for line in listed.stdout.splitlines() if line.startswith("GPU "))
+    if visible is not None:
+        return min(found, len([d for d in visible.split(",") if d.strip()]))
+    return found
+
+
 def default_workers() -> int:
     """One worker per usable core (the warp engine renders on one core at a time)."""
     try:
@@ -44,7 +66,10 @@ class ServeSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int | None = None
-    """Worker processes on this machine; None: one per usable core; 0: none (remote ones)."""
+    """Worker processes for the warp engine on this machine; None: one per usable core; 0: none."""
+    gpu_workers: int | None = None
+    """Worker processes for the engines that use a GPU (wav2lip, sadtalker); None: one per GPU,
+    or one on a machine without (such an engine then takes every core); 0: none."""
     queue: str = DEFAULT_QUEUE
     """`sqlite` (a queue file in `data_dir`) or `redis://HOST:PORT/DB`."""
     api_keys_file: Path | None = None
@@ -68,8 +93,9 @@ class ServeSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
-        if self.workers is not None and self.workers < 0:
-            raise InputError(f"--workers {self.workers}: give 0 or more")
+        for flag, count in (("--workers", self.workers), ("--gpu-workers", self.gpu_workers)):
+            if count is not None and count < 0:
+                raise InputError(f"{flag} {count}: give 0 or more")
         if self.max_upload_mb <= 0:
             raise InputError("--max-upload-mb must be more than 0")
         if self.max_duration <= 0:
@@ -81,6 +107,14 @@ class ServeSettings:
     @property
     def worker_count(self) -> int:
         return default_workers() if self.workers is None else self.workers
+
+    @property
+    def gpu_worker_count(self) -> int:
+        return max(1, gpu_count()) if self.gpu_workers is None else self.gpu_workers
+
+    def lane_workers(self, lane: str) -> int:
+        """Worker processes for the queue lane `lane` (see `queue.LANES`)."""
+        return self.gpu_worker_count if lane == "gpu" else self.worker_count
 
     @property
     def max_upload_bytes(self) -> int:

@@ -160,20 +160,21 @@ def open_channel(settings: ServeSettings) -> Channel:
     return LocalChannel(JobStore(settings.jobs_db), settings.jobs_dir)
 
 
-def run_workers(settings: ServeSettings) -> None:
-    """Consume the queue with `settings.worker_count` processes until interrupted."""
-    from .queue import JobQueue
+def run_workers(settings: ServeSettings, lane: str) -> None:
+    """Consume `lane` of the queue with its number of processes until interrupted."""
+    from .queue import JobQueue, lane_of
 
     holder: dict[str, JobRunner] = {}
 
     def start() -> None:  # in each worker process, after the fork
         runner = JobRunner(settings)
         runner.start_heartbeat()
-        runner.warm(DEFAULT_ENGINE)
+        if lane_of(DEFAULT_ENGINE) == lane:
+            runner.warm(DEFAULT_ENGINE)
         holder["runner"] = runner
 
     def handle(ticket: dict[str, Any]) -> None:
         holder["runner"].run(ticket)
 
     queue = JobQueue(settings, handle)
-    queue.consumer(settings.worker_count, start).run()
+    queue.consumer(lane, settings.lane_workers(lane), start).run()

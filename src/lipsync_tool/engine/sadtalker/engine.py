@@ -66,6 +66,7 @@ class SadTalkerEngine(Engine[NoOptions, SadTalkerOptions]):
     """Upstream SadTalker in an isolated environment; see the module docstring for the steps."""
 
     name = "sadtalker"
+    accelerated = True
     summary = "SadTalker head and expression animation (upstream in its own environment; downloads)"
     code_licence = "Apache-2.0 (upstream SadTalker, run in its own environment)"
     weights_licence = "Apache-2.0 (SadTalker); facexlib and GFPGAN files under their own licences"

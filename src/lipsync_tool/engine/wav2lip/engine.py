@@ -38,6 +38,7 @@ class Wav2LipEngine(Engine[Wav2LipSettings, Wav2LipOptions]):
     """Wav2Lip mouth inpainting: our own inference (`impl="native"`) or upstream's script."""
 
     name = "wav2lip"
+    accelerated = True
     summary = "Wav2Lip neural mouth inpainting (needs torch and a downloaded checkpoint)"
     code_licence = "MIT (native inference); upstream mode runs Wav2Lip's own code (no licence file)"
     weights_licence = "non-commercial research use only (official checkpoints, trained on LRS2)"
