@@ -200,7 +200,9 @@ def check_json_types(cls: type, values: Mapping[str, Any], what: str) -> None:
         if allowed is None:
             continue
         if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
-            names = " or ".join(_JSON_NAMES[t] for t in allowed)
+            names = " or ".join(
+                _JSON_NAMES[t] for t in allowed if not (t is int and float in allowed)
+            )
             raise InputError(f"{what} {name} must be {names}, not {json.dumps(value)}")
 
 

@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 log = logging.getLogger("lipsync_tool.progress")
 
-STAGE_LABELS = {"render": "rendering frames", "speech": "recognising phones"}
-STAGE_UNITS = {"render": "frame", "speech": "piece"}
+STAGE_LABELS = {"render": "rendering frames", "speech": "recognising phones", "batch": "rows"}
+STAGE_UNITS = {"render": "frame", "speech": "piece", "batch": "row"}
 
 
 class ProgressReporter:

@@ -65,6 +65,14 @@ SUBCOMMANDS = {
             "Measure the lip sync, articulation and stability of any talking-head video.",
         ),
         Subcommand(
+            "batch",
+            ".batch",
+            "Render every row of a CSV or JSONL manifest on worker processes, each holding its "
+            "models loaded: every row is checked first, each finished row is logged in "
+            "OUT_DIR/results.jsonl, and --resume skips what was rendered before.",
+            log_level="INFO",
+        ),
+        Subcommand(
             "serve",
             ".serve",
             "Serve the web app and the HTTP API, with render workers on a durable job queue "

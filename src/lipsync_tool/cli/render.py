@@ -36,6 +36,7 @@ subcommands:
   cues AUDIO        mouth cues only (see lipsync-tool cues --help)
   evaluate VIDEO    quality measurements (see lipsync-tool evaluate --help)
   resources ACTION  list, fetch, verify or clear the neural engines' model files
+  batch MANIFEST    many renders from a CSV or JSONL manifest (see lipsync-tool batch --help)
   serve             the web app and HTTP API on a job queue (see lipsync-tool serve --help)
   worker            more render workers for a server's queue
 
@@ -45,7 +46,7 @@ environment:
 
 USAGE = """lipsync-tool PORTRAIT AUDIO OUTPUT [options]
        lipsync-tool PORTRAIT OUTPUT --text TEXT [options]
-       lipsync-tool {demo,cues,evaluate,resources,serve,worker} ..."""
+       lipsync-tool {demo,cues,evaluate,resources,batch,serve,worker} ..."""
 
 REQUEST_DEST = "request."
 POSITIONAL = ("portrait", "audio", "output")
@@ -86,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--list-voices", action="store_true", help="list the eSpeak NG voices for --voice and exit"
     )
     parser.add_argument("--version", action="version", version=f"lipsync-tool {__version__}")
+    general = add_render_options(parser)
+    general.add_argument(
+        "--dry-run", action="store_true", help="check the inputs, print the plan and exit"
+    )
+    general.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="INFO", help="how much to log (default: INFO)"
+    )
+    return parser
+
+
+def add_render_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """--engine, --cache-dir, --install-deps, every RenderRequest flag and every engine's flags;
+    the `general` group, for the caller's own general flags."""
     general = parser.add_argument_group("general")
     summaries = "; ".join(f"{name}: {cls.summary}" for name, cls in ENGINES.items())
     general.add_argument(
@@ -95,9 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"engine to use (default: {DEFAULT_ENGINE}). {summaries}",
     )
     general.add_argument(
-        "--dry-run", action="store_true", help="check the inputs, print the plan and exit"
-    )
-    general.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
@@ -105,9 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     general.add_argument(
         "--install-deps", action="store_true", help="let the engine install what it lacks"
-    )
-    general.add_argument(
-        "--log-level", choices=LOG_LEVELS, default="INFO", help="how much to log (default: INFO)"
     )
     groups: dict[str, argparse._ArgumentGroup] = {"general": general}
     for field in option_fields(RenderRequest):
@@ -122,7 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         engine_group = parser.add_argument_group(f"{name} engine")
         add_flags(engine_group, settings, settings_dest(name))
         add_flags(engine_group, options, options_dest(name))
-    return parser
+    return general
+
+
+def request_fields(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The RenderRequest fields whose flags were given, and the chosen engine's options given."""
+    fields = given(args, option_fields(RenderRequest), REQUEST_DEST)
+    engine = ENGINES[args.engine]
+    return fields, given(args, request_option_fields(engine), options_dest(engine.name))
 
 
 def split_paths(paths: list[Path], speaking_text: bool) -> tuple[Path | None, Path]:
@@ -138,10 +153,8 @@ def split_paths(paths: list[Path], speaking_text: bool) -> tuple[Path | None, Pa
 
 def request_from_args(args: argparse.Namespace) -> RenderRequest:
     """The RenderRequest the parsed flags describe (the chosen engine's options included)."""
-    fields = given(args, option_fields(RenderRequest), REQUEST_DEST)
+    fields, options = request_fields(args)
     audio, output = split_paths(args.paths, "text" in fields)
-    engine = ENGINES[args.engine]
-    options = given(args, request_option_fields(engine), options_dest(engine.name))
     return RenderRequest(
         portrait=args.portrait, audio=audio, output=output, options=options or None, **fields
     )

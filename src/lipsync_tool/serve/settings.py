@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ..errors import InputError
+from ..machine import default_workers, gpu_count
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -25,36 +25,6 @@ def default_data_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("lipsync-tool") / "serve"
-
-
-def gpu_count() -> int:
-    """NVIDIA GPUs this process may use, from `nvidia-smi -L` and CUDA_VISIBLE_DEVICES, without
-    importing torch (0 when there is no driver)."""
-    import shutil
-    import subprocess
-
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None and not visible.strip():
-        return 0
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return 0
-    try:
-        listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return 0
-    found = sum(1 for line in listed.stdout.splitlines() if line.startswith("GPU "))
-    if visible is not None:
-        return min(found, len([d for d in visible.split(",") if d.strip()]))
-    return found
-
-
-def default_workers() -> int:
-    """One worker per usable core (the warp engine renders on one core at a time)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,146 @@
+"""The local backend: worker processes on this machine, each holding one loaded Renderer.
+
+Workers are started with `spawn` (safe with torch and threads) and take rows from a queue; the
+batch process alone writes results. On Ctrl-C every worker gets SIGINT, so each render stops at
+its next frame and removes its partial file, as a single render does.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..request import RenderRequest
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 30.0
+"""Seconds interrupted workers get to clean up before they are killed."""
+
+
+@dataclass(frozen=True)
+class RendererSpec:
+    """How each worker builds its Renderer."""
+
+    engine: str
+    settings: dict[str, Any]
+    cache_dir: Path | None = None
+    install_deps: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one row: `succeeded` (with `result`), `failed` (with `error`) or
+    `cancelled`."""
+
+    key: int
+    status: str
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+    seconds: float = 0.0
+
+
+def run_local(
+    spec: RendererSpec,
+    jobs: Iterable[tuple[int, RenderRequest]],
+    workers: int,
+    on_outcome: Callable[[Outcome], None],
+) -> None:
+    """Render `jobs` (key, request) on `workers` processes; `on_outcome` gets each as it ends.
+    KeyboardInterrupt stops the workers (their partial files removed) and is raised again."""
+    context = multiprocessing.get_context("spawn")
+    tasks: Any = context.Queue()
+    outcomes: Any = context.Queue()
+    pending = 0
+    for job in jobs:
+        tasks.put(job)
+        pending += 1
+    processes = [
+        context.Process(target=_worker, args=(spec, tasks, outcomes), daemon=True)
+        for _ in range(min(workers, pending))
+    ]
+    for _ in processes:
+        tasks.put(None)
+    for process in processes:
+        process.start()
+    try:
+        while pending:
+            try:
+                outcome = outcomes.get(timeout=1)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes):
+                    raise RuntimeError(
+                        "every batch worker stopped before the batch ended"
+                    ) from None
+                continue
+            pending -= 1
+            on_outcome(outcome)
+    except KeyboardInterrupt:
+        _interrupt(processes)
+        raise
+    finally:
+        for process in processes:
+            process.join(timeout=STOP_GRACE)
+            if process.is_alive():
+                process.kill()
+
+
+def _interrupt(processes: list[Any]) -> None:
+    """SIGINT to every live worker (as a terminal's Ctrl-C does), then wait for them."""
+    for process in processes:
+        if process.is_alive() and process.pid is not None:
+            try:
+                os.kill(process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(timeout=max(0.1, deadline - time.monotonic()))
+
+
+def _worker(spec: RendererSpec, tasks: Any, outcomes: Any) -> None:
+    """A worker process: one Renderer, built at its first row, renders rows until told to stop."""
+    from ..errors import LipSyncError
+    from ..renderer import Renderer
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    renderer = None
+    try:
+        while (job := tasks.get()) is not None:
+            key, request = job
+            start = time.perf_counter()
+            try:
+                if renderer is None:
+                    renderer = Renderer(
+                        spec.engine,
+                        cache_dir=spec.cache_dir,
+                        install_deps=spec.install_deps,
+                        **spec.settings,
+                    )
+                result = renderer.render(request)
+            except LipSyncError as exc:
+                error = {"type": type(exc).__name__, "message": str(exc)}
+                outcomes.put(Outcome(key, "failed", error=error, seconds=_since(start)))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # a bug: its row fails with one line, the batch goes on
+                message = f"internal error: {type(exc).__name__}: {exc}"
+                error = {"type": "InternalError", "message": message}
+                outcomes.put(Outcome(key, "failed", error=error, seconds=_since(start)))
+            else:
+                data = result.to_dict()
+                outcomes.put(Outcome(key, "succeeded", result=data, seconds=_since(start)))
+    except KeyboardInterrupt:
+        return
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 3)
