@@ -16,9 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..request import RenderRequest
+
+if TYPE_CHECKING:
+    from ..renderer import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class Outcome:
     result: dict[str, Any] | None = None
     error: dict[str, str] | None = None
     seconds: float = 0.0
+    node: str | None = None
+    """The Ray node that rendered it (the Ray backend only)."""
 
 
 def run_local(
@@ -108,38 +113,52 @@ def _interrupt(processes: list[Any]) -> None:
 
 def _worker(spec: RendererSpec, tasks: Any, outcomes: Any) -> None:
     """A worker process: one Renderer, built at its first row, renders rows until told to stop."""
-    from ..errors import LipSyncError
-    from ..renderer import Renderer
-
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    renderer = None
+    renderers = RendererHolder(spec)
     try:
         while (job := tasks.get()) is not None:
-            key, request = job
-            start = time.perf_counter()
-            try:
-                if renderer is None:
-                    renderer = Renderer(
-                        spec.engine,
-                        cache_dir=spec.cache_dir,
-                        install_deps=spec.install_deps,
-                        **spec.settings,
-                    )
-                result = renderer.render(request)
-            except LipSyncError as exc:
-                error = {"type": type(exc).__name__, "message": str(exc)}
-                outcomes.put(Outcome(key, "failed", error=error, seconds=_since(start)))
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # a bug: its row fails with one line, the batch goes on
-                message = f"internal error: {type(exc).__name__}: {exc}"
-                error = {"type": "InternalError", "message": message}
-                outcomes.put(Outcome(key, "failed", error=error, seconds=_since(start)))
-            else:
-                data = result.to_dict()
-                outcomes.put(Outcome(key, "succeeded", result=data, seconds=_since(start)))
+            outcomes.put(render_row(renderers, *job))
     except KeyboardInterrupt:
         return
+
+
+class RendererHolder:
+    """The one Renderer of a worker, built when its first row arrives."""
+
+    def __init__(self, spec: RendererSpec) -> None:
+        self.spec = spec
+        self._renderer: Renderer | None = None
+
+    def get(self) -> Renderer:
+        if self._renderer is None:
+            from ..renderer import Renderer
+
+            spec = self.spec
+            self._renderer = Renderer(
+                spec.engine,
+                cache_dir=spec.cache_dir,
+                install_deps=spec.install_deps,
+                **spec.settings,
+            )
+        return self._renderer
+
+
+def render_row(renderers: RendererHolder, key: int, request: RenderRequest) -> Outcome:
+    """Render one row; its outcome, whatever happens short of an interrupt."""
+    from ..errors import LipSyncError
+
+    start = time.perf_counter()
+    try:
+        result = renderers.get().render(request)
+    except LipSyncError as exc:
+        error = {"type": type(exc).__name__, "message": str(exc)}
+        return Outcome(key, "failed", error=error, seconds=_since(start))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # a bug: its row fails with one line, the batch goes on
+        error = {"type": "InternalError", "message": f"internal error: {type(exc).__name__}: {exc}"}
+        return Outcome(key, "failed", error=error, seconds=_since(start))
+    return Outcome(key, "succeeded", result=result.to_dict(), seconds=_since(start))
 
 
 def _since(start: float) -> float:

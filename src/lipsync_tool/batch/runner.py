@@ -124,9 +124,13 @@ class Batch:
         rows: list[BatchRow],
         workers: int,
         on_progress: Callable[[BatchReport], None] = lambda report: None,
+        *,
+        backend: str = "local",
+        address: str | None = None,
     ) -> BatchReport:
-        """Render `rows`; results.jsonl gets a line as each ends. KeyboardInterrupt passes up
-        once the workers have stopped, every line already written kept."""
+        """Render `rows` on the `local` or `ray` backend (a cluster at `address`, else a local
+        Ray); results.jsonl gets a line as each ends. KeyboardInterrupt passes up once the
+        workers have stopped, every line already written kept."""
         report = BatchReport(rows=len(rows))
         results = ResultsLog(self.out_dir)
         by_number = {row.number: row for row in rows}
@@ -138,23 +142,27 @@ class Batch:
                 report.succeeded += 1
             else:
                 report.failed += 1
-            results.append(
-                {
-                    "row": row.number,
-                    "status": outcome.status,
-                    "output": row.output,
-                    "hash": row.hash,
-                    "seconds": outcome.seconds,
-                    "stage_seconds": (outcome.result or {}).get("stage_seconds"),
-                    "error": outcome.error,
-                }
-            )
+            line = {
+                "row": row.number,
+                "status": outcome.status,
+                "output": row.output,
+                "hash": row.hash,
+                "seconds": outcome.seconds,
+                "stage_seconds": (outcome.result or {}).get("stage_seconds"),
+                "error": outcome.error,
+            }
+            results.append(line | ({"node": outcome.node} if outcome.node else {}))
             on_progress(report)
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         jobs = [(row.number, row.request) for row in rows]
         try:
-            run_local(self.spec, jobs, workers, record)
+            if backend == "ray":
+                from .ray_backend import run_ray
+
+                run_ray(self.spec, jobs, workers, record, address)
+            else:
+                run_local(self.spec, jobs, workers, record)
         finally:
             report.seconds = round(time.perf_counter() - start, 2)
         return report

@@ -36,6 +36,20 @@ def build(parser: argparse.ArgumentParser) -> None:
         help="render processes (default: one per core for warp, one per GPU for the others)",
     )
     parser.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: processes on this machine; ray: Ray actors, on a cluster with "
+        "--ray-address (the [cluster] extra)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="join this Ray cluster (auto: the one `ray start` made here; default: start a "
+        "local Ray on 127.0.0.1)",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="skip rows rendered before from the same inputs and options (per results.jsonl)",
@@ -85,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         log.info("%d rows were rendered before from the same inputs; skipped", skipped)
     workers = min(args.workers or default_workers(args.engine), max(1, len(good)))
-    report = _render(batch, good, workers, results.path, args.log_level)
+    if args.ray_address and args.backend != "ray":
+        raise InputError("--ray-address needs --backend ray")
+    report = _render(batch, good, workers, results.path, args)
     if report is None:
         return 130
     print(
@@ -97,21 +113,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(
-    batch: Batch, good: list[BatchRow], workers: int, results: Path, level: str
+    batch: Batch, good: list[BatchRow], workers: int, results: Path, args: argparse.Namespace
 ) -> BatchReport | None:
     from ..batch.runner import BatchReport
     from ..progress import ProgressReporter
 
     if not good:
         return BatchReport(rows=0)
-    reporter = ProgressReporter(enabled=level in ("DEBUG", "INFO"))
-    log.info("rendering %d rows on %d workers", len(good), workers)
+    reporter = ProgressReporter(enabled=args.log_level in ("DEBUG", "INFO"))
+    log.info("rendering %d rows on %d %s workers", len(good), workers, args.backend)
 
     def progress(report: BatchReport) -> None:
         reporter("batch", report.succeeded + report.failed, len(good))
 
     try:
-        return batch.run(good, workers, progress)
+        return batch.run(good, workers, progress, backend=args.backend, address=args.ray_address)
     except KeyboardInterrupt:
         print(
             f"error: interrupted; finished rows are kept and listed in {results}, no partial file "
