@@ -70,7 +70,7 @@ class ProgressReporter:
                     done,
                     total,
                     done * 100 // total,
-                    _duration(eta),
+                    duration_text(eta),
                 )
             else:
                 log.info("%s: %d/%d (%d%%)", label, done, total, done * 100 // total)
@@ -81,7 +81,7 @@ class ProgressReporter:
         self._bars.clear()
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """`seconds` as 1:05:03, 4:07 or 12 s."""
     seconds = int(round(seconds))
     if seconds < 60:

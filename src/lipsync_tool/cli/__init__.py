@@ -65,6 +65,12 @@ SUBCOMMANDS = {
             "Measure the lip sync, articulation and stability of any talking-head video.",
         ),
         Subcommand(
+            "estimate",
+            ".estimate",
+            "Estimate a render's time, memory, disk and downloads from the inputs' headers, "
+            "before running it; --calibrate measures this machine (about 30 s).",
+        ),
+        Subcommand(
             "batch",
             ".batch",
             "Render every row of a CSV or JSONL manifest on worker processes, each holding its "

@@ -60,6 +60,32 @@ def build(parser: argparse.ArgumentParser) -> None:
     add_render_options(parser)
 
 
+def batch_estimate(good: list[BatchRow], workers: int, args: argparse.Namespace) -> str:
+    """One line: the batch's expected time, each worker loading its models once."""
+    from ..estimate import engine_cost, estimate
+    from ..progress import duration_text
+
+    settings = settings_from_args(args)
+    rows = [
+        estimate(row.request, args.engine, cache_dir=args.cache_dir, loaded=True, settings=settings)
+        for row in good
+    ]
+    load = engine_cost(args.engine, _cache(args))[0].load
+    typical = load + sum(r.seconds for r in rows) / workers
+    high = load + sum(r.seconds_high for r in rows) / workers
+    speech = sum(r.speech_seconds for r in rows)
+    return (
+        f"estimate: about {duration_text(typical)} (up to {duration_text(high)}) for "
+        f"{len(rows)} rows, {duration_text(speech)} of speech, on {workers} workers"
+    )
+
+
+def _cache(args: argparse.Namespace) -> Path:
+    from ..cache import resolve_cache_dir
+
+    return resolve_cache_dir(args.cache_dir)
+
+
 def default_workers(engine: str) -> int:
     from ..engine.registry import engine_class
     from ..machine import default_workers as cores
@@ -99,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         log.info("%d rows were rendered before from the same inputs; skipped", skipped)
     workers = min(args.workers or default_workers(args.engine), max(1, len(good)))
+    if good:
+        log.info("%s", batch_estimate(good, workers, args))
     if args.ray_address and args.backend != "ray":
         raise InputError("--ray-address needs --backend ray")
     report = _render(batch, good, workers, results.path, args)

@@ -36,6 +36,7 @@ subcommands:
   cues AUDIO        mouth cues only (see lipsync-tool cues --help)
   evaluate VIDEO    quality measurements (see lipsync-tool evaluate --help)
   resources ACTION  list, fetch, verify or clear the neural engines' model files
+  estimate PORTRAIT what a render would cost (see lipsync-tool estimate --help)
   batch MANIFEST    many renders from a CSV or JSONL manifest (see lipsync-tool batch --help)
   serve             the web app and HTTP API on a job queue (see lipsync-tool serve --help)
   worker            more render workers for a server's queue
@@ -46,7 +47,7 @@ environment:
 
 USAGE = """lipsync-tool PORTRAIT AUDIO OUTPUT [options]
        lipsync-tool PORTRAIT OUTPUT --text TEXT [options]
-       lipsync-tool {demo,cues,evaluate,resources,batch,serve,worker} ..."""
+       lipsync-tool {demo,cues,evaluate,resources,estimate,batch,serve,worker} ..."""
 
 REQUEST_DEST = "request."
 POSITIONAL = ("portrait", "audio", "output")
@@ -194,9 +195,15 @@ def run(args: argparse.Namespace) -> int:
             **settings_from_args(args),
         )
         if args.dry_run:
+            from ..estimate import estimate
+
             plan = renderer.plan(request)
             plan.ignored[:0] = ignored
             print(plan.describe())
+            found = estimate(
+                request, args.engine, cache_dir=args.cache_dir, settings=settings_from_args(args)
+            )
+            print(found.describe())
             return 0
         for flag in ignored:
             log.info("%s is ignored by the %s engine", flag, args.engine)

@@ -1,0 +1,103 @@
+"""`lipsync-tool estimate --calibrate`: measure an engine's costs on this machine in about 30 s.
+
+Renders the bundled portrait speaking two eSpeak sentences of different lengths, after one
+warm-up render: the difference gives the cost per second of speech, the rest the fixed cost of a
+render; a native-size render gives the cost without upscaling. The load cost includes a fresh
+interpreter's imports. The peak memory is this process's own high-water mark.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .cache import resolve_cache_dir
+from .errors import InputError
+from .estimate import SHIPPED, EngineCost, save_cost
+
+SHORT = "Hello there."
+LONG = "Hello there, and welcome to our shop. We bake fresh bread every morning."
+CALIBRATED = ("warp", "wav2lip")
+"""Engines whose calibration fits in about 30 s on a CPU."""
+
+
+def calibrate(engine: str, cache_dir: Path | None = None) -> tuple[EngineCost, Path]:
+    """Measure `engine` here, save it beside the model cache; the costs and the file."""
+    from .demo import demo_portrait
+    from .renderer import Renderer
+    from .request import RenderRequest
+
+    if engine not in CALIBRATED:
+        raise InputError(
+            f"the {engine} engine cannot be calibrated in 30 s on this machine; its estimates "
+            "use the shipped figures"
+        )
+    cache = resolve_cache_dir(cache_dir)
+    with tempfile.TemporaryDirectory(prefix="lipsync-calibrate-") as folder:
+        start = time.perf_counter()
+        renderer = Renderer(engine, cache_dir=cache)
+        load = time.perf_counter() - start + _startup_seconds()
+
+        def timed(text: str, upscale: bool) -> tuple[float, float, int]:
+            request = RenderRequest(
+                portrait=demo_portrait(),
+                text=text,
+                output=Path(folder) / "calibration.mp4",
+                overwrite=True,
+                upscale=upscale,
+            )
+            began = time.perf_counter()
+            result = renderer.render(request)
+            return time.perf_counter() - began, result.duration, result.output.stat().st_size
+
+        timed(SHORT, upscale=False)  # first-render costs are not a render's
+        short_time, short_seconds, _ = timed(SHORT, upscale=True)
+        long_time, long_seconds, long_bytes = timed(LONG, upscale=True)
+        native_time, _, _ = timed(LONG, upscale=False)
+    per_second = max(0.0, (long_time - short_time) / (long_seconds - short_seconds))
+    fixed = max(0.0, short_time - per_second * short_seconds)
+    shipped = SHIPPED[engine]
+    cost = EngineCost(
+        load=round(load, 3),
+        render_fixed=round(fixed, 3),
+        per_second=round(per_second, 4),
+        per_second_native=round(max(0.0, native_time - fixed) / long_seconds, 4),
+        peak_memory_mb=round(_peak_memory_mb() or shipped.peak_memory_mb),
+        memory_per_second_mb=shipped.memory_per_second_mb,
+        gpu_memory_mb=_gpu_peak_mb(engine) or shipped.gpu_memory_mb,
+        output_mb_per_second=round(long_bytes / 2**20 / long_seconds, 4),
+    )
+    return cost, save_cost(engine, cost, cache)
+
+
+def _startup_seconds() -> float:
+    """A fresh interpreter importing what a render imports: part of every command's cost."""
+    code = "import lipsync_tool.renderer, lipsync_tool.engine.registry, lipsync_tool.face.analyzer"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def _peak_memory_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _gpu_peak_mb(engine: str) -> float | None:
+    if engine == "warp":
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    return float(torch.cuda.max_memory_allocated()) / 2**20
