@@ -460,3 +460,10 @@ def test_serve_refuses_to_listen_beyond_loopback_without_keys(
     assert main(["serve", "--queue", "rabbit://x", "--data-dir", str(data)]) == 2
     assert "use sqlite or redis://" in capsys.readouterr().err
     assert not data.exists()
+
+
+def test_a_job_carries_its_render_estimate(api: Api, portrait: bytes) -> None:
+    job = api.submit(text_job(portrait)).json()
+    assert 0 < job["estimate_seconds"] < 30
+    long = api.submit(text_job(portrait, text="Hello there, and welcome. " * 8)).json()
+    assert long["estimate_seconds"] > job["estimate_seconds"]

@@ -113,9 +113,7 @@ def estimate(
     cache = resolve_cache_dir(cache_dir)
     cost, calibrated = engine_cost(engine, cache)
     seconds_of_speech = speech_seconds(request)
-    per_second = cost.per_second if request.upscale else cost.per_second_native
-    per_second *= request.fps / 25.0
-    seconds = cost.render_fixed + per_second * seconds_of_speech + (0 if loaded else cost.load)
+    seconds = render_seconds(cost, request, seconds_of_speech) + (0 if loaded else cost.load)
     downloads = missing_downloads(request, engine, cache, settings or {})
     download_mb = sum(d.size_mb or 0 for d in downloads)
     output_mb = cost.output_mb_per_second * seconds_of_speech * (1 if request.upscale else 0.4)
@@ -134,6 +132,12 @@ def estimate(
         speech_seconds=round(seconds_of_speech, 2),
         problems=problems,
     )
+
+
+def render_seconds(cost: EngineCost, request: RenderRequest, speech: float) -> float:
+    """A loaded engine's seconds for `speech` seconds of `request`."""
+    per_second = cost.per_second if request.upscale else cost.per_second_native
+    return cost.render_fixed + per_second * request.fps / 25.0 * speech
 
 
 def speech_seconds(request: RenderRequest) -> float:

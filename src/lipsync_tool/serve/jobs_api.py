@@ -157,7 +157,7 @@ def _create(
     job_dir.mkdir(parents=True)
     try:
         inputs = stage(job_dir)
-        service.checker.check(spec, job_dir, inputs)
+        inputs["estimate_seconds"] = service.checker.check(spec, job_dir, inputs)
         job = service.store.create(
             owner,
             spec.engine,

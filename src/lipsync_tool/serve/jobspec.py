@@ -77,7 +77,13 @@ class JobSpec:
         return cls(engine, data)
 
     def request(
-        self, job_dir: Path, *, portrait: str, audio: str | None, text: str | None
+        self,
+        job_dir: Path,
+        *,
+        portrait: str,
+        audio: str | None,
+        text: str | None,
+        estimate_seconds: float | None = None,
     ) -> RenderRequest:
         """The RenderRequest of this job, its files named inside `job_dir`."""
         return RenderRequest(

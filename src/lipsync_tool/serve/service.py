@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..face.analyzer import FaceAnalyzer, PortraitFace
-    from ..renderer import InputCheck, Renderer
+    from ..renderer import Renderer
 
 
 class ApiError(Exception):
@@ -54,7 +54,10 @@ class InputChecker:
                 self._faces = FaceAnalyzer()
             return self._faces.analyze(image)
 
-    def check(self, spec: JobSpec, job_dir: Path, inputs: dict[str, Any]) -> InputCheck:
+    def check(self, spec: JobSpec, job_dir: Path, inputs: dict[str, Any]) -> float | None:
+        """Check the job's inputs; the seconds its render should take (None: unknown)."""
+        from ..cache import resolve_cache_dir
+        from ..estimate import engine_cost, render_seconds
         from ..renderer import Renderer
 
         request = spec.request(job_dir, **inputs)
@@ -63,7 +66,11 @@ class InputChecker:
                 self._renderers[spec.engine] = Renderer(
                     spec.engine, load=False, cache_dir=self.cache_dir
                 )
-            return self._renderers[spec.engine].check(request)
+            checked = self._renderers[spec.engine].check(request)
+        if checked.duration is None:
+            return None
+        cost, _ = engine_cost(spec.engine, resolve_cache_dir(self.cache_dir))
+        return round(render_seconds(cost, request, checked.duration), 2)
 
 
 @dataclass

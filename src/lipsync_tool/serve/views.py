@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,8 +21,12 @@ def job_view(job: Job) -> dict[str, Any]:
     """A job as `GET /v1/jobs/{id}` answers it."""
     base = f"/v1/jobs/{job.id}"
     progress = None
+    estimate = job.inputs.get("estimate_seconds")
     if job.stage is not None and job.status == "running":
         progress = {"stage": job.stage, "done": job.done, "total": job.total, "eta": job.eta}
+    elif job.status == "running" and job.started is not None and estimate is not None:
+        left = max(0.0, estimate - (time.time() - job.started))
+        progress = {"stage": "preparing", "done": 0, "total": None, "eta": round(left, 1)}
     error = None
     if job.error_type is not None:
         error = {"type": job.error_type, "message": job.error_message}
@@ -36,6 +41,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "engine": job.engine,
         "options": job.options,
         "text": job.inputs.get("text"),
+        "estimate_seconds": estimate,
         "created": timestamp(job.created),
         "started": timestamp(job.started),
         "finished": timestamp(job.finished),

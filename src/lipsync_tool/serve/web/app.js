@@ -114,13 +114,14 @@ function follow(job) {
   $("#cancel").hidden = false;
   $("#progress").value = 0;
   $("#current-title").textContent = "Rendering";
-  setStatus(job.status === "queued" ? "Queued" : "Starting");
+  const about = job.estimate_seconds != null ? ` (about ${Math.ceil(job.estimate_seconds)} s to render)` : "";
+  setStatus((job.status === "queued" ? "Queued" : "Starting") + about);
   const source = new EventSource(`/v1/jobs/${job.id}/events`);
   following = { id: job.id, source };
   source.addEventListener("progress", (event) => showProgress(JSON.parse(event.data)));
   source.addEventListener("state", (event) => {
     const state = JSON.parse(event.data);
-    if (state.status === "running") setStatus("Preparing");
+    if (state.status === "running") setStatus(`Preparing${about}`);
     if (state.status === "queued" && state.retry) setStatus("Queued again (its worker stopped)");
     if (["succeeded", "failed", "cancelled", "expired"].includes(state.status)) {
       source.close();
