@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .cache import resolve_cache_dir
 from .errors import InputError
@@ -24,8 +25,11 @@ CALIBRATED = ("warp", "wav2lip")
 """Engines whose calibration fits in about 30 s on a CPU."""
 
 
-def calibrate(engine: str, cache_dir: Path | None = None) -> tuple[EngineCost, Path]:
-    """Measure `engine` here, save it beside the model cache; the costs and the file."""
+def calibrate(
+    engine: str, cache_dir: Path | None = None, settings: dict[str, Any] | None = None
+) -> tuple[EngineCost, Path]:
+    """Measure `engine` (with its load-time `settings`) here, save it beside the model cache;
+    the costs and the file."""
     from .demo import demo_portrait
     from .renderer import Renderer
     from .request import RenderRequest
@@ -38,7 +42,7 @@ def calibrate(engine: str, cache_dir: Path | None = None) -> tuple[EngineCost, P
     cache = resolve_cache_dir(cache_dir)
     with tempfile.TemporaryDirectory(prefix="lipsync-calibrate-") as folder:
         start = time.perf_counter()
-        renderer = Renderer(engine, cache_dir=cache)
+        renderer = Renderer(engine, cache_dir=cache, **(settings or {}))
         load = time.perf_counter() - start + _startup_seconds()
 
         def timed(text: str, upscale: bool) -> tuple[float, float, int]:

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.calibrate:
         from ..calibration import calibrate
 
-        cost, path = calibrate(args.engine, args.cache_dir)
+        cost, path = calibrate(args.engine, args.cache_dir, settings_from_args(args))
         print(json.dumps(cost.__dict__) if args.json else f"{args.engine} calibrated: {path}")
         return 0
     if args.portrait is None:
