@@ -31,7 +31,23 @@ import _harness as h
 SENTENCES = (
     "We bake fresh bread and buns for the shop every morning.",
     "Come in and try a slice while it is still warm.",
+    "Our flour comes from a small mill just outside the village.",
+    "On Fridays we also make pies with apples from the orchard.",
+    "Children love the cinnamon rolls with a glaze of sugar on top.",
+    "The oven is lit at four, long before the sun comes up.",
+    "Each loaf rests for an hour before it goes into the heat.",
+    "Many people stop by on their way to work for a coffee.",
+    "In winter we bake a dark rye bread with seeds and honey.",
+    "Please ask us if you need a cake for a birthday or a wedding.",
+    "We close at noon on Sundays so the bakers can rest.",
+    "Thank you for visiting, and we hope to see you again soon.",
+    "The recipe for our sourdough has been in the family for years.",
+    "Every crumb is made by hand, with patience and with care.",
+    "Fresh milk arrives from the farm down the road each day.",
+    "Our windows face the market square, where the fountain stands.",
 )
+"""Distinct sentences, so that long speech does not repeat itself (a recogniser treats a
+repeated phrase as a hallucination and falls back to slower phone recognition)."""
 TARGET_SPEEDUP = 1.7
 TARGET_RAY_OVERHEAD = 0.15
 TARGET_ESTIMATE = 0.30
