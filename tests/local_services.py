@@ -48,3 +48,16 @@ def default_sigint() -> None:
     even when the test run itself was started in the background (where SIGINT is ignored, and a
     child inherits that)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def skip_or_fail(problem: str | None, required_by: str) -> None:
+    """Skip a test that lacks something of the system, or fail it where the environment variable
+    `required_by` is set (`.ci/run` sets it: there a skip would hide a broken feature)."""
+    import os
+
+    import pytest
+
+    if problem and os.environ.get(required_by):
+        pytest.fail(problem)
+    if problem:
+        pytest.skip(problem)

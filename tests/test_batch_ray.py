@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from .local_services import skip_or_fail
 from .serve_helpers import free_port
 from .test_batch import FAST, results, write_manifest
 
@@ -36,10 +37,7 @@ def netns_or_skip() -> None:
         or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0
     ):
         problem = "unshare -n is not permitted here (it needs root)"
-    if problem and os.environ.get("LIPSYNC_REQUIRE_RAY"):
-        pytest.fail(problem)
-    if problem:
-        pytest.skip(problem)
+    skip_or_fail(problem, "LIPSYNC_REQUIRE_RAY")
 
 
 @pytest.fixture()

@@ -18,6 +18,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the [serve] extra is not installed")
 
+from .local_services import skip_or_fail
 from .serve_helpers import ServerProcess, blank_png, portrait_bytes  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -35,10 +36,7 @@ def browser_or_skip() -> None:
         problem = "selenium is not installed (the [test] extra)"
     if CHROMIUM is None or DRIVER is None:
         problem = "chromium and chromium-driver are not installed (apt-get install them)"
-    if problem and os.environ.get("LIPSYNC_REQUIRE_BROWSER"):
-        pytest.fail(problem)
-    if problem:
-        pytest.skip(problem)
+    skip_or_fail(problem, "LIPSYNC_REQUIRE_BROWSER")
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ except where LIPSYNC_REQUIRE_REDIS is set (`.ci/run` installs it)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ pytest.importorskip("redis", reason="the [serve] extra is not installed")
 
 import httpx  # noqa: E402
 
+from .local_services import skip_or_fail
 from .serve_helpers import (  # noqa: E402
     RedisProcess,
     ServerProcess,
@@ -41,10 +41,8 @@ def wait_for(client: httpx.Client, job_id: str, statuses: set[str], timeout: flo
 def test_a_remote_worker_renders_through_redis_and_stops_when_cancelled(
     tmp_path: Path, assets: Path
 ) -> None:
-    if shutil.which("redis-server") is None:
-        if os.environ.get("LIPSYNC_REQUIRE_REDIS"):
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        pytest.skip("redis-server is not installed")
+    missing = "redis-server is not installed (apt-get install redis-server)"
+    skip_or_fail(missing if shutil.which("redis-server") is None else None, "LIPSYNC_REQUIRE_REDIS")
     redis_server = RedisProcess(tmp_path)
     server = worker = None
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from .cache import resolve_cache_dir
 from .errors import InputError
 from .estimate import SHIPPED, EngineCost, save_cost
+from .machine import peak_memory_mb
 
 SHORT = "Hello there."
 LONG = {
@@ -85,7 +86,7 @@ def calibrate(
         render_fixed=round(fixed, 3),
         per_second=round(per_second, 4),
         per_second_native=round(max(0.0, native_time - fixed) / long_seconds, 4),
-        peak_memory_mb=round(_peak_memory_mb() or shipped.peak_memory_mb),
+        peak_memory_mb=round(peak_memory_mb() or shipped.peak_memory_mb),
         memory_per_second_mb=shipped.memory_per_second_mb,
         gpu_memory_mb=_gpu_peak_mb(engine) or shipped.gpu_memory_mb,
         output_mb_per_second=round(long_bytes / 2**20 / long_seconds, 4),
@@ -99,16 +100,6 @@ def _startup_seconds() -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     return time.perf_counter() - start
-
-
-def _peak_memory_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def _gpu_peak_mb(engine: str) -> float | None:

@@ -223,7 +223,9 @@ def _problems(
     memory: float, disk: float, folder: Path, download_mb: float, cache: Path
 ) -> list[str]:
     problems = []
-    available = _available_memory_mb()
+    from .machine import available_memory_mb
+
+    available = available_memory_mb()
     if available is not None and memory > available:
         problems.append(f"needs {memory:.0f} MB of memory, {available:.0f} MB are free")
     probe_folder = folder if folder.exists() else Path.cwd()
@@ -239,16 +241,6 @@ def _problems(
                 f"downloads need {download_mb:.0f} MB in {cache}, {cache_free:.0f} free"
             )
     return problems
-
-
-def _available_memory_mb() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def _has_gpu() -> bool:

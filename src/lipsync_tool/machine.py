@@ -33,3 +33,26 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def available_memory_mb() -> float | None:
+    """Memory the kernel says is available for new work (MemAvailable); None off Linux."""
+    return _proc_kib("/proc/meminfo", "MemAvailable:")
+
+
+def peak_memory_mb() -> float | None:
+    """This process's peak resident memory (VmHWM); None off Linux."""
+    return _proc_kib("/proc/self/status", "VmHWM:")
+
+
+def _proc_kib(path: str, key: str) -> float | None:
+    """The kB figure on the line of `path` that starts with `key`, in MB."""
+    from pathlib import Path
+
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
