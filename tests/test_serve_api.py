@@ -467,3 +467,17 @@ def test_a_job_carries_its_render_estimate(api: Api, portrait: bytes) -> None:
     assert 0 < job["estimate_seconds"] < 30
     long = api.submit(text_job(portrait, text="Hello there, and welcome. " * 8)).json()
     assert long["estimate_seconds"] > job["estimate_seconds"]
+
+
+def test_the_estimate_comes_before_submitting_and_makes_no_job(
+    api: Api, portrait: bytes, assets: Path
+) -> None:
+    wav = (assets / "speech.wav").read_bytes()
+    response = api.client.post("/v1/estimate", **audio_job(portrait, wav))
+    assert response.status_code == 200, response.text
+    guess = response.json()
+    assert guess["speech_seconds"] == pytest.approx(6.2, abs=0.3) and guess["fits"]
+    assert 0 < guess["seconds"] < guess["seconds_high"]
+    assert api.job_dirs() == [] and api.client.get("/v1/jobs").json()["total"] == 0
+    bad = api.client.post("/v1/estimate", **audio_job(portrait, b"not audio at all"))
+    assert bad.status_code == 422 and "/tmp" not in error_of(bad)["message"]

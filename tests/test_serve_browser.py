@@ -110,6 +110,7 @@ def test_a_user_renders_watches_plays_and_downloads(
         wait_until(lambda: find(By.ID, "face-note").text.startswith("Face found"))
         assert find(By.ID, "face-box").is_displayed()
         find(By.ID, "text").send_keys(SENTENCE)
+        wait_until(lambda: find(By.ID, "estimate").text.startswith("About "))
         find(By.ID, "submit").click()
 
         seen: set[float] = set()

@@ -148,12 +148,12 @@ def speech_seconds(request: RenderRequest) -> float:
 
         return len(request.text.split()) * 60.0 / request.rate + 2 * TEXT_MARGIN
     assert request.audio is not None
+    from .media.audio import check_audio
     from .media.ffmpeg import find_ffmpeg
-    from .media.probe import probe
 
     if not request.audio.is_file():
         raise InputError(f"AUDIO {request.audio} does not exist")
-    info = probe(find_ffmpeg(), request.audio)
+    info = check_audio(find_ffmpeg(), request.audio, max_duration=request.max_duration)
     if info.duration is None:
         raise InputError(f"AUDIO {request.audio}: its length is not in its header")
     return min(info.duration, request.max_duration)

@@ -87,7 +87,7 @@ async def submit(
     await run_in_threadpool(service.check_capacity, owner)
     form = await request.form(max_files=2, max_fields=10, max_part_size=1024 * 1024)
     try:
-        parts = _parts(form)
+        parts = form_parts(form)
         spec = JobSpec.parse(parts["options"], service.settings.max_duration)
     except InputError as exc:
         raise ApiError(422, "InputError", str(exc)) from exc
@@ -97,12 +97,12 @@ async def submit(
         if earlier is not None:
             return _repeat(earlier, body_hash, idempotency_key)
     job = await run_in_threadpool(
-        _create, service, owner, spec, _uploaded(parts), idempotency_key, body_hash
+        _create, service, owner, spec, uploaded(parts), idempotency_key, body_hash
     )
     return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
 
-def _parts(form: Any) -> dict[str, Any]:
+def form_parts(form: Any) -> dict[str, Any]:
     portrait, audio, text = form.get("portrait"), form.get("audio"), form.get("text")
     options = form.get("options")
     if not isinstance(portrait, UploadFile):
@@ -187,7 +187,7 @@ def _create(
     return job
 
 
-def _uploaded(parts: dict[str, Any]) -> Callable[[Path], dict[str, Any]]:
+def uploaded(parts: dict[str, Any]) -> Callable[[Path], dict[str, Any]]:
     def stage(job_dir: Path) -> dict[str, Any]:
         inputs = {
             "portrait": save_portrait(parts["portrait"].file, job_dir),

@@ -14,7 +14,8 @@ from starlette.datastructures import UploadFile
 
 from ..errors import InputError
 from .auth import COOKIE
-from .jobs_api import Owner, Svc, check_origin, find_job, service_of
+from .jobs_api import Owner, Svc, check_origin, find_job, form_parts, service_of, uploaded
+from .jobspec import JobSpec
 from .service import ApiError, Service
 from .uploads import save_portrait
 
@@ -102,6 +103,34 @@ def _find_face(service: Service, portrait: UploadFile) -> dict[str, Any]:
         "faces_seen": face.faces_seen,
         "box": [round(box.x0, 1), round(box.y0, 1), round(box.x1, 1), round(box.y1, 1)],
     }
+
+
+@router.post("/v1/estimate", summary="What a job would cost, before it is submitted")
+async def estimate_job(request: Request, service: Svc, owner: Owner) -> Any:
+    """The same form as `POST /v1/jobs`; the render's estimate (`lipsync_tool.estimate`) with
+    the workers' models loaded: seconds, seconds_high, memory, disk, downloads, fits."""
+    form = await request.form(max_files=2, max_fields=10, max_part_size=1024 * 1024)
+    try:
+        parts = form_parts(form)
+        spec = JobSpec.parse(parts["options"], service.settings.max_duration)
+    except InputError as exc:
+        raise ApiError(422, "InputError", str(exc)) from exc
+    return await run_in_threadpool(_estimate, service, spec, parts)
+
+
+def _estimate(service: Service, spec: JobSpec, parts: dict[str, Any]) -> dict[str, Any]:
+    from ..estimate import estimate
+
+    with tempfile.TemporaryDirectory(prefix="lipsync-estimate-") as folder:
+        try:
+            inputs = uploaded(parts)(Path(folder))
+            request = spec.request(Path(folder), **inputs)
+            found = estimate(
+                request, spec.engine, cache_dir=service.settings.cache_dir, loaded=True
+            )
+        except InputError as exc:
+            raise ApiError(422, "InputError", str(exc).replace(f"{folder}/", "")) from exc
+    return found.to_dict()
 
 
 @router.get("/v1/jobs/{job_id}/thumbnail", summary="A small JPEG of the job's portrait")

@@ -75,6 +75,32 @@ function options(speech) {
   return chosen;
 }
 
+// The estimate of the job the form describes, shown before it is submitted.
+let estimateTimer = null;
+function scheduleEstimate() {
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(showEstimate, 500);
+}
+
+async function showEstimate() {
+  const form = $("#job-form"), note = $("#estimate");
+  const portrait = $("#portrait").files[0];
+  const speech = form.speech.value;
+  const audio = $("#audio").files[0];
+  note.textContent = "";
+  if (!portrait || (speech === "text" ? !form.text.value.trim() : !audio)) return;
+  const body = new FormData();
+  body.append("portrait", portrait);
+  if (speech === "text") body.append("text", form.text.value);
+  else body.append("audio", audio);
+  body.append("options", JSON.stringify(options(speech)));
+  try {
+    const guess = await api("/v1/estimate", { method: "POST", body });
+    const downloads = guess.downloads.length ? `; first downloads ${guess.downloads.map((d) => d.name).join(", ")}` : "";
+    note.textContent = `About ${Math.ceil(guess.seconds)} s to render ${guess.speech_seconds.toFixed(1)} s of speech${downloads}.`;
+  } catch (_) { /* the submission says what is wrong */ }
+}
+
 async function submit(event) {
   event.preventDefault();
   const form = $("#job-form"), error = $("#form-error"), button = $("#submit");
@@ -254,6 +280,8 @@ function wire() {
     $("#expression-value").textContent = Number($("#expression").value).toFixed(1);
   });
   $("#job-form").addEventListener("submit", submit);
+  $("#job-form").addEventListener("change", scheduleEstimate);
+  $("#text").addEventListener("input", scheduleEstimate);
   $("#cancel").addEventListener("click", cancel);
   $("#sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
