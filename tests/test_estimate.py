@@ -100,3 +100,26 @@ def test_estimate_without_speech_is_a_usage_error(
 ) -> None:
     assert main(["estimate", str(workdir / "astronaut.png")]) == 2
     assert "give AUDIO, or --text" in capsys.readouterr().err
+
+
+def test_a_thread_budget_reaches_the_models_and_the_encoder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lipsync_tool.face.analyzer import FaceAnalyzer
+    from lipsync_tool.machine import threads
+    from lipsync_tool.media.encode import EncodeSettings, frames_command
+
+    settings = EncodeSettings(fps=25, upscale=True, container="mp4", audio=tmp_path / "a.wav")
+    monkeypatch.delenv("LIPSYNC_THREADS", raising=False)
+    assert threads(2) == 2
+    assert "-threads" not in frames_command("ffmpeg", (512, 512), settings, tmp_path / "o.mp4")
+    monkeypatch.setenv("LIPSYNC_THREADS", "lots")
+    assert threads(2) == 2
+    monkeypatch.setenv("LIPSYNC_THREADS", "1")
+    assert threads(2) == 1
+    command = frames_command("ffmpeg", (512, 512), settings, tmp_path / "o.mp4")
+    assert command[command.index("-threads") + 1] == "1"
+    import skimage.data
+
+    face = FaceAnalyzer().analyze(skimage.data.astronaut())  # one thread still finds her face
+    assert face.faces_seen == 1 and 150 < face.box.x0 < 250

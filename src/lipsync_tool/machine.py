@@ -35,6 +35,22 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+THREADS_ENV = "LIPSYNC_THREADS"
+
+
+def threads(default: int) -> int:
+    """Threads one render may use for its models and its encoder: LIPSYNC_THREADS when set (a
+    batch or a server sets it so that its workers do not crowd each other), else `default`."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    return max(1, int(value)) if value.isdigit() else default
+
+
+def threads_given() -> int | None:
+    """LIPSYNC_THREADS, when set."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    return max(1, int(value)) if value.isdigit() else None
+
+
 def available_memory_mb() -> float | None:
     """Memory the kernel says is available for new work (MemAvailable); None off Linux."""
     return _proc_kib("/proc/meminfo", "MemAvailable:")

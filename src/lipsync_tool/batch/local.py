@@ -7,6 +7,7 @@ its next frame and removes its partial file, as a single render does.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..machine import THREADS_ENV
 from ..request import RenderRequest
 
 if TYPE_CHECKING:
@@ -37,6 +39,13 @@ class RendererSpec:
     settings: dict[str, Any]
     cache_dir: Path | None = None
     install_deps: bool = False
+    threads: int | None = None
+    """Threads each worker's render may use (LIPSYNC_THREADS); None: the engine's default."""
+
+    def apply_threads(self) -> None:
+        """In a worker process: its thread budget, unless the user set LIPSYNC_THREADS."""
+        if self.threads is not None:
+            os.environ.setdefault(THREADS_ENV, str(self.threads))
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ def run_local(
     """Render `jobs` (key, request) on `workers` processes; `on_outcome` gets each as it ends.
     KeyboardInterrupt stops the workers (their partial files removed) and is raised again."""
     context = multiprocessing.get_context("spawn")
+    spec = dataclasses.replace(spec, threads=spec.threads or share_of_cores(workers))
     tasks: Any = context.Queue()
     outcomes: Any = context.Queue()
     pending = 0
@@ -98,6 +108,13 @@ def run_local(
                 process.kill()
 
 
+def share_of_cores(workers: int) -> int:
+    """Threads per worker when `workers` share this machine's cores (at least one)."""
+    from ..machine import default_workers
+
+    return max(1, default_workers() // max(1, workers))
+
+
 def _interrupt(processes: list[Any]) -> None:
     """SIGINT to every live worker (as a terminal's Ctrl-C does), then wait for them."""
     for process in processes:
@@ -114,6 +131,7 @@ def _interrupt(processes: list[Any]) -> None:
 def _worker(spec: RendererSpec, tasks: Any, outcomes: Any) -> None:
     """A worker process: one Renderer, built at its first row, renders rows until told to stop."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    spec.apply_threads()
     renderers = RendererHolder(spec)
     try:
         while (job := tasks.get()) is not None:

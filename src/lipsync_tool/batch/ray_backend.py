@@ -40,6 +40,7 @@ class RowActor:
     """The body of a Ray actor: renders rows sent as bytes and returns the video as bytes."""
 
     def __init__(self, spec: RendererSpec) -> None:
+        dataclasses.replace(spec, threads=spec.threads or 1).apply_threads()  # one CPU an actor
         self.renderers = RendererHolder(spec)
 
     def render(

@@ -45,7 +45,10 @@ class PortraitFace:
 class FaceAnalyzer:
     """Owns one detector and one mesh model: load once, analyse many images."""
 
-    def __init__(self, num_threads: int = 2) -> None:
+    def __init__(self, num_threads: int | None = None) -> None:
+        from ..machine import threads
+
+        num_threads = num_threads or threads(2)
         self.detector = FaceDetector(num_threads)
         self.mesh = FaceMesh(num_threads)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..machine import threads_given
+
 OUTPUT_LINES = 1080
 SCALE_FLAGS = "bicubic+accurate_rnd+full_chroma_int+full_chroma_inp"
 X264_PRESET = "veryfast"
@@ -68,6 +70,9 @@ def _output_args(settings: EncodeSettings, output: Path) -> list[str]:
     ]
     if settings.container in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
+    given = threads_given()
+    if given is not None:
+        args += ["-threads", str(given), "-filter_threads", str(given)]
     return [*args, "-f", settings.container, "-y", str(output)]
 
 

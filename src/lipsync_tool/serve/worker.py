@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine.registry import DEFAULT_ENGINE
 from ..errors import Cancelled, LipSyncError
+from ..machine import THREADS_ENV, default_workers
 from .channels import Channel, Claim, LocalChannel, RedisChannel
 from .jobspec import JobSpec
 from .settings import ServeSettings, queue_kind
@@ -165,8 +166,11 @@ def run_workers(settings: ServeSettings, lane: str) -> None:
     from .queue import JobQueue, lane_of
 
     holder: dict[str, JobRunner] = {}
+    workers = settings.lane_workers(lane)
 
     def start() -> None:  # in each worker process, after the fork
+        if lane == "cpu":  # the lane's workers share the cores; each render keeps to its share
+            os.environ.setdefault(THREADS_ENV, str(max(1, default_workers() // workers)))
         runner = JobRunner(settings)
         runner.start_heartbeat()
         if lane_of(DEFAULT_ENGINE) == lane:
@@ -177,4 +181,4 @@ def run_workers(settings: ServeSettings, lane: str) -> None:
         holder["runner"].run(ticket)
 
     queue = JobQueue(settings, handle)
-    queue.consumer(lane, settings.lane_workers(lane), start).run()
+    queue.consumer(lane, workers, start).run()

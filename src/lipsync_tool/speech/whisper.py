@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ResourceError
+from ..machine import threads as machine_threads
 from ..request import ASR_CHOICES
 from ..resources.table import RESOURCES, Resource
 
@@ -124,7 +125,7 @@ def repetitive(text: str) -> bool:
 class WhisperTranscriber:
     """Timed words from 16 kHz speech with one Whisper model, loaded once, used for many clips."""
 
-    def __init__(self, model_dir: Path, threads: int = THREADS) -> None:
+    def __init__(self, model_dir: Path, threads: int | None = None) -> None:
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
@@ -133,7 +134,10 @@ class WhisperTranscriber:
             ) from exc
         try:
             self._model = WhisperModel(
-                str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads
+                str(model_dir),
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=threads or machine_threads(THREADS),
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ResourceError(
