@@ -128,8 +128,10 @@ def test_resume_skips_what_is_done_and_renders_what_changed(
     assert main(["batch", str(manifest), "--out-dir", str(out), *FAST]) == 2  # no clobbering
 
 
-def test_a_failed_row_is_logged_and_the_others_render(workdir: Path) -> None:
-    (workdir / "noise.wav").write_bytes((workdir / "speech.wav").read_bytes()[:44] + b"\0" * 10)
+def test_failed_rows_are_logged_with_their_message(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LIPSYNC_OFFLINE", "1")  # no download is tried: the test stays offline
     rows = [
         {"portrait": "astronaut.png", "text": "Fine.", "output": "ok.mp4"},
         {"portrait": "astronaut.png", "text": "Fine too.", "output": "ok2.mp4", "rate": 90},
@@ -141,7 +143,10 @@ def test_a_failed_row_is_logged_and_the_others_render(workdir: Path) -> None:
     # wav2lip has no checkpoint here (offline): each row fails with the engine's message
     lines = results(out)
     assert code == 1 and [r["status"] for r in lines] == ["failed", "failed"]
-    assert all(r["error"]["type"] in ("ResourceError", "EngineUnavailableError") for r in lines)
+    assert all(r["error"]["type"] == "ResourceError" for r in lines)
+    assert all("LIPSYNC_OFFLINE" in r["error"]["message"] for r in lines)
+    err = capsys.readouterr().err
+    assert "failed (1 so far)" in err and "failed (2 so far)" in err
     assert not list(out.glob("*.mp4"))
 
 

@@ -142,6 +142,8 @@ class Batch:
                 report.succeeded += 1
             else:
                 report.failed += 1
+                message = (outcome.error or {}).get("message", outcome.status)
+                log.warning("row %d failed (%d so far): %s", row.number, report.failed, message)
             line = {
                 "row": row.number,
                 "status": outcome.status,
