@@ -118,7 +118,7 @@ def test_a_job_recorded_but_never_enqueued_is_enqueued_by_the_next_pass(
 
 
 def test_idempotency_keys_are_per_owner(parts: tuple[JobStore, Maintenance, JobQueue]) -> None:
-    from lipsync_tool.serve.store import DuplicateKey
+    from lipsync_tool.serve.jobs import DuplicateKey
 
     store = parts[0]
     store.create("a", "warp", {}, {}, idempotency_key="k", body_hash="1")

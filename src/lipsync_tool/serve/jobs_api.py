@@ -20,9 +20,9 @@ from starlette.datastructures import UploadFile
 
 from ..errors import InputError
 from .auth import COOKIE
+from .jobs import FINAL, STATUSES, DuplicateKey, Job, new_job_id
 from .jobspec import RESULT_NAME, JobSpec
 from .service import ApiError, Service, input_error
-from .store import FINAL, STATUSES, DuplicateKey, Job, new_job_id
 from .uploads import save_audio, save_portrait
 from .views import job_view
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .channels import KEEP_SECONDS, cancel_key
+from .jobs import Job
 from .settings import ServeSettings, queue_kind
-from .store import Job
 
 TASK_NAME = "lipsync.render"
 LANES = ("cpu", "gpu")

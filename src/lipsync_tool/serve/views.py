@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from .store import Job
+from .jobs import Job
 
 
 def timestamp(seconds: float | None) -> str | None:
