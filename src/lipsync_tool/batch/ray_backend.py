@@ -3,7 +3,8 @@
 Inputs travel to the actor as bytes and the video comes back as bytes, so nodes share no file
 system; the batch process writes every output atomically. A bounded number of rows is in flight
 (two per actor). An actor whose node dies is restarted once and its row retried once (Ray's
-`max_restarts` and `max_task_retries`). A Ray started here listens on 127.0.0.1 only.
+`max_restarts` and `max_task_retries`). A Ray started here is asked for 127.0.0.1, with no
+dashboard and no usage statistics; Ray may still announce the machine's network address.
 """
 
 from __future__ import annotations
