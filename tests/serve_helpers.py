@@ -92,6 +92,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def spawn(command: list[str], log: Path, env: Any = None) -> Any:
+    """`command` in its own process group, SIGINT at its default, its output in `log`."""
+    import subprocess
+
+    with open(log, "wb") as handle:
+        return subprocess.Popen(
+            command,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=default_sigint,
+            env=env,
+        )
+
+
 def interrupt(process: Any, grace: float) -> int:
     """SIGINT to `process`, as Ctrl-C; its whole group killed after `grace` s. Its exit status."""
     import os
@@ -114,7 +129,6 @@ class ServerProcess:
     def __init__(
         self, data_dir: Path, *args: str, workers: int = 1, gpu_workers: int = 0, env: Any = None
     ) -> None:
-        import subprocess
         import sys
 
         self.port = free_port()
@@ -125,15 +139,7 @@ class ServerProcess:
             "--data-dir", str(data_dir), "--port", str(self.port), "--workers", str(workers),
             "--gpu-workers", str(gpu_workers), "--heartbeat", "0.3", "--stale-after", "2", *args,
         ]  # fmt: skip
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=default_sigint,
-                env=env,
-            )
+        self.process = spawn(command, self.log, env)
         self.wait_ready(workers + gpu_workers)
 
     def wait_ready(self, workers: int, timeout: float = 60) -> None:
@@ -200,7 +206,6 @@ class WorkerProcess:
     """`lipsync-tool worker` joining a Redis queue, with a data folder of its own."""
 
     def __init__(self, queue: str, folder: Path, workers: int = 1) -> None:
-        import subprocess
         import sys
 
         self.log = folder / "worker.log"
@@ -210,14 +215,7 @@ class WorkerProcess:
             "--workers", str(workers), "--gpu-workers", "0", "--data-dir", str(folder / "data"),
             "--heartbeat", "0.3",
         ]  # fmt: skip
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=default_sigint,
-            )
+        self.process = spawn(command, self.log)
 
     def stop(self) -> None:
         interrupt(self.process, 20)

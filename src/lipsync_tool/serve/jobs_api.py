@@ -85,12 +85,7 @@ async def submit(
     """Multipart form: `portrait` (file), `audio` (file) or `text`, and `options` (JSON of
     `engine` plus RenderRequest fields). Answers 202 with the job and its `Location`."""
     await run_in_threadpool(service.check_capacity, owner)
-    form = await request.form(max_files=2, max_fields=10, max_part_size=1024 * 1024)
-    try:
-        parts = form_parts(form)
-        spec = JobSpec.parse(parts["options"], service.settings.max_duration)
-    except InputError as exc:
-        raise ApiError(422, "InputError", str(exc)) from exc
+    spec, parts = await read_job_form(request, service)
     body_hash = await run_in_threadpool(_body_hash, spec, parts)
     if idempotency_key is not None:
         earlier = await run_in_threadpool(service.store.by_key, owner, idempotency_key)
@@ -100,6 +95,17 @@ async def submit(
         _create, service, owner, spec, uploaded(parts), idempotency_key, body_hash
     )
     return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+
+async def read_job_form(request: Request, service: Service) -> tuple[JobSpec, dict[str, Any]]:
+    """The job form of `POST /v1/jobs` (and `/v1/estimate`): its spec and its parts; 422 when
+    it is not a usable job."""
+    form = await request.form(max_files=2, max_fields=10, max_part_size=1024 * 1024)
+    try:
+        parts = form_parts(form)
+        return JobSpec.parse(parts["options"], service.settings.max_duration), parts
+    except InputError as exc:
+        raise ApiError(422, "InputError", str(exc)) from exc
 
 
 def form_parts(form: Any) -> dict[str, Any]:
@@ -131,13 +137,17 @@ def _body_hash(spec: JobSpec, parts: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def key_reused(key: str | None) -> ApiError:
+    return ApiError(
+        422,
+        "IdempotencyKeyReused",
+        f"Idempotency-Key {key!r} was used for another request; use a new key",
+    )
+
+
 def _repeat(earlier: Job, body_hash: str, key: str) -> Response:
     if earlier.body_hash != body_hash:
-        raise ApiError(
-            422,
-            "IdempotencyKeyReused",
-            f"Idempotency-Key {key!r} was used for another request; use a new key",
-        )
+        raise key_reused(key)
     return JSONResponse(
         job_view(earlier), status_code=202, headers={"Location": f"/v1/jobs/{earlier.id}"}
     )
@@ -175,9 +185,7 @@ def _create(
         earlier = service.store.by_key(owner, key or "")
         assert earlier is not None
         if earlier.body_hash != body_hash:
-            raise ApiError(
-                422, "IdempotencyKeyReused", f"Idempotency-Key {key!r} was used for another request"
-            ) from None
+            raise key_reused(key) from None
         return earlier
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from ..errors import InputError
 from .auth import COOKIE
-from .jobs_api import Owner, Svc, check_origin, find_job, form_parts, service_of, uploaded
+from .jobs_api import Owner, Svc, check_origin, find_job, read_job_form, service_of, uploaded
 from .jobspec import JobSpec
 from .service import ApiError, Service
 from .uploads import save_portrait
@@ -109,12 +109,7 @@ def _find_face(service: Service, portrait: UploadFile) -> dict[str, Any]:
 async def estimate_job(request: Request, service: Svc, owner: Owner) -> Any:
     """The same form as `POST /v1/jobs`; the render's estimate (`lipsync_tool.estimate`) with
     the workers' models loaded: seconds, seconds_high, memory, disk, downloads, fits."""
-    form = await request.form(max_files=2, max_fields=10, max_part_size=1024 * 1024)
-    try:
-        parts = form_parts(form)
-        spec = JobSpec.parse(parts["options"], service.settings.max_duration)
-    except InputError as exc:
-        raise ApiError(422, "InputError", str(exc)) from exc
+    spec, parts = await read_job_form(request, service)
     return await run_in_threadpool(_estimate, service, spec, parts)
 
 
