@@ -4,6 +4,7 @@ results.jsonl written as rows end, --resume, --skip-invalid and Ctrl-C."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -91,6 +92,7 @@ def test_a_bad_row_stops_the_batch_before_anything_renders_then_the_rows_render(
     assert err[-2] == f"row 3: PORTRAIT {workdir / 'missing.jpg'} does not exist"
     assert err[-1].startswith("error: 1 of 4 rows are invalid")
     assert not out.exists()
+    assert multiprocessing.active_children() == [], "the workers started meanwhile are stopped"
 
     code = main(["batch", str(manifest), "--out-dir", str(out), "--skip-invalid", *FAST])
     assert code == 1  # a row was left out
@@ -100,6 +102,7 @@ def test_a_bad_row_stops_the_batch_before_anything_renders_then_the_rows_render(
         (1, "succeeded"), (2, "succeeded"), (3, "invalid"), (4, "succeeded")
     ]  # fmt: skip
     assert capsys.readouterr().out.startswith("4 rows: 3 rendered, 0 failed, 1 invalid")
+    assert multiprocessing.active_children() == []
 
 
 def test_resume_skips_what_is_done_and_renders_what_changed(

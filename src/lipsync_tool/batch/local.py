@@ -62,50 +62,65 @@ class Outcome:
     """The Ray node that rendered it (the Ray backend only)."""
 
 
-def run_local(
-    spec: RendererSpec,
-    jobs: Iterable[tuple[int, RenderRequest]],
-    workers: int,
-    on_outcome: Callable[[Outcome], None],
-) -> None:
-    """Render `jobs` (key, request) on `workers` processes; `on_outcome` gets each as it ends.
-    KeyboardInterrupt stops the workers (their partial files removed) and is raised again."""
-    context = multiprocessing.get_context("spawn")
-    spec = dataclasses.replace(spec, threads=spec.threads or share_of_cores(workers))
-    tasks: Any = context.Queue()
-    outcomes: Any = context.Queue()
-    pending = 0
-    for job in jobs:
-        tasks.put(job)
-        pending += 1
-    processes = [
-        context.Process(target=_worker, args=(spec, tasks, outcomes), daemon=True)
-        for _ in range(min(workers, pending))
-    ]
-    for _ in processes:
-        tasks.put(None)
-    for process in processes:
-        process.start()
-    try:
-        while pending:
-            try:
-                outcome = outcomes.get(timeout=1)
-            except queue.Empty:
-                if not any(p.is_alive() for p in processes):
-                    raise RuntimeError(
-                        "every batch worker stopped before the batch ended"
-                    ) from None
-                continue
-            pending -= 1
-            on_outcome(outcome)
-    except KeyboardInterrupt:
-        _interrupt(processes)
-        raise
-    finally:
-        for process in processes:
-            process.join(timeout=STOP_GRACE)
+class LocalPool:
+    """Worker processes on this machine, each loading its Renderer as soon as it starts: a batch
+    starts them before it validates its rows, so the models load meanwhile."""
+
+    def __init__(self, spec: RendererSpec, workers: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        spec = dataclasses.replace(spec, threads=spec.threads or share_of_cores(workers))
+        self._tasks: Any = context.Queue()
+        self._outcomes: Any = context.Queue()
+        self._processes = [
+            context.Process(target=_worker, args=(spec, self._tasks, self._outcomes), daemon=True)
+            for _ in range(max(1, workers))
+        ]
+        for process in self._processes:
+            process.start()
+
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self, jobs: Iterable[tuple[int, RenderRequest]], on_outcome: Callable[[Outcome], None]
+    ) -> None:
+        """Render `jobs` (key, request); `on_outcome` gets each as it ends. KeyboardInterrupt
+        stops the workers (their partial files removed) and is raised again. Call once."""
+        processes = self._processes
+        pending = 0
+        for job in jobs:
+            self._tasks.put(job)
+            pending += 1
+        for _ in processes:
+            self._tasks.put(None)
+        try:
+            while pending:
+                try:
+                    outcome = self._outcomes.get(timeout=1)
+                except queue.Empty:
+                    if not any(p.is_alive() for p in processes):
+                        raise RuntimeError(
+                            "every batch worker stopped before the batch ended"
+                        ) from None
+                    continue
+                pending -= 1
+                on_outcome(outcome)
+        except KeyboardInterrupt:
+            _interrupt(processes)
+            raise
+        finally:
+            for process in processes:
+                process.join(timeout=STOP_GRACE)
+
+    def close(self) -> None:
+        """Stop every worker still running: those given no rows have rendered nothing."""
+        for process in self._processes:
             if process.is_alive():
                 process.kill()
+            process.join()
 
 
 def share_of_cores(workers: int) -> int:
@@ -129,11 +144,12 @@ def _interrupt(processes: list[Any]) -> None:
 
 
 def _worker(spec: RendererSpec, tasks: Any, outcomes: Any) -> None:
-    """A worker process: one Renderer, built at its first row, renders rows until told to stop."""
+    """A worker process: one Renderer, built as it starts, renders rows until told to stop."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     spec.apply_threads()
     renderers = RendererHolder(spec)
     try:
+        renderers.warm()
         while (job := tasks.get()) is not None:
             outcomes.put(render_row(renderers, *job))
     except KeyboardInterrupt:
@@ -141,11 +157,18 @@ def _worker(spec: RendererSpec, tasks: Any, outcomes: Any) -> None:
 
 
 class RendererHolder:
-    """The one Renderer of a worker, built when its first row arrives."""
+    """The one Renderer of a worker, built when first asked for."""
 
     def __init__(self, spec: RendererSpec) -> None:
         self.spec = spec
         self._renderer: Renderer | None = None
+
+    def warm(self) -> None:
+        """Build the Renderer ahead of the first row (which reports any failure to build it)."""
+        try:
+            self.get()
+        except Exception:  # noqa: BLE001
+            pass
 
     def get(self) -> Renderer:
         if self._renderer is None:

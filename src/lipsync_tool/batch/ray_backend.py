@@ -44,6 +44,10 @@ class RowActor:
         dataclasses.replace(spec, threads=spec.threads or 1).apply_threads()  # one CPU an actor
         self.renderers = RendererHolder(spec)
 
+    def warm(self) -> None:
+        """Load the Renderer ahead of the first row."""
+        self.renderers.warm()
+
     def render(
         self, key: int, fields: dict[str, Any], files: dict[str, bytes], suffix: str
     ) -> tuple[Outcome, bytes | None, bytes | None]:
@@ -89,35 +93,49 @@ def shipped(request: RenderRequest) -> tuple[dict[str, Any], dict[str, bytes]]:
     return fields, files
 
 
-def run_ray(
-    spec: RendererSpec,
-    jobs: Iterable[tuple[int, RenderRequest]],
-    workers: int,
-    on_outcome: Callable[[Outcome], None],
-    address: str | None = None,
-) -> None:
-    """Render `jobs` on `workers` Ray actors; outputs written here as their rows end."""
-    from ..engine.registry import engine_class
+class RayPool:
+    """Ray actors, each loading its Renderer as soon as it exists, on a local Ray or on the
+    cluster at `address`: a batch starts them before it validates its rows."""
 
-    ray = _ray()
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(
-            num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-            log_to_driver=False,
-        )  # fmt: skip
-    try:
-        if engine_class(spec.engine).accelerated and ray.cluster_resources().get("GPU"):
-            resources = {"num_gpus": 1}
+    def __init__(self, spec: RendererSpec, workers: int, address: str | None = None) -> None:
+        from ..engine.registry import engine_class
+
+        self._ray = ray = _ray()
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if address:
+            ray.init(address=address, log_to_driver=False)
         else:
-            resources = {"num_cpus": 1}
-        actor_class = ray.remote(max_restarts=1, max_task_retries=1, **resources)(RowActor)
-        actors = [actor_class.remote(spec) for _ in range(workers)]
-        _drive(ray, actors, list(jobs), on_outcome)
-    finally:
-        ray.shutdown()
+            ray.init(
+                num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
+                log_to_driver=False,
+            )  # fmt: skip
+        try:
+            if engine_class(spec.engine).accelerated and ray.cluster_resources().get("GPU"):
+                resources = {"num_gpus": 1}
+            else:
+                resources = {"num_cpus": 1}
+            actor_class = ray.remote(max_restarts=1, max_task_retries=1, **resources)(RowActor)
+            self._actors = [actor_class.remote(spec) for _ in range(max(1, workers))]
+            for actor in self._actors:
+                actor.warm.remote()
+        except BaseException:
+            ray.shutdown()
+            raise
+
+    def __enter__(self) -> RayPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self, jobs: Iterable[tuple[int, RenderRequest]], on_outcome: Callable[[Outcome], None]
+    ) -> None:
+        """Render `jobs` (key, request); outputs are written here as their rows end."""
+        _drive(self._ray, self._actors, list(jobs), on_outcome)
+
+    def close(self) -> None:
+        self._ray.shutdown()
 
 
 def _drive(ray: Any, actors: list[Any], jobs: list[tuple[int, RenderRequest]], done: Any) -> None:

@@ -3,19 +3,43 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InputError
 from ..request import RenderRequest
-from .local import Outcome, RendererSpec, run_local
+from .local import LocalPool, Outcome, RendererSpec
 from .manifest import Row, row_request
 from .results import ResultsLog, row_hash
 
 log = logging.getLogger(__name__)
+
+
+class WorkerPool(Protocol):
+    """Workers holding Renderers (`LocalPool`, `RayPool`), started before the rows are known."""
+
+    def run(
+        self, jobs: list[tuple[int, RenderRequest]], on_outcome: Callable[[Outcome], None]
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def start_workers(
+    spec: RendererSpec, workers: int, backend: str = "local", address: str | None = None
+) -> WorkerPool:
+    """`workers` workers on this machine (`local`), or Ray actors (`ray`: on the cluster at
+    `address`, else on a local Ray); they load their models while the caller goes on."""
+    if backend == "ray":
+        from .ray_backend import RayPool
+
+        return RayPool(spec, workers, address)
+    return LocalPool(spec, workers)
 
 
 @dataclass(frozen=True)
@@ -86,12 +110,33 @@ class Batch:
     common: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
-    def validate(self, resume: bool) -> Validation:
+    def start(
+        self, workers: int, resume: bool, backend: str = "local", address: str | None = None
+    ) -> tuple[WorkerPool, Validation]:
+        """The workers (see `start_workers`), and every row validated while they start: a Ray
+        takes seconds to start and a worker to load its models. The caller closes the pool."""
+        stop = threading.Event()
+        with ThreadPoolExecutor(1, thread_name_prefix="batch-validate") as executor:
+            validating = executor.submit(self.validate, resume, stop)
+            try:
+                pool = start_workers(self.spec, workers, backend, address)
+            except BaseException:
+                stop.set()
+                validating.result().undo()
+                raise
+            try:
+                return pool, validating.result()
+            except BaseException:
+                stop.set()
+                pool.close()
+                raise
+
+    def validate(self, resume: bool, stop: threading.Event | None = None) -> Validation:
         """Rows to render, `row N: …` lines for the bad ones, and how many were done before.
 
         Every row is checked as a render would check it (files, media, face, options) before
         anything renders; the check loads the face models only. Output subfolders are created
-        (`Validation.undo` removes them again)."""
+        (`Validation.undo` removes them again). A set `stop` ends the checks early."""
         from ..renderer import Renderer
 
         checker = Renderer(self.spec.engine, load=False, cache_dir=self.spec.cache_dir)
@@ -99,6 +144,8 @@ class Batch:
         found = Validation()
         outputs: dict[str, int] = {}
         for row in self.rows:
+            if stop is not None and stop.is_set():
+                break
             try:
                 request = row_request(row, self.common, self.options, self.base, self.out_dir)
                 relative = str(request.output.relative_to(self.out_dir))
@@ -122,15 +169,12 @@ class Batch:
     def run(
         self,
         rows: list[BatchRow],
-        workers: int,
+        pool: WorkerPool,
         on_progress: Callable[[BatchReport], None] = lambda report: None,
-        *,
-        backend: str = "local",
-        address: str | None = None,
     ) -> BatchReport:
-        """Render `rows` on the `local` or `ray` backend (a cluster at `address`, else a local
-        Ray); results.jsonl gets a line as each ends. KeyboardInterrupt passes up once the
-        workers have stopped, every line already written kept."""
+        """Render `rows` on `pool` (once: a pool serves one batch); results.jsonl gets a line as
+        each ends. KeyboardInterrupt passes up once the workers have stopped, every line already
+        written kept."""
         report = BatchReport(rows=len(rows))
         results = ResultsLog(self.out_dir)
         by_number = {row.number: row for row in rows}
@@ -157,14 +201,8 @@ class Batch:
             on_progress(report)
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        jobs = [(row.number, row.request) for row in rows]
         try:
-            if backend == "ray":
-                from .ray_backend import run_ray
-
-                run_ray(self.spec, jobs, workers, record, address)
-            else:
-                run_local(self.spec, jobs, workers, record)
+            pool.run([(row.number, row.request) for row in rows], record)
         finally:
             report.seconds = round(time.perf_counter() - start, 2)
         return report

@@ -12,7 +12,7 @@ from ..errors import InputError
 from .render import add_render_options, request_fields, settings_from_args
 
 if TYPE_CHECKING:
-    from ..batch.runner import Batch, BatchReport, BatchRow
+    from ..batch.runner import Batch, BatchReport, BatchRow, Validation, WorkerPool
 
 log = logging.getLogger("lipsync_tool")
 
@@ -97,18 +97,32 @@ def default_workers(engine: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..batch.local import RendererSpec
     from ..batch.manifest import read_manifest
-    from ..batch.results import ResultsLog
     from ..batch.runner import Batch
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: give 1 or more")
+    if args.ray_address and args.backend != "ray":
+        raise InputError("--ray-address needs --backend ray")
     fields, options = request_fields(args)
     manifest = args.manifest.expanduser().resolve()
     rows = read_manifest(manifest)
     spec = RendererSpec(args.engine, settings_from_args(args), args.cache_dir, args.install_deps)
     out_dir = args.out_dir.expanduser().resolve()
     batch = Batch(rows, manifest.parent, out_dir, spec, fields, options)
-    found = batch.validate(args.resume)
+    workers = min(args.workers or default_workers(args.engine), max(1, len(rows)))
+    pool, found = batch.start(workers, args.resume, args.backend, args.ray_address)
+    try:
+        return _run(args, batch, found, workers, pool)
+    finally:
+        pool.close()
+
+
+def _run(
+    args: argparse.Namespace, batch: Batch, found: Validation, workers: int, pool: WorkerPool
+) -> int:
+    from ..batch.results import ResultsLog
+
+    rows, out_dir = batch.rows, batch.out_dir
     good, bad, skipped = found.rows, found.invalid, found.skipped
     for line in bad:
         print(line, file=sys.stderr)
@@ -124,12 +138,10 @@ def run(args: argparse.Namespace) -> int:
         results.append({"row": int(number[4:]), "status": "invalid", "error": {"message": message}})
     if skipped:
         log.info("%d rows were rendered before from the same inputs; skipped", skipped)
-    workers = min(args.workers or default_workers(args.engine), max(1, len(good)))
+    workers = min(workers, max(1, len(good)))
     if good:
         log.info("%s", batch_estimate(good, workers, args))
-    if args.ray_address and args.backend != "ray":
-        raise InputError("--ray-address needs --backend ray")
-    report = _render(batch, good, workers, results.path, args)
+    report = _render(batch, good, workers, results.path, args, pool)
     if report is None:
         return 130
     print(
@@ -141,7 +153,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(
-    batch: Batch, good: list[BatchRow], workers: int, results: Path, args: argparse.Namespace
+    batch: Batch,
+    good: list[BatchRow],
+    workers: int,
+    results: Path,
+    args: argparse.Namespace,
+    pool: WorkerPool,
 ) -> BatchReport | None:
     from ..batch.runner import BatchReport
     from ..progress import ProgressReporter
@@ -155,7 +172,7 @@ def _render(
         reporter("batch", report.succeeded + report.failed, len(good))
 
     try:
-        return batch.run(good, workers, progress, backend=args.backend, address=args.ray_address)
+        return batch.run(good, pool, progress)
     except KeyboardInterrupt:
         print(
             f"error: interrupted; finished rows are kept and listed in {results}, no partial file "

@@ -92,8 +92,9 @@ class EnginePlan:
 class Engine(ABC, Generic[SettingsT, OptionsT]):
     """An engine: class facts for `lipsync_tool.engine()`, its option types, load, plan and render.
 
-    `settings_type` holds what needs a reload (a Renderer's settings); `options_type` what may
-    change with every request. Per-render state lives in the job, never on the engine.
+        `settings_type` holds what needs a reload (a Renderer's settings); `options_type` what may
+        change with every request. Per-render state lives in the job, never on the engine; an engine
+    may keep the result of pure set-up work, keyed by its inputs, for the next render.
     """
 
     name: ClassVar[str]

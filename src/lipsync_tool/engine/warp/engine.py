@@ -11,7 +11,7 @@ import numpy as np
 
 from ...control import ProgressCallback, no_progress
 from ...request import RenderRequest
-from ..base import Engine, EngineJob, EnginePlan, FrameStream, NoOptions
+from ..base import Engine, EngineContext, EngineJob, EnginePlan, FrameStream, NoOptions
 
 if TYPE_CHECKING:
     from ...life.face_life import FaceLife
@@ -77,40 +77,34 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
             )
         )
 
-    def render(self, job: EngineJob[NoOptions]) -> FrameStream:
-        import cv2
+    def __init__(self, settings: NoOptions, context: EngineContext) -> None:
+        super().__init__(settings, context)
+        from .portrait_setup import SetupMemo
 
-        from ...face.frame import FaceFrame
+        self._setups = SetupMemo()
+
+    def render(self, job: EngineJob[NoOptions]) -> FrameStream:
         from ...life.face_life import FaceLife, LifeSettings, life_seed
-        from .working_size import frame_scale, mouth_for
 
         landmarks = job.face.landmarks
         for warning in pose_warnings(landmarks.yaw_degrees(), landmarks.roll_degrees()):
             log.warning("%s", warning)
-        height, width = job.portrait.shape[:2]
-        face_height = FaceFrame.from_points(landmarks.xy.astype(np.float64)).height
-        scale = frame_scale(width, height, face_height, job.request.upscale)
-        image, points = job.portrait, landmarks.points.astype(np.float64)
-        if scale != 1.0:
-            size = (max(2, round(width * scale)), max(2, round(height * scale)))
-            shrink = scale < 1.0
-            image = cv2.resize(
-                image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
-            )
-            points = points * (size[0] / width, size[1] / height, scale)
-            log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
         request = job.request
         with job.clock.stage("mouth track"):
             timeline = self.timeline(job, job.progress)
         with job.clock.stage("setup"):
-            mouth = mouth_for(image, points, request.expression_scale)
+            setup = self._setups.get(
+                job.portrait, landmarks.points, request.upscale, request.expression_scale
+            )
             settings = LifeSettings(
                 request.fps, request.blink, request.still, request.expression_scale
             )
             seed = life_seed(request.seed, job.speech.samples)
-            life = FaceLife(image.shape, points[:, :2], settings, timeline.opening, seed)
-        out_h, out_w = image.shape[:2]
-        frames = self._frames(mouth, life, timeline, job.progress)
+            life = FaceLife(
+                setup.image.shape, setup.points[:, :2], settings, timeline.opening, seed
+            )
+        out_h, out_w = setup.image.shape[:2]
+        frames = self._frames(setup.mouth, life, timeline, job.progress)
         return FrameStream((out_w, out_h), job.frame_count, frames)
 
     def timeline(
