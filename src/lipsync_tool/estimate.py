@@ -119,6 +119,11 @@ def estimate(
     output_mb = cost.output_mb_per_second * seconds_of_speech * (1 if request.upscale else 0.4)
     disk = output_mb + TEMP_MB_PER_SECOND * seconds_of_speech + download_mb
     memory = cost.peak_memory_mb + cost.memory_per_second_mb * seconds_of_speech
+    if _learned_upscaling(request, engine):
+        from .upscale import cost as upscale_cost
+
+        seconds += upscale_cost.learned_seconds(request.portrait)
+        memory += upscale_cost.MEMORY_MB
     problems = _problems(memory, disk, request.output.parent, download_mb, cache)
     return Estimate(
         seconds=round(seconds, 2),
@@ -132,6 +137,13 @@ def estimate(
         speech_seconds=round(seconds_of_speech, 2),
         problems=problems,
     )
+
+
+def _learned_upscaling(request: RenderRequest, engine: str) -> bool:
+    from .engine.registry import engine_class
+
+    uses = engine_class(engine).uses
+    return request.upscale and request.upscaler == "realesrgan" and "upscaler" in uses
 
 
 def render_seconds(cost: EngineCost, request: RenderRequest, speech: float) -> float:

@@ -12,6 +12,7 @@ from .option_specs import as_json, option, validate
 
 VISEMES_CHOICES = ("auto", "phonetic", "acoustic")
 ASR_CHOICES = ("auto", "whisper", "pocketsphinx")
+UPSCALER_CHOICES = ("bicubic", "realesrgan")
 DEFAULT_LOUDNESS = -16.0
 
 
@@ -145,6 +146,15 @@ class RenderRequest:
         True, "keep the engine's native size instead of 1080 lines", negate=True, group="output"
     )
     """Scale the video to 1080 lines; False keeps the engine's native size."""
+    upscaler: str = option(
+        "bicubic",
+        "how a portrait smaller than the video is enlarged: bicubic, or realesrgan (learned "
+        "detail on the head, the [upscale] extra; seconds more per render on a CPU)",
+        choices=UPSCALER_CHOICES,
+        group="output",
+    )
+    """How the portrait is enlarged to the video's size: bicubic, or realesrgan (Real-ESRGAN x4plus
+    on the head region; the [upscale] extra)."""
     export_cues: Path | None = option(
         None,
         "also write the mouth cues (Rhubarb Lip Sync shapes A-H, X) as .json or .tsv",
@@ -198,6 +208,14 @@ class RenderRequest:
             if not installed():
                 raise InputError(
                     f"--asr whisper needs the speech recogniser of the [asr] extra; install it with: {EXTRA_HINT}"
+                )
+        if self.upscaler == "realesrgan":
+            from .upscale.realesrgan import EXTRA_HINT as UPSCALE_HINT
+            from .upscale.realesrgan import installed as upscaler_installed
+
+            if not upscaler_installed():
+                raise InputError(
+                    f"--upscaler realesrgan needs the ncnn runtime of the [upscale] extra; install it with: {UPSCALE_HINT}"
                 )
         if self.save_audio is not None and self.text is None:
             raise InputError(

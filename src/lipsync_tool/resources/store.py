@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ResourceError
+from .archive import drop_archive_when_done, fetch_member
 from .download import Expected, NetworkError, Progress, check_file, download
 from .packaged import copy_from_package, packaged_file
-from .table import Resource
+from .table import RESOURCES, Resource
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,14 @@ class ResourceStore:
                 paths[resource.name] = self._fetch(resource)
             except NetworkError:
                 missing.append(self.status(resource))
+        for resource in wanted:
+            if resource.member is not None:
+                drop_archive_when_done(
+                    resource,
+                    self.cache_dir / resource.engine,
+                    (*RESOURCES, *wanted),
+                    lambda r: self.status(r).problem is None,
+                )
         if missing:
             raise ResourceError(self._missing_message(missing))
         return paths
@@ -108,9 +117,16 @@ class ResourceStore:
                     raise NetworkError(
                         f"{resource.name}: offline, and the packaged copy is unusable"
                     )
-                fetched = download(
-                    resource.url, target, Expected(resource.size, resource.sha256), self.progress
-                )
+                if resource.member is not None:
+                    engine_dir = self.cache_dir / resource.engine
+                    fetched = fetch_member(resource, target, engine_dir, self.progress)
+                else:
+                    fetched = download(
+                        resource.url,
+                        target,
+                        Expected(resource.size, resource.sha256),
+                        self.progress,
+                    )
                 if resource.sha256:
                     _write_stamp(fetched, resource)  # the download checked it as it streamed
                 return fetched
@@ -126,7 +142,9 @@ class ResourceStore:
             else "the network cannot be reached"
         )
         items = "; ".join(
-            f"{s.resource.name} ({s.problem}): download {s.resource.url} and put it at {s.path}"
+            f"{s.resource.name} ({s.problem}): download {s.resource.url}"
+            + (f", take {s.resource.member} out of it," if s.resource.member else "")
+            + f" and put it at {s.path}"
             + (
                 f", or install the Python package {s.resource.package[0]} that ships it"
                 if s.resource.package

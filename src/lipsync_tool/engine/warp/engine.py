@@ -15,6 +15,7 @@ from ..base import Engine, EngineContext, EngineJob, EnginePlan, FrameStream, No
 
 if TYPE_CHECKING:
     from ...life.face_life import FaceLife
+    from ...upscale.realesrgan import RealEsrgan
     from .mouth_warp import MouthWarp
     from .working_size import SupersampledMouth
 
@@ -67,10 +68,23 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
             "asr",
             "blink",
             "seed",
+            "upscaler",
         }
     )
 
     def plan(self, request: RenderRequest, options: NoOptions) -> EnginePlan:
+        if request.upscale and request.upscaler == "realesrgan":
+            from ...resources.table import for_engine
+            from ...upscale.cost import learned_seconds
+
+            return EnginePlan(
+                resources=tuple(r.name for r in for_engine("upscale")),
+                notes=(
+                    "renders on the CPU with the bundled face-mesh and speech models",
+                    f"enlarges the portrait with Real-ESRGAN x4plus first (about "
+                    f"{learned_seconds(request.portrait):.0f} s on this machine's threads)",
+                ),
+            )
         return EnginePlan(
             notes=(
                 "renders on the CPU with the bundled face-mesh and speech models; nothing to download",
@@ -82,6 +96,15 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         from .portrait_setup import SetupMemo
 
         self._setups = SetupMemo()
+        self._realesrgan: RealEsrgan | None = None
+
+    def _learned_upscaler(self) -> RealEsrgan:
+        """Real-ESRGAN, loaded at the first render that asks for it."""
+        if self._realesrgan is None:
+            from ...upscale.realesrgan import RealEsrgan
+
+            self._realesrgan = RealEsrgan.from_cache(self.cache_dir)
+        return self._realesrgan
 
     def render(self, job: EngineJob[NoOptions]) -> FrameStream:
         from ...life.face_life import FaceLife, LifeSettings, life_seed
@@ -93,8 +116,9 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         with job.clock.stage("mouth track"):
             timeline = self.timeline(job, job.progress)
         with job.clock.stage("setup"):
+            learned = self._learned_upscaler() if request.upscaler == "realesrgan" else None
             setup = self._setups.get(
-                job.portrait, landmarks.points, request.upscale, request.expression_scale
+                job.portrait, landmarks.points, request.upscale, request.expression_scale, learned
             )
             settings = LifeSettings(
                 request.fps, request.blink, request.still, request.expression_scale

@@ -6,12 +6,24 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from ...face.frame import FaceFrame
+from ...upscale.enlarge import enlarge
 from .mouth_warp import MouthWarp
-from .working_size import SupersampledMouth, frame_scale, mouth_for
+from .working_size import (
+    MAX_RENDER_LINES,
+    MAX_RENDER_WIDTH,
+    SupersampledMouth,
+    frame_scale,
+    mouth_for,
+)
+
+if TYPE_CHECKING:
+    from ...upscale.realesrgan import RealEsrgan
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +40,26 @@ class PortraitSetup:
 
 
 def build_setup(
-    portrait: np.ndarray, points: np.ndarray, upscale: bool, amplitude: float
+    portrait: np.ndarray,
+    points: np.ndarray,
+    upscale: bool,
+    amplitude: float,
+    learned: RealEsrgan | None = None,
 ) -> PortraitSetup:
-    """The set-up of `portrait` with its (468, 3) landmarks, at the size the render uses."""
-    import cv2
-
+    """The set-up of `portrait` with its (468, 3) landmarks, at the size the render uses: with a
+    `learned` upscaler and `upscale`, the video's full size, the head enlarged by the network."""
     height, width = portrait.shape[:2]
     image, points = portrait, points.astype(np.float64)
-    scale = frame_scale(width, height, FaceFrame.from_points(points[:, :2]).height, upscale)
+    if learned is not None and upscale:
+        scale = max(1.0, min(MAX_RENDER_LINES / height, MAX_RENDER_WIDTH / width))
+    else:
+        scale = frame_scale(width, height, FaceFrame.from_points(points[:, :2]).height, upscale)
     if scale != 1.0:
         size = (max(2, round(width * scale)), max(2, round(height * scale)))
-        shrink = scale < 1.0
-        image = cv2.resize(
-            portrait, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
-        )
+        if scale < 1.0:
+            image = cv2.resize(portrait, size, interpolation=cv2.INTER_AREA)
+        else:
+            image = enlarge(portrait, size, learned, points)
         points = points * (size[0] / width, size[1] / height, scale)
         log.info("rendering at %dx%d (portrait is %dx%d)", size[0], size[1], width, height)
     return PortraitSetup(image, points, mouth_for(image, points, amplitude))
@@ -56,20 +74,25 @@ class SetupMemo:
         self._setup: PortraitSetup | None = None
 
     def get(
-        self, portrait: np.ndarray, points: np.ndarray, upscale: bool, amplitude: float
+        self,
+        portrait: np.ndarray,
+        points: np.ndarray,
+        upscale: bool,
+        amplitude: float,
+        learned: RealEsrgan | None = None,
     ) -> PortraitSetup:
-        key = _digest(portrait, points, upscale, amplitude)
+        key = _digest(portrait, points, (upscale, float(amplitude), learned is not None))
         if self._setup is None or key != self._key:
-            self._setup = build_setup(portrait, points, upscale, amplitude)
+            self._setup = build_setup(portrait, points, upscale, amplitude, learned)
             self._key = key
         return self._setup
 
 
-def _digest(portrait: np.ndarray, points: np.ndarray, upscale: bool, amplitude: float) -> bytes:
+def _digest(portrait: np.ndarray, points: np.ndarray, settings: tuple[object, ...]) -> bytes:
     digest = hashlib.blake2b(digest_size=16)
     for array in (portrait, points):
         array = np.ascontiguousarray(array)
         digest.update(repr((array.shape, array.dtype.str)).encode())
         digest.update(array.data)
-    digest.update(repr((upscale, float(amplitude))).encode())
+    digest.update(repr(settings).encode())
     return digest.digest()

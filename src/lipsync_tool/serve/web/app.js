@@ -68,6 +68,7 @@ function options(speech) {
     fps: Number(form.fps.value),
     expression_scale: Number(form.expression_scale.value),
     upscale: form.upscale.checked,
+    upscaler: form.upscaler.value,
     blink: form.blink.checked,
     still: form.still.checked,
   };

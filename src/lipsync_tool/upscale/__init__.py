@@ -1,0 +1,1 @@
+"""Enlarging a portrait: bicubic, or learned (Real-ESRGAN on the ncnn runtime, in tiles)."""

