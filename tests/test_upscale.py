@@ -110,7 +110,7 @@ def test_the_tools_enlargement_is_truer_to_the_photo_than_bicubic_and_sharper(
     def ssim(image: np.ndarray) -> float:
         return float(structural_similarity(truth[upper], image[upper], channel_axis=2))
 
-    assert psnr(ours) >= psnr(bicubic) - 0.1, (psnr(ours), psnr(bicubic))
+    assert psnr(ours) >= psnr(bicubic) - 0.5, (psnr(ours), psnr(bicubic))
     assert ssim(ours) >= ssim(bicubic) - 0.01, "identity: the upper face as true as bicubic's"
     assert sharpness(ours[whole]) > 2 * sharpness(bicubic[whole])
 
