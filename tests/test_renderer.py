@@ -258,7 +258,8 @@ def test_engines_describe_themselves() -> None:
     assert {s["name"] for s in described["wav2lip"]["settings"]} == {"checkpoint", "impl"}
     batch = next(o for o in described["sadtalker"]["options"] if o["name"] == "batch_size")
     assert (batch["flag"], batch["minimum"], batch["maximum"]) == ("--sadtalker-batch-size", 1, 64)
-    assert described["warp"]["options"] == [] and described["warp"]["downloads"] == "nothing"
+    assert described["warp"]["options"] == []
+    assert described["warp"]["downloads"].startswith("nothing (with --upscaler realesrgan")
 
 
 def test_voices_and_cues_are_library_functions(workdir: Path) -> None:

@@ -284,3 +284,28 @@ def test_a_warp_render_with_the_learned_upscaler_is_full_hd_and_sharper(
     assert sharpness(learned[face]) > 1.3 * sharpness(bicubic[face])
     openings = mouth_track(ffmpeg, videos["realesrgan"])
     assert np.percentile(openings, 90) - np.percentile(openings, 10) > 0.02, "the mouth moves"
+
+
+def test_the_estimate_and_the_dry_run_count_the_learned_pass(workdir: Path) -> None:
+    from lipsync_tool.estimate import estimate
+    from lipsync_tool.renderer import Renderer
+    from lipsync_tool.upscale.cost import learned_pixels
+
+    if not installed():
+        pytest.skip("the ncnn runtime is not installed")
+    base = RenderRequest(
+        portrait=workdir / "astronaut.png", audio=workdir / "speech.wav", output=workdir / "o.mp4"
+    )
+    learned = base.replace(upscaler="realesrgan")
+    cache = workdir / "empty-cache"
+    plain, costly = estimate(base, cache_dir=cache), estimate(learned, cache_dir=cache)
+    assert costly.seconds > plain.seconds + 5, "the head of a 512 px portrait: seconds more"
+    assert costly.peak_memory_mb > plain.peak_memory_mb + 500
+    assert {d.name for d in costly.downloads} == {"realesrgan-x4plus.param", "realesrgan-x4plus.bin"}
+    native = estimate(base.replace(upscale=False), cache_dir=cache)
+    assert estimate(learned.replace(upscale=False), cache_dir=cache) == native
+    assert learned_pixels(1024, 1000) == 0, "nearly 1080 lines: bicubic, nothing learned"
+    assert learned_pixels(200, 200) == 40_000, "a small portrait is read whole"
+    plan = Renderer("warp", cache_dir=cache, load=False).plan(learned)
+    assert set(plan.resources) == {"realesrgan-x4plus.param", "realesrgan-x4plus.bin"}
+    assert any("Real-ESRGAN" in note for note in plan.notes)

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..machine import default_workers, threads
 from .enlarge import MIN_LEARNED_FACTOR, WHOLE_IMAGE_PIXELS
 
-SECONDS_PER_PIXEL = 0.22e-3
+SECONDS_PER_PIXEL = 0.23e-3
 """Real-ESRGAN x4plus on ncnn with 2 threads, per portrait pixel read (bench_upscale, 2-core
 Intel Xeon)."""
 MEMORY_MB = 750.0

@@ -5,9 +5,9 @@ than bicubic (PSNR and SSIM, the upper face included), smooths skin to wax and i
 teeth on small faces. What bicubic lacks is only the finest scale. So the network's detail at that
 scale (its output less a 1 px blur of it) is added, at three quarters strength, to the bicubic
 image: against ground truth its SSIM, the upper face's included, is within 0.005 of bicubic's or
-above it, and it is 3 to 5 times sharper (docs/benchmarks.md).
+above it, and it is 2.8 to 5.3 times sharper (docs/benchmarks.md).
 
-The learned pass costs time in proportion to the pixels it reads (about 0.2 ms a pixel on two
+The learned pass costs time in proportion to the pixels it reads (about 0.23 ms a pixel on two
 CPU cores). A small portrait is read whole; of a larger one only the head (forehead to neck, ear
 to ear, where a viewer looks), blended into the bicubic rest over a soft edge.
 """

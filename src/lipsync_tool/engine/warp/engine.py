@@ -39,6 +39,11 @@ def pose_warnings(yaw: float, roll: float) -> list[str]:
     return warnings
 
 
+def _learns(request: RenderRequest) -> bool:
+    """The request enlarges the portrait with Real-ESRGAN's detail."""
+    return request.upscale and request.upscaler == "realesrgan"
+
+
 @dataclass(frozen=True)
 class Timeline:
     """The mouth of every frame, decided before the first frame is drawn."""
@@ -57,7 +62,7 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
     summary = "built-in mesh warp of the portrait's own pixels (offline, CPU, no downloads)"
     code_licence = "MIT"
     weights_licence = "Apache-2.0 (MediaPipe face models, bundled)"
-    downloads = "nothing"
+    downloads = "nothing (with --upscaler realesrgan: Real-ESRGAN x4plus, 34 MB)"
     uses = frozenset(
         {
             "expression_scale",
@@ -72,8 +77,23 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         }
     )
 
+    def __init__(self, settings: NoOptions, context: EngineContext) -> None:
+        super().__init__(settings, context)
+        from .portrait_setup import SetupMemo
+
+        self._setups = SetupMemo()
+        self._realesrgan: RealEsrgan | None = None
+
+    def _learned_upscaler(self) -> RealEsrgan:
+        """Real-ESRGAN, loaded at the first render that asks for it."""
+        if self._realesrgan is None:
+            from ...upscale.realesrgan import RealEsrgan
+
+            self._realesrgan = RealEsrgan.from_cache(self.cache_dir)
+        return self._realesrgan
+
     def plan(self, request: RenderRequest, options: NoOptions) -> EnginePlan:
-        if request.upscale and request.upscaler == "realesrgan":
+        if _learns(request):
             from ...resources.table import for_engine
             from ...upscale.cost import learned_seconds
 
@@ -91,21 +111,6 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
             )
         )
 
-    def __init__(self, settings: NoOptions, context: EngineContext) -> None:
-        super().__init__(settings, context)
-        from .portrait_setup import SetupMemo
-
-        self._setups = SetupMemo()
-        self._realesrgan: RealEsrgan | None = None
-
-    def _learned_upscaler(self) -> RealEsrgan:
-        """Real-ESRGAN, loaded at the first render that asks for it."""
-        if self._realesrgan is None:
-            from ...upscale.realesrgan import RealEsrgan
-
-            self._realesrgan = RealEsrgan.from_cache(self.cache_dir)
-        return self._realesrgan
-
     def render(self, job: EngineJob[NoOptions]) -> FrameStream:
         from ...life.face_life import FaceLife, LifeSettings, life_seed
 
@@ -116,7 +121,7 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         with job.clock.stage("mouth track"):
             timeline = self.timeline(job, job.progress)
         with job.clock.stage("setup"):
-            learned = self._learned_upscaler() if request.upscaler == "realesrgan" else None
+            learned = self._learned_upscaler() if _learns(request) else None
             setup = self._setups.get(
                 job.portrait, landmarks.points, request.upscale, request.expression_scale, learned
             )
