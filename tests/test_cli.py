@@ -48,6 +48,7 @@ FLAG_CASES = [
     (["--expression-scale", "1.5"], "request.expression_scale", 1.5),
     (["--no-still"], "request.still", False),
     (["--no-upscale"], "request.upscale", False),
+    (["--upscaler", "realesrgan"], "request.upscaler", "realesrgan"),
     (["--keep-temp"], "request.keep_temp", True),
     (["--overwrite"], "request.overwrite", True),
     (["--max-duration", "30"], "request.max_duration", 30.0),

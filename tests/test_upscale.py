@@ -301,7 +301,10 @@ def test_the_estimate_and_the_dry_run_count_the_learned_pass(workdir: Path) -> N
     plain, costly = estimate(base, cache_dir=cache), estimate(learned, cache_dir=cache)
     assert costly.seconds > plain.seconds + 5, "the head of a 512 px portrait: seconds more"
     assert costly.peak_memory_mb > plain.peak_memory_mb + 500
-    assert {d.name for d in costly.downloads} == {"realesrgan-x4plus.param", "realesrgan-x4plus.bin"}
+    assert {d.name for d in costly.downloads} == {
+        "realesrgan-x4plus.param",
+        "realesrgan-x4plus.bin",
+    }
     native = estimate(base.replace(upscale=False), cache_dir=cache)
     assert estimate(learned.replace(upscale=False), cache_dir=cache) == native
     assert learned_pixels(1024, 1000) == 0, "nearly 1080 lines: bicubic, nothing learned"
