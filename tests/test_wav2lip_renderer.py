@@ -157,3 +157,49 @@ def test_cancel_from_progress_stops_the_render_and_leaves_nothing(
     assert list(temp.glob("lipsync-*")) == [], "no temporary directory left"
     again = renderer.render(request)  # the Renderer is free again and renders the same request
     assert again.output.is_file() and again.frames == N_FRAMES
+
+
+def test_the_learned_upscaler_gives_a_full_hd_video_with_a_crisper_face_and_mouth(
+    astronaut: np.ndarray, clips: tuple[Path, Path], checkpoint: Path, tmp_path: Path
+) -> None:
+    """A 160 px portrait at 1080 lines: the portrait once and every generated mouth through
+    Real-ESRGAN; crisper than bicubic where the face and the mouth are, and still moving."""
+    import cv2
+
+    from lipsync_tool.face.analyzer import FaceAnalyzer
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+    from lipsync_tool.media.frames import iter_frames
+
+    from .upscale_helpers import require_upscaler, sharpness
+
+    require_upscaler()
+    small = cv2.resize(astronaut, (160, 160), interpolation=cv2.INTER_AREA)
+    portrait = tmp_path / "small.png"
+    cv2.imwrite(str(portrait), small[:, :, ::-1])
+    renderer = _renderer(checkpoint, tmp_path / "cache")
+    videos, results = {}, {}
+    for upscaler in ("bicubic", "realesrgan"):
+        request = RenderRequest(
+            portrait=portrait,
+            audio=clips[0],
+            output=tmp_path / f"{upscaler}.mp4",
+            seed=3,
+            upscaler=upscaler,
+        )
+        results[upscaler] = renderer.render(request)
+        videos[upscaler] = [*iter_frames(find_ffmpeg(), results[upscaler].output)]
+    learned, bicubic = videos["realesrgan"], videos["bicubic"]
+    assert len(learned) == len(bicubic) == N_FRAMES
+    assert learned[0].shape == bicubic[0].shape == (1080, 1080, 3)
+    assert "upscale" in results["realesrgan"].engine_seconds
+    assert "upscale" not in results["bicubic"].engine_seconds
+    points = FaceAnalyzer().analyze(small).landmarks.points[:, :2] * (1080 / 160)
+    x0, y0 = points.min(axis=0).astype(int)
+    x1, y1 = points.max(axis=0).astype(int)
+    face = (slice(y0, y1), slice(x0, x1))
+    mouth = (slice((y0 + 2 * y1) // 3, y1), slice(x0 + (x1 - x0) // 4, x1 - (x1 - x0) // 4))
+    for index in (0, N_FRAMES // 2):
+        assert sharpness(learned[index][face]) > 1.3 * sharpness(bicubic[index][face])
+        assert sharpness(learned[index][mouth]) > 1.3 * sharpness(bicubic[index][mouth])
+    moved = np.abs(learned[0][mouth].astype(int) - learned[N_FRAMES // 2][mouth]).mean()
+    assert moved > 1.0, "the generated mouth still changes from frame to frame"

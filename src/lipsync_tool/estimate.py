@@ -120,9 +120,11 @@ def estimate(
     disk = output_mb + TEMP_MB_PER_SECOND * seconds_of_speech + download_mb
     memory = cost.peak_memory_mb + cost.memory_per_second_mb * seconds_of_speech
     if _learned_upscaling(request, engine):
+        from .engine.registry import engine_class
         from .upscale import cost as upscale_cost
 
-        seconds += upscale_cost.learned_seconds(request.portrait)
+        work = engine_class(engine).learned_work(*upscale_cost.portrait_size(request.portrait))
+        seconds += work.seconds(round(seconds_of_speech * request.fps))
         memory += upscale_cost.MEMORY_MB
     problems = _problems(memory, disk, request.output.parent, download_mb, cache)
     return Estimate(
@@ -188,7 +190,7 @@ def missing_downloads(
         engine_type.options_type, request.options, f"{engine} option", engine_type.flag_prefix
     )
     try:
-        names = instance.plan(request, options).resources
+        names = instance.full_plan(request, options).resources
     except InputError:
         return []
     store = ResourceStore(cache, offline=True)

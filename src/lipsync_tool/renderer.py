@@ -319,7 +319,7 @@ class Renderer:
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         request, target, image = inputs.request, inputs.target, inputs.image
-        engine_plan = self.engine.plan(request, options)
+        engine_plan = self.engine.full_plan(request, options)
         settings = self._encode_settings(request, target, inputs.prepared.mux_audio)
         if engine_plan.clip is not None:
             encode = clip_command(
@@ -327,6 +327,10 @@ class Renderer:
             )
         else:
             size = (image.shape[1], image.shape[0])
+            if self.engine.learns(request):
+                from .upscale.enlarge import scaled_size, video_scale
+
+                size = scaled_size(*size, video_scale(*size))
             encode = frames_command(self.ffmpeg, size, settings, target.partial_path())
         commands = tuple(
             tuple(arg.replace(str(work_dir), PLACEHOLDER) for arg in command)

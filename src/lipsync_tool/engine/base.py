@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
@@ -18,6 +18,8 @@ from ..request import UNIVERSAL_FIELDS, RenderRequest
 if TYPE_CHECKING:
     from ..face.analyzer import PortraitFace
     from ..speech.track import MouthTrackSource
+    from ..upscale.cost import LearnedWork
+    from ..upscale.realesrgan import RealEsrgan
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class Engine(ABC, Generic[SettingsT, OptionsT]):
     def __init__(self, settings: SettingsT, context: EngineContext) -> None:
         self.settings = settings
         self.context = context
+        self._network: RealEsrgan | None = None
 
     @property
     def cache_dir(self) -> Path:
@@ -141,3 +144,51 @@ class Engine(ABC, Generic[SettingsT, OptionsT]):
     @abstractmethod
     def render(self, job: EngineJob[OptionsT]) -> FrameStream | RenderedClip:
         """Render the job; frames are produced lazily by the returned stream."""
+
+    def full_plan(self, request: RenderRequest, options: OptionsT) -> EnginePlan:
+        """`plan`, with the learned upscaler's weights and cost when the request asks for it (its
+        frames are then piped to the encoder, enlarged, even from an engine that writes a clip)."""
+        plan = self.plan(request, options)
+        if not self.learns(request):
+            return plan
+        from ..upscale.plan import learned_plan
+
+        resources, note = learned_plan(self, request)
+        return replace(
+            plan, resources=plan.resources + resources, notes=(*plan.notes, note), clip=None
+        )
+
+    @classmethod
+    def learned_work(cls, width: int, height: int) -> LearnedWork:
+        """What `--upscaler realesrgan` makes the network read for a `width` x `height` portrait
+        (nothing for an engine that does not honour it)."""
+        from ..upscale.cost import LearnedWork
+
+        return LearnedWork()
+
+    def learns(self, request: RenderRequest) -> bool:
+        """The request asks this engine for Real-ESRGAN's detail (and for the 1080-line video)."""
+        return (
+            "upscaler" in self.honoured_fields()
+            and request.upscale
+            and request.upscaler == "realesrgan"
+        )
+
+    def network(self) -> RealEsrgan:
+        """Real-ESRGAN, loaded at the first render that asks for it and kept for the next."""
+        if self._network is None:
+            from ..upscale.realesrgan import RealEsrgan
+
+            self._network = RealEsrgan.from_cache(self.cache_dir)
+        return self._network
+
+    def finish_clip(self, clip: Path, job: EngineJob[OptionsT]) -> FrameStream | RenderedClip:
+        """An engine's finished clip: as it is, or, when the job learns, its frames enlarged."""
+        if not self.learns(job.request):
+            return RenderedClip(clip)
+        from ..media.ffmpeg import find_ffmpeg
+        from ..upscale.clip import enlarged_clip
+
+        with job.clock.stage("upscale"):
+            network = self.network()
+        return enlarged_clip(find_ffmpeg(), clip, job, network)

@@ -1,9 +1,9 @@
-"""Decode a video's frames as RGB arrays (for measuring what an engine made)."""
+"""Decode a video's frames as RGB arrays (to measure what an engine made, or to enlarge its clip)."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,11 @@ from .ffmpeg import stderr_tail
 from .probe import probe
 
 
-def iter_frames(ffmpeg: str, path: Path, *, height: int | None = None) -> Iterator[np.ndarray]:
-    """Yield every frame of `path` as HxWx3 uint8 RGB, optionally scaled to `height` lines."""
+def iter_frames(
+    ffmpeg: str, path: Path, *, height: int | None = None, fps: float | None = None
+) -> Generator[np.ndarray, None, None]:
+    """Yield every frame of `path` as HxWx3 uint8 RGB, optionally scaled to `height` lines and
+    resampled to `fps` frames a second."""
     info = probe(ffmpeg, path)
     if info.video is None or not info.video.width or not info.video.height:
         raise MediaError(f"{path} has no video stream")
@@ -30,10 +33,13 @@ def iter_frames(ffmpeg: str, path: Path, *, height: int | None = None) -> Iterat
         "-map",
         "0:v:0",
     ]
+    filters = [] if fps is None else [f"fps={fps:g}"]
     if height is not None:
         width = int(round(width * height / lines / 2)) * 2
         lines = height
-        args += ["-vf", f"scale={width}:{lines}:flags=area"]
+        filters.append(f"scale={width}:{lines}:flags=area")
+    if filters:
+        args += ["-vf", ",".join(filters)]
     args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     proc = subprocess.Popen(
         args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE

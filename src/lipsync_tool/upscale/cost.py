@@ -1,11 +1,12 @@
-"""What `--upscaler realesrgan` adds to a warp render, from the portrait's header alone."""
+"""What `--upscaler realesrgan` adds to a render: the pixels the network reads, and their seconds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..machine import default_workers, threads
-from .enlarge import MIN_LEARNED_FACTOR, WHOLE_IMAGE_PIXELS
+from .enlarge import MIN_LEARNED_FACTOR, VIDEO_LINES, WHOLE_IMAGE_PIXELS
 
 SECONDS_PER_PIXEL = 0.23e-3
 """Real-ESRGAN x4plus on ncnn with 2 threads, per portrait pixel read (bench_upscale, 2-core
@@ -15,22 +16,35 @@ MEMORY_MB = 750.0
 HEAD_SHARE = 0.55
 """The head region's share of a larger portrait's pixels (0.29 of the astronaut, 0.79 of Grace
 Hopper's portrait)."""
-OUTPUT_LINES = 1080
+
+
+@dataclass(frozen=True)
+class LearnedWork:
+    """The pixels the network reads in one render: once (the portrait), and for every frame."""
+
+    once: int = 0
+    per_frame: int = 0
+    per_frame_part: str = "every frame"
+    """What the per-frame pixels are, for a dry run's note."""
+
+    def seconds(self, frames: int) -> float:
+        """Seconds on this machine's threads for a render of `frames` frames."""
+        pixels = self.once + self.per_frame * frames
+        return pixels * SECONDS_PER_PIXEL * 2 / threads(default_workers())
 
 
 def learned_pixels(width: int, height: int) -> int:
-    """The portrait pixels the network reads when a render enlarges a `width` x `height` portrait
-    to 1080 lines (none when it is nearly that tall already)."""
-    if OUTPUT_LINES / height < MIN_LEARNED_FACTOR:
+    """The pixels the network reads to enlarge a `width` x `height` picture to 1080 lines: the whole
+    of a small one, the head of a larger one, none when it is nearly that tall already."""
+    if VIDEO_LINES / height < MIN_LEARNED_FACTOR:
         return 0
     pixels = width * height
     return pixels if pixels <= WHOLE_IMAGE_PIXELS else round(HEAD_SHARE * pixels)
 
 
-def learned_seconds(portrait: Path) -> float:
-    """Seconds Real-ESRGAN adds to a render of `portrait` on this machine's threads."""
+def portrait_size(portrait: Path) -> tuple[int, int]:
+    """The portrait's (width, height), from its header."""
     from PIL import Image
 
     with Image.open(portrait) as image:  # reads the header only
-        width, height = image.size
-    return learned_pixels(width, height) * SECONDS_PER_PIXEL * 2 / threads(default_workers())
+        return image.size

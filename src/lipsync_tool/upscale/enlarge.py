@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ..face.frame import FaceFrame, Roi
+from ..media.encode import OUTPUT_LINES
 
 if TYPE_CHECKING:
     from .realesrgan import RealEsrgan
@@ -40,6 +41,9 @@ DETAIL_GAIN = 0.75
 ground-truth measure but looks little sharper; 1.0 lowers the upper face's SSIM by 0.013)."""
 FEATHER = 0.04
 """The soft edge of the learned region, in face heights."""
+VIDEO_LINES = OUTPUT_LINES
+VIDEO_WIDTH = 1920
+"""The widest video a render draws (a 16:9 frame at 1080 lines)."""
 
 
 def head_region(points: np.ndarray, shape: tuple[int, ...]) -> Roi:
@@ -56,6 +60,26 @@ def head_region(points: np.ndarray, shape: tuple[int, ...]) -> Roi:
     return Roi.around(box, shape, margin=0)
 
 
+def video_scale(width: int, height: int) -> float:
+    """The scale that takes a `width` x `height` picture to the video's size (1080 lines, at most
+    1920 columns), never below 1: what a learned upscaler enlarges to."""
+    return max(1.0, min(VIDEO_LINES / height, VIDEO_WIDTH / width))
+
+
+def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """(width, height) times `scale`, rounded, at least 2 px each."""
+    return max(2, round(width * scale)), max(2, round(height * scale))
+
+
+def learned_detail(image: np.ndarray, size: tuple[int, int], learned: RealEsrgan) -> np.ndarray:
+    """The network's detail of `image` at `size` (width, height): its 4x output taken to `size`
+    less a `DETAIL_SIGMA` blur of it, float32, to be added to a plain enlargement."""
+    big = learned.enlarge(image)
+    shrink = cv2.INTER_AREA if size[1] <= big.shape[0] else cv2.INTER_CUBIC
+    patch = cv2.resize(big, size, interpolation=shrink).astype(np.float32)
+    return patch - cv2.GaussianBlur(patch, (0, 0), DETAIL_SIGMA)
+
+
 def enlarge(
     image: np.ndarray,
     size: tuple[int, int],
@@ -63,30 +87,30 @@ def enlarge(
     points: np.ndarray | None = None,
     whole_up_to: int = WHOLE_IMAGE_PIXELS,
 ) -> np.ndarray:
-    """`image` at `size` (width, height; larger than it): bicubic, and with `learned` and the
-    face's `points` the network's fine detail added (from its 4x output taken to `size`): over
-    all of it up to `whole_up_to` pixels, else over its head region."""
+    """`image` at `size` (width, height; larger than it): bicubic, and with `learned` the network's
+    fine detail added: over all of it without the face's `points` or up to `whole_up_to` pixels,
+    else over its head region."""
     width, height = image.shape[1], image.shape[0]
     bicubic = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
     factor = size[1] / height
-    if learned is None or points is None or factor < MIN_LEARNED_FACTOR:
+    if learned is None or factor < MIN_LEARNED_FACTOR:
         return bicubic
-    roi = (
-        Roi(0, 0, width, height)
-        if width * height <= whole_up_to
-        else head_region(points, image.shape)
-    )
+    if points is None or width * height <= whole_up_to:
+        roi = Roi(0, 0, width, height)
+    else:
+        roi = head_region(points, image.shape)
     sx, sy = size[0] / width, size[1] / height
     target = Roi(round(roi.x0 * sx), round(roi.y0 * sy), round(roi.x1 * sx), round(roi.y1 * sy))
-    big = learned.enlarge(image[roi.y0 : roi.y1, roi.x0 : roi.x1])
-    shrink = cv2.INTER_AREA if factor <= learned.scale else cv2.INTER_CUBIC
-    patch = cv2.resize(big, target.size, interpolation=shrink).astype(np.float32)
-    detail = patch - cv2.GaussianBlur(patch, (0, 0), DETAIL_SIGMA)
-    face_height = FaceFrame.from_points(points[:, :2].astype(np.float64)).height * factor
-    alpha = _edge_ramp(target, size, max(2.0, FEATHER * face_height))[..., None]
+    detail = learned_detail(image[roi.y0 : roi.y1, roi.x0 : roi.x1], target.size, learned)
+    if target.size == (size[0], size[1]):
+        alpha = np.ones(detail.shape[:2], np.float32)
+    else:
+        assert points is not None
+        face_height = FaceFrame.from_points(points[:, :2].astype(np.float64)).height * factor
+        alpha = _edge_ramp(target, size, max(2.0, FEATHER * face_height))
     out = bicubic.copy()
     base = out[target.y0 : target.y1, target.x0 : target.x1].astype(np.float32)
-    sharpened = base + DETAIL_GAIN * alpha * detail
+    sharpened = base + DETAIL_GAIN * alpha[..., None] * detail
     out[target.y0 : target.y1, target.x0 : target.x1] = np.clip(sharpened + 0.5, 0, 255).astype(
         np.uint8
     )

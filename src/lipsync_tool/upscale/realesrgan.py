@@ -1,8 +1,14 @@
-"""Real-ESRGAN x4plus on the ncnn runtime (CPU; the `[upscale]` extra): RGB in, 4x larger RGB out."""
+"""Real-ESRGAN x4plus on the ncnn runtime (the `[upscale]` extra): RGB in, 4x larger RGB out.
+
+It runs on the CPU, or through Vulkan on the GPU of a machine with an NVIDIA driver. ncnn also lists
+software Vulkan devices (Mesa's llvmpipe, on most Linux machines): those are CPUs and are skipped.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,8 @@ log = logging.getLogger(__name__)
 EXTRA_HINT = 'pip install "lipsync-tool[upscale]"'
 MODEL = "realesrgan-x4plus"
 SCALE = 4
+CPU_DEVICE_TYPE = 3
+"""ncnn's GpuInfo.type() of a software device (0 discrete, 1 integrated, 2 virtual, 3 CPU)."""
 
 
 def installed() -> bool:
@@ -45,7 +53,11 @@ class RealEsrgan:
         ncnn = _ncnn()
         self._ncnn = ncnn
         net = ncnn.Net()
-        net.opt.use_vulkan_compute = False
+        self.device = vulkan_device(ncnn)
+        net.opt.use_vulkan_compute = self.device is not None
+        if self.device is not None:
+            net.set_vulkan_device(self.device)
+            log.info("Real-ESRGAN runs on %s", ncnn.get_gpu_info(self.device).device_name())
         net.opt.num_threads = num_threads or threads(default=_cores())
         if net.load_param(str(param)) != 0 or net.load_model(str(weights)) != 0:
             raise ResourceError(f"ncnn could not load {param} and {weights}; fetch them again")
@@ -78,6 +90,38 @@ class RealEsrgan:
         """The whole image 4x larger (uint8), in tiles."""
         out = run_tiled(np.ascontiguousarray(rgb), self.run, SCALE)
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def first_gpu(device_types: list[int]) -> int | None:
+    """The index of the first device that is not a CPU, if any."""
+    return next((i for i, kind in enumerate(device_types) if kind != CPU_DEVICE_TYPE), None)
+
+
+def vulkan_device(ncnn: Any) -> int | None:
+    """The Vulkan GPU to run on: only on a machine with an NVIDIA GPU (asking ncnn elsewhere would
+    start Vulkan for nothing but llvmpipe), and never a software device."""
+    from ..machine import gpu_count
+
+    if gpu_count() == 0:
+        return None
+    with quiet_stderr():  # ncnn prints every device's capabilities when Vulkan starts
+        types = [ncnn.get_gpu_info(i).type() for i in range(ncnn.get_gpu_count())]
+    return first_gpu(types)
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null for the duration (for output from C code)."""
+    import os
+
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _cores() -> int:

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...control import ProgressCallback, no_progress
 from ...request import RenderRequest
@@ -28,7 +29,15 @@ from ...resources.repository import (
 )
 from ...resources.store import ResourceStore, offline_from_environment
 from ...resources.table import Resource, for_engine
-from ..base import Engine, EngineContext, EngineJob, EnginePlan, NoOptions, RenderedClip
+from ..base import (
+    Engine,
+    EngineContext,
+    EngineJob,
+    EnginePlan,
+    FrameStream,
+    NoOptions,
+    RenderedClip,
+)
 from .command import JobPaths, inference_command, job_paths
 from .environment import (
     DEFAULT_DEPENDENCIES,
@@ -41,6 +50,9 @@ from .options import SadTalkerOptions
 from .results import find_result
 from .runner import failure, run_inference
 from .weights import check_free_space, checkpoint_dir, link_weights, needed_resources
+
+if TYPE_CHECKING:
+    from ...upscale.cost import LearnedWork
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +86,7 @@ class SadTalkerEngine(Engine[NoOptions, SadTalkerOptions]):
         "SadTalker checkpoints and facexlib/GFPGAN files (about 1.5-2.5 GB); its environment"
     )
     options_type = SadTalkerOptions
-    uses = frozenset({"expression_scale", "still"})
+    uses = frozenset({"expression_scale", "still", "upscaler"})
 
     def __init__(
         self,
@@ -134,8 +146,17 @@ class SadTalkerEngine(Engine[NoOptions, SadTalkerOptions]):
             clip=str(clip),
         )
 
-    def render(self, job: EngineJob[SadTalkerOptions]) -> RenderedClip:
-        """Run upstream on the job and return its clip; the job's clock gets each step's time."""
+    @classmethod
+    def learned_work(cls, width: int, height: int) -> LearnedWork:
+        """Every frame enlarged: the estimate assumes the default face crop (256 px, read whole)."""
+        from ...upscale.cost import LearnedWork, learned_pixels
+
+        side = SadTalkerOptions().resolution
+        return LearnedWork(per_frame=learned_pixels(side, side))
+
+    def render(self, job: EngineJob[SadTalkerOptions]) -> FrameStream | RenderedClip:
+        """Run upstream on the job and return its clip (its frames enlarged with
+        `--upscaler realesrgan`); the job's clock gets each step's time."""
         stage, options = job.clock.stage, job.options
         resources = self.resources(options)
         with stage("environment"):
@@ -168,7 +189,7 @@ class SadTalkerEngine(Engine[NoOptions, SadTalkerOptions]):
                 output, f"(command: {command[1]} ... in {checkout})", job.work_dir, checkout
             )
         log.info("SadTalker wrote %s", clip)
-        return RenderedClip(clip)
+        return self.finish_clip(clip, job)
 
     def _command(
         self, checkout: Path, paths: JobPaths, request: RenderRequest, options: SadTalkerOptions

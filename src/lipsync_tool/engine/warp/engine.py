@@ -15,7 +15,7 @@ from ..base import Engine, EngineContext, EngineJob, EnginePlan, FrameStream, No
 
 if TYPE_CHECKING:
     from ...life.face_life import FaceLife
-    from ...upscale.realesrgan import RealEsrgan
+    from ...upscale.cost import LearnedWork
     from .mouth_warp import MouthWarp
     from .working_size import SupersampledMouth
 
@@ -37,11 +37,6 @@ def pose_warnings(yaw: float, roll: float) -> list[str]:
     if abs(roll) > MAX_ROLL_DEGREES:
         warnings.append(POSE_WARNING.format(what="tilted", angle=abs(roll), limit=MAX_ROLL_DEGREES))
     return warnings
-
-
-def _learns(request: RenderRequest) -> bool:
-    """The request enlarges the portrait with Real-ESRGAN's detail."""
-    return request.upscale and request.upscaler == "realesrgan"
 
 
 @dataclass(frozen=True)
@@ -82,28 +77,17 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         from .portrait_setup import SetupMemo
 
         self._setups = SetupMemo()
-        self._realesrgan: RealEsrgan | None = None
 
-    def _learned_upscaler(self) -> RealEsrgan:
-        """Real-ESRGAN, loaded at the first render that asks for it."""
-        if self._realesrgan is None:
-            from ...upscale.realesrgan import RealEsrgan
+    @classmethod
+    def learned_work(cls, width: int, height: int) -> LearnedWork:
+        from ...upscale.cost import LearnedWork, learned_pixels
 
-            self._realesrgan = RealEsrgan.from_cache(self.cache_dir)
-        return self._realesrgan
+        return LearnedWork(once=learned_pixels(width, height))
 
     def plan(self, request: RenderRequest, options: NoOptions) -> EnginePlan:
-        if _learns(request):
-            from ...resources.table import for_engine
-            from ...upscale.cost import learned_seconds
-
+        if self.learns(request):
             return EnginePlan(
-                resources=tuple(r.name for r in for_engine("upscale")),
-                notes=(
-                    "renders on the CPU with the bundled face-mesh and speech models",
-                    f"enlarges the portrait with Real-ESRGAN x4plus first (about "
-                    f"{learned_seconds(request.portrait):.0f} s on this machine's threads)",
-                ),
+                notes=("renders on the CPU with the bundled face-mesh and speech models",)
             )
         return EnginePlan(
             notes=(
@@ -121,7 +105,7 @@ class WarpEngine(Engine[NoOptions, NoOptions]):
         with job.clock.stage("mouth track"):
             timeline = self.timeline(job, job.progress)
         with job.clock.stage("setup"):
-            learned = self._learned_upscaler() if _learns(request) else None
+            learned = self.network() if self.learns(request) else None
             setup = self._setups.get(
                 job.portrait, landmarks.points, request.upscale, request.expression_scale, learned
             )

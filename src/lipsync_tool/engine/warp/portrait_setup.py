@@ -12,15 +12,9 @@ import cv2
 import numpy as np
 
 from ...face.frame import FaceFrame
-from ...upscale.enlarge import enlarge
+from ...upscale.enlarge import enlarge, scaled_size, video_scale
 from .mouth_warp import MouthWarp
-from .working_size import (
-    MAX_RENDER_LINES,
-    MAX_RENDER_WIDTH,
-    SupersampledMouth,
-    frame_scale,
-    mouth_for,
-)
+from .working_size import SupersampledMouth, frame_scale, mouth_for
 
 if TYPE_CHECKING:
     from ...upscale.realesrgan import RealEsrgan
@@ -51,11 +45,11 @@ def build_setup(
     height, width = portrait.shape[:2]
     image, points = portrait, points.astype(np.float64)
     if learned is not None and upscale:
-        scale = max(1.0, min(MAX_RENDER_LINES / height, MAX_RENDER_WIDTH / width))
+        scale = video_scale(width, height)
     else:
         scale = frame_scale(width, height, FaceFrame.from_points(points[:, :2]).height, upscale)
     if scale != 1.0:
-        size = (max(2, round(width * scale)), max(2, round(height * scale)))
+        size = scaled_size(width, height, scale)
         if scale < 1.0:
             image = cv2.resize(portrait, size, interpolation=cv2.INTER_AREA)
         else:

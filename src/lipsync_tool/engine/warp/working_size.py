@@ -11,10 +11,11 @@ import cv2
 import numpy as np
 
 from ...face.frame import FaceFrame, Roi, feather_mask
+from ...upscale.enlarge import VIDEO_LINES, VIDEO_WIDTH
 from .mouth_warp import MouthWarp
 
-MAX_RENDER_LINES = 1080
-MAX_RENDER_WIDTH = 1920
+MAX_RENDER_LINES = VIDEO_LINES
+MAX_RENDER_WIDTH = VIDEO_WIDTH
 SMALL_FACE = 200  # px forehead to chin below which the mouth is drawn supersampled
 MAX_SUPERSAMPLE = 4.0
 

@@ -17,6 +17,7 @@ from .facebox import manual_box
 from .options import PREFIX, Wav2LipOptions, Wav2LipSettings
 
 if TYPE_CHECKING:
+    from ...upscale.cost import LearnedWork
     from .native import NativeWav2Lip
     from .upstream import UpstreamWav2Lip
 
@@ -46,7 +47,7 @@ class Wav2LipEngine(Engine[Wav2LipSettings, Wav2LipOptions]):
     settings_type = Wav2LipSettings
     options_type = Wav2LipOptions
     flag_prefix = PREFIX
-    uses = LIFE_FIELDS
+    uses = LIFE_FIELDS | {"upscaler"}
 
     def __init__(self, settings: Wav2LipSettings, context: EngineContext) -> None:
         super().__init__(settings, context)
@@ -80,11 +81,24 @@ class Wav2LipEngine(Engine[Wav2LipSettings, Wav2LipOptions]):
             resources=_plan_resources(self.settings), notes=_plan_notes(self.settings, options)
         )
 
+    @classmethod
+    def learned_work(cls, width: int, height: int) -> LearnedWork:
+        from ...upscale.cost import LearnedWork, learned_pixels
+        from .sharp_mouth import MOUTH_PIXELS
+
+        once = learned_pixels(width, height)
+        per_frame = MOUTH_PIXELS if once else 0
+        return LearnedWork(once, per_frame, "the generated mouth of every frame")
+
     def render(self, job: EngineJob[Wav2LipOptions]) -> FrameStream | RenderedClip:
         if self.settings.impl == "upstream":
-            return self.upstream().render(job)
+            return self.finish_clip(self.upstream().render(job).path, job)
         self.load(job.progress)
-        return _with_life(self.native().render(job), job)
+        network = None
+        if self.learns(job.request):
+            with job.clock.stage("upscale"):
+                network = self.network()
+        return _with_life(self.native().render(job, network), job)
 
     def native(self) -> NativeWav2Lip:
         """The native inference (its generator loads on first use)."""
@@ -116,7 +130,11 @@ def _with_life(stream: FrameStream, job: EngineJob[Wav2LipOptions]) -> FrameStre
     level = loudness_db(job.speech.samples, job.speech.sample_rate, request.fps, stream.count)
     activity = np.clip((level - LIFE_FLOOR_DB) / LIFE_SPAN_DB, 0.0, 1.0)
     seed = life_seed(request.seed, job.speech.samples)
-    life = FaceLife(job.portrait.shape, job.face.landmarks.points, settings, activity, seed)
+    height, width = job.portrait.shape[:2]
+    scale = np.array([stream.size[0] / width, stream.size[1] / height])
+    points = job.face.landmarks.points[:, :2] * scale  # the frames may be the portrait enlarged
+    shape = (stream.size[1], stream.size[0], 3)
+    life = FaceLife(shape, points, settings, activity, seed)
     frames = (life.apply(frame, index) for index, frame in enumerate(stream.frames))
     return FrameStream(stream.size, stream.count, frames)
 

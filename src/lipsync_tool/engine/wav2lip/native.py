@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -19,6 +19,7 @@ import numpy as np
 
 from ...control import ProgressCallback, no_progress
 from ...errors import EngineError
+from ...upscale.enlarge import MIN_LEARNED_FACTOR, enlarge, scaled_size, video_scale
 from ..base import EngineContext, EngineJob, FrameStream
 from .audio import HOP, SAMPLE_RATE, WINDOW_COLUMNS, melspectrogram, window_starts, windows_at
 from .checkpoint import resolve_checkpoint
@@ -26,9 +27,12 @@ from .device import DeviceChoice, batch_for_memory, free_memory, run_batches, se
 from .facebox import Box, detected_rect, face_boxes, manual_box, scale_box
 from .options import Wav2LipOptions, Wav2LipSettings
 from .paste import FIRST_USED_ROW, FacePaster, crop_face, face_input
+from .sharp_mouth import SharpMouth
 
 if TYPE_CHECKING:
     import torch
+
+    from ...upscale.realesrgan import RealEsrgan
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +47,29 @@ class PreparedFace:
     """The face of one still portrait, ready for every frame."""
 
     box: Box
-    """Where generated faces are pasted, in portrait pixels."""
+    """Where generated faces are pasted, in frame pixels."""
     face_input: np.ndarray
     """(6, 96, 96) float32 generator input (masked crop, then reference; BGR, [0, 1])."""
     paster: FacePaster
+    crop: np.ndarray
+    """The (96, 96, 3) BGR crop the generator sees (the colour reference of the paste)."""
+
+
+def enlarged_face(
+    face: PreparedFace, job: EngineJob[Wav2LipOptions], network: RealEsrgan
+) -> PreparedFace:
+    """`face` pasted into the portrait enlarged to the video's size with the network's detail, its
+    generated mouths enlarged the same way; as it is when the portrait is nearly that size."""
+    height, width = job.portrait.shape[:2]
+    scale = video_scale(width, height)
+    if scale < MIN_LEARNED_FACTOR:
+        return face
+    size = scaled_size(width, height, scale)
+    image = enlarge(job.portrait, size, network, job.face.landmarks.points)
+    x1, y1, x2, y2 = scale_box(face.box, scale)
+    box = (x1, y1, min(x2, size[0]), min(y2, size[1]))
+    paster = FacePaster(image, box, face.crop, resize=SharpMouth(network))
+    return replace(face, box=box, paster=paster)
 
 
 class NativeWav2Lip:
@@ -69,13 +92,19 @@ class NativeWav2Lip:
         """Fetch (when missing) and load the checkpoint on the chosen device."""
         self._model(progress)
 
-    def render(self, job: EngineJob[Wav2LipOptions]) -> FrameStream:
-        """A FrameStream of job.frame_count RGB frames of the portrait's size."""
+    def render(
+        self, job: EngineJob[Wav2LipOptions], network: RealEsrgan | None = None
+    ) -> FrameStream:
+        """A FrameStream of job.frame_count RGB frames of the portrait's size, or with a `network`,
+        of the video's size (the portrait and every generated mouth enlarged with its detail)."""
         clock = job.clock
         for stage in STAGES:
             clock.add(stage, 0.0)
         with clock.stage("detect"):
             face = self.prepare_face(job)
+        if network is not None:
+            with clock.stage("upscale"):
+                face = enlarged_face(face, job, network)
         with clock.stage("load"):
             model, device = self._model(job.progress)
         with clock.stage("mel"):
@@ -85,7 +114,7 @@ class NativeWav2Lip:
         batch = batch_for_memory(requested, free_memory(device.device), half=device.half)
         if batch < requested:
             log.info("generator batch lowered from %d to %d to fit in memory", requested, batch)
-        height, width = job.portrait.shape[:2]
+        height, width = face.paster.frame.shape[:2]
         frames = self._frames(model, device, face, mel, starts, batch, job)
         return FrameStream(size=(width, height), count=len(starts), frames=frames)
 
@@ -123,7 +152,7 @@ class NativeWav2Lip:
         crop = crop_face(small, small_box)
         log.debug("wav2lip face box %s (crop %s at 1/%d scale)", box, small_box, factor)
         return PreparedFace(
-            box=box, face_input=face_input(crop), paster=FacePaster(image, box, crop)
+            box=box, face_input=face_input(crop), paster=FacePaster(image, box, crop), crop=crop
         )
 
     def _model(self, progress: ProgressCallback) -> tuple[Any, DeviceChoice]:
@@ -211,4 +240,4 @@ class NativeWav2Lip:
             progress("render", stop, total)
 
 
-__all__ = ["STAGES", "NativeWav2Lip", "PreparedFace"]
+__all__ = ["STAGES", "NativeWav2Lip", "PreparedFace", "enlarged_face"]

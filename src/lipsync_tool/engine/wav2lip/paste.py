@@ -9,10 +9,15 @@ box and one over the mouth and jaw, with smooth (C1) ramps in between.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 from .facebox import Box
+
+Resize = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
+"""Takes a (96, 96, 3) float32 face to (width, height)."""
 
 FACE_SIZE = 96
 """Side of the generator's square face input and output."""
@@ -67,12 +72,24 @@ def colour_stats(face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return upper.mean(axis=0), upper.std(axis=0)
 
 
+def bilinear(face: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The plain resize of a generated face to its box."""
+    return cv2.resize(face, size, interpolation=cv2.INTER_LINEAR)
+
+
 class FacePaster:
     """Pastes generated faces into copies of one RGB frame at one box (built once, used for every frame)."""
 
-    def __init__(self, frame_rgb: np.ndarray, box: Box, reference_bgr: np.ndarray) -> None:
+    def __init__(
+        self,
+        frame_rgb: np.ndarray,
+        box: Box,
+        reference_bgr: np.ndarray,
+        resize: Resize = bilinear,
+    ) -> None:
         self.frame = frame_rgb
         self.box = box
+        self.resize = resize
         x1, y1, x2, y2 = box
         self.region = frame_rgb[y1:y2, x1:x2].astype(np.float32)
         self.mask = feather_mask(y2 - y1, x2 - x1)
@@ -88,9 +105,7 @@ class FacePaster:
         """A new RGB uint8 frame with `generated` ((96, 96, 3) BGR in [0, 1]) blended into the box."""
         x1, y1, x2, y2 = self.box
         face = self.match_colour(generated.astype(np.float32) * 255.0)[:, :, ::-1]
-        face = cv2.resize(
-            np.ascontiguousarray(face), (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR
-        )
+        face = self.resize(np.ascontiguousarray(face, dtype=np.float32), (x2 - x1, y2 - y1))
         blended = self.region + self.mask * (face - self.region)
         frame = self.frame.copy()
         frame[y1:y2, x1:x2] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
@@ -101,6 +116,7 @@ __all__ = [
     "FACE_SIZE",
     "FIRST_USED_ROW",
     "FacePaster",
+    "bilinear",
     "colour_stats",
     "crop_face",
     "face_input",

@@ -1,0 +1,135 @@
+"""Learned upscaling beyond the warp: a finished clip's frames enlarged one by one (SadTalker,
+upstream Wav2Lip), Wav2Lip's generated mouth, the GPU choice, and what each engine's estimate adds."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lipsync_tool.engine.base import EngineJob, FrameStream, NoOptions
+from lipsync_tool.engine.registry import ENGINES
+from lipsync_tool.engine.wav2lip.paste import FACE_SIZE, FIRST_USED_ROW, bilinear
+from lipsync_tool.engine.wav2lip.sharp_mouth import SharpMouth
+from lipsync_tool.errors import EngineError
+from lipsync_tool.media.frames import iter_frames
+from lipsync_tool.request import RenderRequest
+from lipsync_tool.upscale.clip import enlarged_clip, exactly
+from lipsync_tool.upscale.cost import LearnedWork
+from lipsync_tool.upscale.realesrgan import RealEsrgan, first_gpu, quiet_stderr
+
+from .upscale_helpers import packaged_network, sharpness
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> RealEsrgan:
+    return packaged_network(tmp_path_factory.mktemp("cache"))
+
+
+def numbered(count: int) -> list[np.ndarray]:
+    return [np.full((2, 2, 3), i, np.uint8) for i in range(count)]
+
+
+def test_a_clip_gives_exactly_the_frames_the_video_needs() -> None:
+    def frames(count: int):  # a generator, as the decoder is
+        yield from numbered(count)
+
+    padded = [int(f[0, 0, 0]) for f in exactly(frames(3), 5)]
+    assert padded == [0, 1, 2, 2, 2], "a short clip repeats its last frame"
+    assert [int(f[0, 0, 0]) for f in exactly(frames(6), 4)] == [0, 1, 2, 3]
+    with pytest.raises(EngineError, match="no frames"):
+        list(exactly(frames(0), 2))
+
+
+def test_a_gpu_is_a_device_that_is_not_a_cpu(network: RealEsrgan) -> None:
+    assert first_gpu([]) is None
+    assert first_gpu([3]) is None, "llvmpipe, Mesa's software Vulkan, is a CPU"
+    assert first_gpu([3, 0]) == 1 and first_gpu([1]) == 0
+    import ncnn
+
+    with quiet_stderr():
+        kinds = [ncnn.get_gpu_info(i).type() for i in range(ncnn.get_gpu_count())]
+    from lipsync_tool.machine import gpu_count
+
+    if gpu_count() == 0:
+        assert network.device is None, "no NVIDIA GPU: the CPU runs the network"
+        assert first_gpu(kinds) is None, f"only software Vulkan devices here: {kinds}"
+
+
+def _testsrc(path: Path, ffmpeg: str, size: str, frames: int) -> Path:
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25"]
+        + ["-frames:v", str(frames), "-pix_fmt", "yuv420p", "-y", str(path)],
+        check=True,
+    )
+    return path
+
+
+def _job(tmp_path: Path, frame_count: int, seen: list[tuple[str, int, int | None]]) -> EngineJob:
+    portrait = np.zeros((96, 80, 3), np.uint8)  # another size than the clip's: read whole
+    return EngineJob(
+        portrait_path=tmp_path / "p.png",
+        portrait=portrait,
+        face=None,  # type: ignore[arg-type]
+        audio_path=tmp_path / "s.wav",
+        speech=None,  # type: ignore[arg-type]
+        frame_count=frame_count,
+        request=RenderRequest(
+            portrait=tmp_path / "p.png", audio=tmp_path / "s.wav", output=tmp_path / "o.mp4"
+        ),
+        options=NoOptions(),
+        work_dir=tmp_path,
+        mouth=None,  # type: ignore[arg-type]
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
+
+
+def test_a_finished_clip_is_enlarged_frame_by_frame_to_1080_lines(
+    network: RealEsrgan, tmp_path: Path, ffmpeg: str
+) -> None:
+    clip = _testsrc(tmp_path / "clip.mp4", ffmpeg, "64x48", 6)
+    seen: list[tuple[str, int, int | None]] = []
+    stream = enlarged_clip(ffmpeg, clip, _job(tmp_path, 8, seen), network)
+    assert isinstance(stream, FrameStream)
+    assert stream.size == (1440, 1080) and stream.count == 8
+    frames = list(stream.frames)
+    assert len(frames) == 8 and all(f.shape == (1080, 1440, 3) for f in frames)
+    assert np.array_equal(frames[7], frames[5]), "the short clip's last frame repeats"
+    assert seen[0] == ("upscale", 0, 8) and seen[-1] == ("upscale", 8, 8)
+    source = next(iter_frames(ffmpeg, clip))
+    bicubic = cv2.resize(source, (1440, 1080), interpolation=cv2.INTER_CUBIC)
+    assert sharpness(frames[0]) > 1.3 * sharpness(bicubic), "the network's detail is there"
+    assert np.abs(frames[0].astype(int) - bicubic).mean() < 12, "and the picture is the clip's"
+
+
+def test_the_generated_mouth_gets_the_networks_detail_below_the_masked_rows(
+    network: RealEsrgan, astronaut: np.ndarray
+) -> None:
+    face = cv2.resize(astronaut[100:300, 160:340], (FACE_SIZE, FACE_SIZE), cv2.INTER_AREA)
+    face = face.astype(np.float32)
+    size = (400, 400)
+    sharp, plain = SharpMouth(network)(face, size), bilinear(face, size)
+    assert sharp.shape == plain.shape == (400, 400, 3) and sharp.dtype == np.float32
+    top = round(FIRST_USED_ROW * 400 / FACE_SIZE)
+    lower = (slice(top + 8, 400), slice(0, 400))
+
+    def crisp(image: np.ndarray) -> float:
+        return sharpness(np.clip(image + 0.5, 0, 255).astype(np.uint8))
+
+    assert crisp(sharp[lower]) > 2 * crisp(plain[lower])
+    assert np.abs(sharp[lower] - plain[lower]).mean() < 10, "the same mouth, crisper"
+    small = SharpMouth(network)(face, (110, 110))
+    bicubic = cv2.resize(face, (110, 110), interpolation=cv2.INTER_CUBIC)
+    assert np.allclose(small, bicubic, atol=1e-3), "a box hardly larger than 96 px stays bicubic"
+
+
+def test_each_engine_says_what_the_network_reads() -> None:
+    warp, wav2lip, sadtalker = (ENGINES[n].learned_work(512, 512) for n in ENGINES)
+    assert warp == LearnedWork(once=round(0.55 * 512 * 512))
+    assert wav2lip.once == warp.once and wav2lip.per_frame == (96 - FIRST_USED_ROW) * 96
+    assert sadtalker.once == 0 and sadtalker.per_frame == 256 * 256, "its 256 px face crops"
+    assert ENGINES["warp"].learned_work(960, 1000) == LearnedWork(), "1080 lines nearly: bicubic"
+    assert wav2lip.seconds(250) > 5 * warp.seconds(250), "a mouth a frame adds up"
