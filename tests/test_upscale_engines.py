@@ -19,7 +19,11 @@ from lipsync_tool.media.frames import iter_frames
 from lipsync_tool.request import RenderRequest
 from lipsync_tool.upscale.clip import enlarged_clip, exactly
 from lipsync_tool.upscale.cost import LearnedWork
-from lipsync_tool.upscale.realesrgan import RealEsrgan, first_gpu, quiet_stderr
+from lipsync_tool.upscale.realesrgan import (
+    RealEsrgan,
+    first_gpu,
+    vulkan_device_types,
+)
 
 from .upscale_helpers import packaged_network, sharpness
 
@@ -50,13 +54,37 @@ def test_a_gpu_is_a_device_that_is_not_a_cpu(network: RealEsrgan) -> None:
     assert first_gpu([3, 0]) == 1 and first_gpu([1]) == 0
     import ncnn
 
-    with quiet_stderr():
-        kinds = [ncnn.get_gpu_info(i).type() for i in range(ncnn.get_gpu_count())]
+    kinds = vulkan_device_types(ncnn)
     from lipsync_tool.machine import gpu_count
 
     if gpu_count() == 0:
         assert network.device is None, "no NVIDIA GPU: the CPU runs the network"
         assert first_gpu(kinds) is None, f"only software Vulkan devices here: {kinds}"
+
+
+def test_the_vulkan_path_draws_what_the_cpu_draws(
+    network: RealEsrgan, astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    """The code path a GPU takes, on whichever Vulkan device is here (in CI Mesa's llvmpipe, a CPU
+    that speaks Vulkan): the same picture as the CPU path, within Vulkan's fp16 storage."""
+    import ncnn
+
+    from .local_services import skip_or_fail
+
+    kinds = vulkan_device_types(ncnn)
+    skip_or_fail(
+        None if kinds else "no Vulkan device: apt-get install libvulkan1 mesa-vulkan-drivers",
+        "LIPSYNC_REQUIRE_VULKAN",
+    )
+    on_vulkan = packaged_network(tmp_path, device=0)
+    assert on_vulkan.device == 0
+    face = cv2.resize(astronaut[90:290, 170:330], (20, 24), interpolation=cv2.INTER_AREA)
+    cpu, vulkan = network.enlarge(face), on_vulkan.enlarge(face)
+    assert vulkan.shape == cpu.shape == (96, 80, 3)
+    difference = np.abs(vulkan.astype(int) - cpu)
+    assert difference.mean() < 1.0 and difference.max() < 16, (difference.mean(), difference.max())
+    assert difference.max() > 0, "it ran on Vulkan (fp16 storage), not on the CPU again"
+    assert sharpness(vulkan) > 0.8 * sharpness(cpu)
 
 
 def _testsrc(path: Path, ffmpeg: str, size: str, frames: int) -> Path:

@@ -4,6 +4,7 @@ failed under LIPSYNC_REQUIRE_UPSCALE, when they or the ncnn runtime are missing)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -30,11 +31,13 @@ def require_upscaler() -> None:
     skip_or_fail(problem, REQUIRED_BY)
 
 
-def packaged_network(cache: Path) -> RealEsrgan:
-    """The network, its files taken into `cache` from the installed package."""
+def packaged_network(cache: Path, device: int | None | Literal["auto"] = "auto") -> RealEsrgan:
+    """The network on `device`, its files taken into `cache` from the installed package."""
     require_upscaler()
     paths = ResourceStore(cache, offline=True).ensure(for_engine("upscale"))
-    return RealEsrgan(paths["realesrgan-x4plus.param"], paths["realesrgan-x4plus.bin"])
+    return RealEsrgan(
+        paths["realesrgan-x4plus.param"], paths["realesrgan-x4plus.bin"], device=device
+    )
 
 
 def sharpness(image: np.ndarray) -> float:

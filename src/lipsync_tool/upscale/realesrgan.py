@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -49,11 +49,18 @@ class RealEsrgan:
 
     scale = SCALE
 
-    def __init__(self, param: Path, weights: Path, num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        param: Path,
+        weights: Path,
+        num_threads: int | None = None,
+        device: int | None | Literal["auto"] = "auto",
+    ) -> None:
+        """`device`: a Vulkan device's index, None for the CPU, or "auto" (`vulkan_device`)."""
         ncnn = _ncnn()
         self._ncnn = ncnn
         net = ncnn.Net()
-        self.device = vulkan_device(ncnn)
+        self.device = vulkan_device(ncnn) if device == "auto" else device
         net.opt.use_vulkan_compute = self.device is not None
         if self.device is not None:
             net.set_vulkan_device(self.device)
@@ -104,9 +111,13 @@ def vulkan_device(ncnn: Any) -> int | None:
 
     if gpu_count() == 0:
         return None
+    return first_gpu(vulkan_device_types(ncnn))
+
+
+def vulkan_device_types(ncnn: Any) -> list[int]:
+    """The type of each Vulkan device ncnn finds (none without a Vulkan loader)."""
     with quiet_stderr():  # ncnn prints every device's capabilities when Vulkan starts
-        types = [ncnn.get_gpu_info(i).type() for i in range(ncnn.get_gpu_count())]
-    return first_gpu(types)
+        return [ncnn.get_gpu_info(i).type() for i in range(ncnn.get_gpu_count())]
 
 
 @contextmanager
