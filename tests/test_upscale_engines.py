@@ -3,6 +3,7 @@ upstream Wav2Lip), Wav2Lip's generated mouth, the GPU choice, and what each engi
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 
@@ -14,13 +15,15 @@ from lipsync_tool.engine.base import EngineJob, FrameStream, NoOptions
 from lipsync_tool.engine.registry import ENGINES
 from lipsync_tool.engine.wav2lip.paste import FACE_SIZE, FIRST_USED_ROW, bilinear
 from lipsync_tool.engine.wav2lip.sharp_mouth import SharpMouth
-from lipsync_tool.errors import EngineError
+from lipsync_tool.errors import EngineError, ResourceError
 from lipsync_tool.media.frames import iter_frames
 from lipsync_tool.request import RenderRequest
 from lipsync_tool.upscale.clip import enlarged_clip, exactly
 from lipsync_tool.upscale.cost import LearnedWork
+from lipsync_tool.upscale.ncnn_graph import NcnnGraph
 from lipsync_tool.upscale.realesrgan import (
     RealEsrgan,
+    choose_device,
     first_gpu,
     vulkan_device_types,
 )
@@ -85,6 +88,55 @@ def test_the_vulkan_path_draws_what_the_cpu_draws(
     assert difference.mean() < 1.0 and difference.max() < 16, (difference.mean(), difference.max())
     assert difference.max() > 0, "it ran on Vulkan (fp16 storage), not on the CPU again"
     assert sharpness(vulkan) > 0.8 * sharpness(cpu)
+
+
+def test_the_torch_runner_draws_what_ncnn_draws(
+    network: RealEsrgan, astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    """The same .param and .bin run by PyTorch (what a CUDA machine without Vulkan uses), here on
+    the CPU: the picture of ncnn's own runtime."""
+    pytest.importorskip("torch")
+    on_torch = packaged_network(tmp_path, device="cpu")
+    assert on_torch.device == "cpu"
+    face = cv2.resize(astronaut[90:290, 170:330], (20, 24), interpolation=cv2.INTER_AREA)
+    ncnn_out, torch_out = network.run(face), on_torch.run(face)
+    assert torch_out.shape == ncnn_out.shape == (96, 80, 3)
+    assert np.abs(torch_out - ncnn_out).max() < 0.05, "within float rounding, on the 0-255 scale"
+
+
+def test_the_device_is_a_vulkan_gpu_then_cuda_then_the_cpu() -> None:
+    assert choose_device(1, torch_cuda=True) == 1
+    assert choose_device(None, torch_cuda=True) == "cuda"
+    assert choose_device(None, torch_cuda=False) is None
+
+
+def _tiny_model(folder: Path, layer: str, weights: bytes) -> tuple[Path, Path]:
+    param = folder / "tiny.param"
+    param.write_text(f"7767517\n2 2\nInput in 0 1 data\n{layer}\n")
+    (folder / "tiny.bin").write_bytes(weights)
+    return param, folder / "tiny.bin"
+
+
+def test_the_torch_runner_reads_ncnn_files_and_refuses_what_it_lacks(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1) / 10
+    bias = np.array([0.5, -0.25], np.float32)
+    fp32 = struct.pack("<I", 0) + weight.tobytes() + bias.tobytes()
+    conv = "Convolution conv 1 1 data out 0=2 1=1 5=1 6=6"
+    graph = NcnnGraph(*_tiny_model(tmp_path, conv, fp32))
+    blob = torch.rand(1, 3, 4, 5)
+    expected = np.einsum("oc,chw->ohw", weight[:, :, 0, 0], blob[0].numpy()) + bias[:, None, None]
+    assert np.allclose(graph(blob)[0].numpy(), expected, atol=1e-6)
+    fp16 = struct.pack("<I", 0x01306B47) + weight.astype(np.float16).tobytes() + bias.tobytes()
+    assert np.allclose(
+        NcnnGraph(*_tiny_model(tmp_path, conv, fp16))(blob)[0].numpy(), expected, atol=2e-3
+    )
+    with pytest.raises(ResourceError, match="shorter"):
+        NcnnGraph(*_tiny_model(tmp_path, conv, fp32[:-4]))
+    with pytest.raises(ResourceError, match="Softmax"):
+        NcnnGraph(*_tiny_model(tmp_path, "Softmax soft 1 1 data out", b""))
+    with pytest.raises(ResourceError, match="options"):
+        NcnnGraph(*_tiny_model(tmp_path, "BinaryOp mul 1 1 data out 0=2", b""))
 
 
 def _testsrc(path: Path, ffmpeg: str, size: str, frames: int) -> Path:
