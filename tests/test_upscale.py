@@ -34,15 +34,17 @@ def box_then_double(image: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(blurred, 2, axis=0), 2, axis=1)
 
 
-def test_tiles_cover_the_image_exactly_when_the_padding_spans_the_network_reach() -> None:
+def test_tiles_cover_the_image_exactly_when_half_the_padding_spans_the_network_reach() -> None:
+    """The pixels cross-faded at a boundary have half the padding of context or more."""
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (70, 93, 3), dtype=np.uint8)
     whole = box_then_double(image)
     for tile in (16, 25, 64):
-        tiled = run_tiled(image, box_then_double, 2, tile=tile, pad=2)
+        tiled = run_tiled(image, box_then_double, 2, tile=tile, pad=4)
         assert tiled.shape == (140, 186, 3)
-        np.testing.assert_array_equal(tiled, whole)
-    short = run_tiled(image, box_then_double, 2, tile=16, pad=1)
+        # cross-faded results of the same value: equal but for float rounding
+        np.testing.assert_allclose(tiled, whole, atol=1e-3)
+    short = run_tiled(image, box_then_double, 2, tile=16, pad=2)
     assert np.abs(short - whole).max() > 1, "too little padding shows: the check can fail"
 
 
@@ -98,17 +100,42 @@ def test_the_tools_enlargement_is_truer_to_the_photo_than_bicubic_and_sharper(
     assert sharpness(ours[whole]) > 2 * sharpness(bicubic[whole])
 
 
-def test_one_tile_and_many_give_the_same_image_without_seams(network: RealEsrgan) -> None:
+def _gradient() -> np.ndarray:
     ramp = np.linspace(0, 255, 96, dtype=np.float32)
-    gradient = np.stack([np.tile(ramp, (80, 1)), np.tile(ramp[:80, None], (1, 96)), 128 + 0 * np.tile(ramp, (80, 1))], axis=2).astype(np.uint8)  # fmt: skip
-    one = run_tiled(gradient, network.run, 4, tile=128)
-    many = run_tiled(gradient, network.run, 4, tile=32)
-    # The network sees further than the padding: tiles differ by about a level of 255.
-    assert np.abs(one - many).mean() < 1.5 and np.abs(one - many).max() < 12
-    # At each tile boundary (every 128 output px) the image steps no more than it does elsewhere.
-    steps = np.abs(np.diff(many.mean(axis=2), axis=1))
-    at_seams = steps[:, [127, 255]].mean()
-    assert at_seams < 2 * steps.mean(), (at_seams, steps.mean())
+    return np.stack([np.tile(ramp, (80, 1)), np.tile(ramp[:80, None], (1, 96)), 128 + 0 * np.tile(ramp, (80, 1))], axis=2).astype(np.uint8)  # fmt: skip
+
+
+@pytest.mark.parametrize("picture", ["gradient", "face"])
+def test_one_tile_and_many_give_the_same_image_without_seams(
+    network: RealEsrgan, astronaut: np.ndarray, picture: str
+) -> None:
+    if picture == "gradient":
+        image = _gradient()
+    else:  # her face: the seams cross the eyes, the nose and the mouth
+        image = cv2.resize(astronaut[90:270, 142:358], (96, 80), interpolation=cv2.INTER_AREA)
+    one = run_tiled(image, network.run, 4, tile=128)
+    many = run_tiled(image, network.run, 4, tile=32)
+    # The network sees further than the padding: tiles differ by about a level of 255 (a few
+    # pixels on the face's sharpest edges by more).
+    difference = np.abs(one - many)
+    assert difference.mean() < 2.0 and np.percentile(difference, 99) < 16, (
+        difference.mean(),
+        np.percentile(difference, 99),
+    )
+    # A seam is a line along which the tiled image steps differently from the untiled one. Per
+    # line, the median change of step (edges crossing a line move a few pixels, not the median):
+    # at each tile boundary (every 128 output px, both ways) no larger than on other lines.
+    for axis in (0, 1):
+        tiled_steps = np.diff(many.mean(axis=2), axis=axis)
+        whole_steps = np.diff(one.mean(axis=2), axis=axis)
+        per_line = np.median(np.abs(tiled_steps - whole_steps), axis=1 - axis)
+        seams = [127, 255][: (many.shape[axis] - 1) // 128]
+        others = np.delete(per_line, seams)
+        assert per_line[seams].max() < 2 * np.percentile(others, 90) + 0.25, (
+            axis,
+            per_line[seams],
+            np.percentile(others, 90),
+        )
 
 
 def test_the_head_is_learned_and_blended_into_a_bicubic_rest(
