@@ -300,6 +300,7 @@ def test_the_estimate_and_the_dry_run_count_the_learned_pass(workdir: Path) -> N
     from lipsync_tool.estimate import estimate
     from lipsync_tool.renderer import Renderer
     from lipsync_tool.upscale.cost import learned_pixels
+    from lipsync_tool.upscale.tiles import read_pixels
 
     if not installed():
         pytest.skip("the ncnn runtime is not installed")
@@ -318,7 +319,9 @@ def test_the_estimate_and_the_dry_run_count_the_learned_pass(workdir: Path) -> N
     native = estimate(base.replace(upscale=False), cache_dir=cache)
     assert estimate(learned.replace(upscale=False), cache_dir=cache) == native
     assert learned_pixels(1024, 1000) == 0, "nearly 1080 lines: bicubic, nothing learned"
-    assert learned_pixels(200, 200) == 40_000, "a small portrait is read whole"
+    assert learned_pixels(200, 200) == read_pixels(200, 200), "a small portrait is read whole"
+    assert read_pixels(64, 64) == 64 * 64, "one tile, nothing around it to read"
+    assert read_pixels(128, 64) == (74 + 74) * 64, "two tiles, each with 10 px of the other"
     plan = Renderer("warp", cache_dir=cache, load=False).plan(learned)
     assert set(plan.resources) == {"realesrgan-x4plus.param", "realesrgan-x4plus.bin"}
     assert any("Real-ESRGAN" in note for note in plan.notes)

@@ -60,3 +60,15 @@ def fade(
     if own_stop < size:  # a tile after this one
         weight = np.minimum(weight, ((own_stop + pad / 2) - coordinate) / pad)
     return np.clip(weight, 0.0, 1.0)
+
+
+def read_pixels(width: int, height: int, tile: int = TILE, pad: int = PAD) -> int:
+    """The pixels the network reads to enlarge a `width` x `height` image: every tile with its
+    padding (what its cost follows)."""
+
+    def extents(size: int) -> int:
+        return sum(
+            min(size, start + tile + pad) - max(0, start - pad) for start in range(0, size, tile)
+        )
+
+    return extents(width) * extents(height)

@@ -14,13 +14,14 @@ import cv2
 import numpy as np
 
 from ...upscale.enlarge import MIN_LEARNED_FACTOR, enlarge
+from ...upscale.tiles import read_pixels
 from .paste import FACE_SIZE, FIRST_USED_ROW
 
 if TYPE_CHECKING:
     from ...upscale.realesrgan import RealEsrgan
 
-MOUTH_PIXELS = (FACE_SIZE - FIRST_USED_ROW) * FACE_SIZE
-"""Generated pixels the network reads a frame."""
+MOUTH_PIXELS = read_pixels(FACE_SIZE, FACE_SIZE - FIRST_USED_ROW)
+"""Pixels the network reads a frame (the generated rows the paste uses, tile padding included)."""
 
 
 class SharpMouth:
