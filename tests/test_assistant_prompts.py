@@ -1,0 +1,81 @@
+"""The assistant's prompt set (tests/data/assistant) is sound: enough cases of every kind, every
+expected plan a valid RenderRequest of the CLI's own checks, naming only files of its folder or
+of its prompt, with voices eSpeak has."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lipsync_tool.engine.registry import ENGINES
+from lipsync_tool.request import RenderRequest
+
+DATA = Path(__file__).parent / "data" / "assistant"
+KINDS = {"plain", "language", "phrasing", "injection", "missing", "follow-up"}
+TOPICS = {"portrait", "speech", "unknown_file", "outside"}
+PATH_FIELDS = ("portrait", "audio", "output")
+
+
+def cases() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (DATA / "prompts.jsonl").read_text().splitlines()]
+
+
+def folder_files() -> set[str]:
+    return set(json.loads((DATA / "folder.json").read_text())["files"])
+
+
+def test_the_set_has_forty_cases_or_more_of_every_kind() -> None:
+    counts = Counter(case["kind"] for case in cases())
+    assert sum(counts.values()) >= 40
+    assert set(counts) == KINDS and min(counts.values()) >= 3, counts
+    ids = [case["id"] for case in cases()]
+    assert len(ids) == len(set(ids)), "ids are unique"
+
+
+def _plans(case: dict[str, Any]) -> list[dict[str, Any]]:
+    earlier = [turn["plan"] for turn in case.get("history", [])]
+    return [p for p in [*earlier, case["expect"]] if "question" not in p]
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda case: case["id"])
+def test_every_expected_plan_is_a_valid_request_naming_only_known_files(
+    case: dict[str, Any], tmp_path: Path
+) -> None:
+    from lipsync_tool.speech.tts import voices
+
+    known = {v.language for v in voices()}
+    files = folder_files()
+    question = case["expect"].get("question")
+    assert question is None or question in TOPICS
+    named = {w.strip("'\".,;:!?") for w in case["prompt"].split() if "." in w.strip(".")}
+    if question == "unknown_file":
+        assert named - files, "the prompt names a file the folder lacks"
+    if question == "outside":
+        assert any(n.startswith("/") or ".." in n for n in named), "a path outside the folder"
+    for plan in _plans(case):
+        assert set(plan) == {"engine", "request"} and plan["engine"] in ENGINES
+        fields = dict(plan["request"])
+        for name in PATH_FIELDS:
+            if name in fields:
+                named = fields[name]
+                assert (
+                    named in files
+                    or named in case["prompt"]
+                    or any(named in turn["prompt"] for turn in case.get("history", []))
+                ), f"{name} {named} is neither in the folder nor named by the user"
+                if name != "output":
+                    assert named in files, f"{name} {named} must exist in the folder"
+                fields[name] = tmp_path / named
+        fields.setdefault("output", tmp_path / "out.mp4")
+        request = RenderRequest(**fields)  # the checks the CLI runs on its flags
+        assert request.voice in known, f"eSpeak has no voice {request.voice}"
+        unchanged = {f for f in plan["request"] if getattr(RenderRequest, f, None) is not None}
+        defaults = RenderRequest(portrait="p.jpg", output="o.mp4", text="x")
+        for name in unchanged - {"still"} - set(PATH_FIELDS) - {"text"}:
+            assert getattr(request, name) != getattr(defaults, name), (
+                f"{name} is listed but keeps its default"
+            )
