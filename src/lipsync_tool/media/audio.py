@@ -17,6 +17,11 @@ from .probe import MediaInfo, probe
 log = logging.getLogger(__name__)
 
 ANALYSIS_RATE = 16000
+AUDIO_SUFFIXES = frozenset(
+    ".wav .mp3 .m4a .aac .ogg .oga .opus .flac .webm .mp4 .mov .mkv .avi .wma .aif .aiff .caf "
+    ".amr .3gp".split()
+)
+"""File endings of recordings (or videos whose sound is the speech) the tool expects."""
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS: nothing audible
 
 

@@ -7,11 +7,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import InputError
+from ..media.audio import AUDIO_SUFFIXES
 
-AUDIO_SUFFIXES = frozenset(
-    ".wav .mp3 .m4a .aac .ogg .oga .opus .flac .webm .mp4 .mov .mkv .avi .wma .aif .aiff .caf "
-    ".amr .3gp".split()
-)
 IMAGE_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tiff"}
 
 
