@@ -1,0 +1,134 @@
+"""A model's answer turned into a checked plan, or into a question for the user.
+
+The model proposes changes; code keeps the rules: files are only those the user named (a
+follow-up keeps the last plan's), a recording replaces text and text a recording, values are
+checked by `RenderRequest` itself, and a plan without a portrait or speech becomes a question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..engine.registry import DEFAULT_ENGINE, ENGINES
+from ..errors import InputError
+from ..request import RenderRequest
+from .folder import Folder
+from .mentions import Mentions, Question
+from .schema import ASSISTED_FIELDS
+
+FILE_FIELDS = {"portrait": "portraits", "audio": "recordings"}
+"""Request fields that name a file of the folder, and the folder's list each comes from."""
+
+
+SPEAKING_FIELDS = ("voice", "rate", "pitch")
+"""Fields of synthesised speech, dropped with the text."""
+
+
+class PlanError(InputError):
+    """The model's answer is not a plan the tool can run (asked again, or reported)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An engine and the request fields that differ from their defaults (files by their names in
+    the folder)."""
+
+    engine: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"engine": self.engine, "request": dict(self.fields)}
+
+    def request(self, folder: Folder, output: str) -> RenderRequest:
+        """The RenderRequest, files under `folder`, writing `output` unless the plan names one."""
+        values = dict(self.fields)
+        values.setdefault("output", output)
+        for name in (*FILE_FIELDS, "output"):
+            if name in values:
+                values[name] = folder.root / values[name]
+        return RenderRequest(**values)
+
+
+DEFAULTS = RenderRequest(portrait=Path("p.jpg"), output=Path("o.mp4"), text="x")
+
+
+def read_plan(
+    raw: Mapping[str, Any], folder: Folder, mentions: Mentions, last: Plan | None
+) -> Plan | Question:
+    """The plan a model's `raw` answer (the schema of `schema.plan_schema`) describes."""
+    if raw.get("action") == "ask":
+        return Question("model", str(raw.get("question") or "What would you like to change?"))
+    if raw.get("action") != "render":
+        raise PlanError("the answer is neither a plan nor a question")
+    engine = raw.get("engine") or (last.engine if last else DEFAULT_ENGINE)
+    if engine not in ENGINES:
+        raise PlanError(f"no engine named {engine!r}")
+    changes = raw.get("request") or {}
+    unknown = set(changes) - set(ASSISTED_FIELDS)
+    if unknown:
+        raise PlanError(f"the plan sets fields the assistant may not: {', '.join(sorted(unknown))}")
+    fields = dict(last.fields) if last else {}
+    if "audio" in changes:
+        fields.pop("text", None)
+    if "text" in changes:
+        fields.pop("audio", None)
+    fields.update(changes)
+    for name, kind in FILE_FIELDS.items():
+        chosen = _named_file(fields.pop(name, None), kind, folder, mentions, last, name)
+        if chosen is not None:
+            fields[name] = chosen
+    if "audio" in fields and fields["audio"] != (last.fields.get("audio") if last else None):
+        fields.pop("text", None)  # a recording named now is the speech
+    if "text" not in fields:
+        for name in SPEAKING_FIELDS:
+            fields.pop(name, None)  # how eSpeak speaks means nothing for a recording
+    if fields.get("output") not in (
+        *mentions.outputs,
+        *([last.fields.get("output")] if last else []),
+    ):
+        fields.pop("output", None)  # a name the user did not give: the tool picks one
+    if "portrait" not in fields:
+        listed = ", ".join(folder.portraits) or "none yet"
+        return Question("portrait", f"Which photo should I animate? The folder holds: {listed}.")
+    if "audio" not in fields and not str(fields.get("text") or "").strip():
+        return Question(
+            "speech", "What should they say? Give me the words, or name a recording in the folder."
+        )
+    fields = {
+        k: v
+        for k, v in fields.items()
+        if k in FILE_FIELDS or k in ("text", "output") or v != getattr(DEFAULTS, k)
+    }
+    plan = Plan(engine, fields)
+    try:
+        plan.request(folder, "check.mp4")
+    except InputError as error:
+        raise PlanError(str(error)) from None
+    return plan
+
+
+def _named_file(
+    proposed: Any, kind: str, folder: Folder, mentions: Mentions, last: Plan | None, name: str
+) -> str | None:
+    """The file for `name`: the model's choice if the user named it (now, or in the last plan),
+    else the one file of that kind the user named now, else none."""
+    listed = set(getattr(folder, kind))
+    named = [f for f in mentions.files if f in listed]
+    earlier = last.fields.get(name) if last else None
+    if proposed is not None and (proposed in named or proposed == earlier):
+        return str(proposed)
+    if len(named) == 1:
+        return named[0]
+    return None
+
+
+def default_output(plan: Plan, folder: Folder) -> str:
+    """A video name beside the portrait that does not exist yet: grace.mp4, grace-2.mp4, …"""
+    stem = PurePosixPath(plan.fields["portrait"]).with_suffix("")
+    candidate, number = f"{stem}.mp4", 2
+    while (folder.root / candidate).exists():
+        candidate, number = f"{stem}-{number}.mp4", number + 1
+    return candidate
