@@ -93,6 +93,13 @@ SUBCOMMANDS = {
             log_level="INFO",
         ),
         Subcommand(
+            "assist",
+            ".assist",
+            "Ask for a video in words: the assistant (a local language model) plans it from the "
+            "files of this folder, shows the plan and its estimate, and renders it once you "
+            "confirm (needs the [assist] extra).",
+        ),
+        Subcommand(
             "resources",
             ".resources",
             "List, fetch, verify or clear the downloaded model files.",
