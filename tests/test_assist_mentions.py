@@ -22,7 +22,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
     for name in json.loads((DATA / "folder.json").read_text())["files"]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"x")
-    for other in ("notes.txt", ".hidden/secret.jpg", "a/b/c/deep.png"):
+    for other in ("notes.txt", ".hidden/secret.jpg", "a/b/c/deep.png", 'say "hi".jpg'):
         (root / other).parent.mkdir(parents=True, exist_ok=True)
         (root / other).write_bytes(b"x")
     return Folder.scan(root)

@@ -150,3 +150,41 @@ def test_the_default_output_sits_beside_the_portrait_and_clobbers_nothing(folder
     request = plan.request(folder, default_output(plan, folder))
     assert request.output == folder.root / "team" / "bob-2.mp4"
     assert request.portrait == folder.root / "team" / "bob.jpg"
+
+
+def test_made_up_voices_and_garbled_words_give_way_to_what_the_user_wrote(folder: Folder) -> None:
+    def plan(prompt: str, request: dict[str, Any], last: Plan | None = None) -> Plan | Question:
+        raw = {"action": "render", "request": request}
+        return read_plan(raw, folder, read_mentions(prompt, folder), last)
+
+    made_up = plan(
+        "Make grace.jpg say 'Good morning'",
+        {"portrait": "grace.jpg", "text": "Good mornin", "voice": "fr-fr"},
+    )
+    assert made_up == Plan("warp", {"portrait": "grace.jpg", "text": "Good morning"})
+    asked = plan(
+        "grace.jpg: 'Bonjour' with a French voice",
+        {"portrait": "grace.jpg", "text": "Bonjour", "voice": "fr-fr"},
+    )
+    assert isinstance(asked, Plan) and asked.fields["voice"] == "fr-fr"
+    quoted_cue = plan(
+        "grace.jpg says 'in German please'",
+        {"portrait": "grace.jpg", "text": "in German please", "voice": "de"},
+    )
+    assert isinstance(quoted_cue, Plan) and "voice" not in quoted_cue.fields, (
+        "quoted words ask nothing"
+    )
+    last = Plan("warp", {"portrait": "grace.jpg", "text": "Hi", "voice": "en-gb"})
+    kept = plan("more expressive", {"expression_scale": 1.5, "voice": "it"}, last)
+    assert isinstance(kept, Plan) and kept.fields["voice"] == "en-gb", "the last plan's voice stays"
+    slower = plan("now a bit slower", {"text": "Now a bit slower", "rate": 140}, last)
+    assert isinstance(slower, Plan) and slower.fields["text"] == "Hi", "a request is not the words"
+    requoted = plan("say 'Bye' instead", {"text": "Bye"}, last)
+    assert isinstance(requoted, Plan) and requoted.fields["text"] == "Bye"
+
+
+def test_a_folder_without_recordings_offers_none(tmp_path: Path) -> None:
+    (tmp_path / "grace.jpg").write_bytes(b"x")
+    fields = plan_schema(Folder.scan(tmp_path), ("en-us",))["properties"]["request"]["properties"]
+    assert "audio" not in fields and fields["portrait"] == {"enum": ["grace.jpg"]}
+    assert all(schema.get("enum") != [] for schema in fields.values())

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from lipsync_tool.assist.schema import COMMON_VOICES
 from lipsync_tool.engine.registry import ENGINES
 from lipsync_tool.request import RenderRequest
 
@@ -48,6 +49,7 @@ def test_every_expected_plan_is_a_valid_request_naming_only_known_files(
     from lipsync_tool.speech.tts import voices
 
     known = {v.language for v in voices()}
+    assert set(COMMON_VOICES) <= known, "the assistant offers only voices eSpeak has"
     files = folder_files()
     question = case["expect"].get("question")
     assert question is None or question in TOPICS
@@ -73,6 +75,7 @@ def test_every_expected_plan_is_a_valid_request_naming_only_known_files(
         fields.setdefault("output", tmp_path / "out.mp4")
         request = RenderRequest(**fields)  # the checks the CLI runs on its flags
         assert request.voice in known, f"eSpeak has no voice {request.voice}"
+        assert request.voice in COMMON_VOICES, f"a plan cannot name {request.voice}"
         unchanged = {f for f in plan["request"] if getattr(RenderRequest, f, None) is not None}
         defaults = RenderRequest(portrait="p.jpg", output="o.mp4", text="x")
         for name in unchanged - set(PATH_FIELDS) - {"text"}:

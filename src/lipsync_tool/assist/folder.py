@@ -29,7 +29,7 @@ class Folder:
         portraits, recordings = [], []
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(root)
-            if any(part.startswith(".") for part in relative.parts):
+            if any(part.startswith(".") for part in relative.parts) or not _plain(relative):
                 continue
             if len(relative.parts) > MAX_DEPTH + 1 or not path.is_file():
                 continue
@@ -56,3 +56,9 @@ class Folder:
     def path(self, name: str) -> Path:
         """The file's path (`name` as `find` returned it)."""
         return self.root / name
+
+
+def _plain(relative: Path) -> bool:
+    """A name a prompt can carry and a grammar can hold: printable, no quotes or backslashes."""
+    name = relative.as_posix()
+    return name.isprintable() and not any(c in name for c in "\"'\\`")

@@ -45,6 +45,10 @@ class Mentions:
     files: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     question: Question | None = None
+    quotes: tuple[str, ...] = ()
+    """The quoted stretches: words to speak, exactly as written."""
+    words: frozenset[str] = frozenset()
+    """The words outside quotes, in lower case."""
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -117,4 +121,6 @@ def read_mentions(prompt: str, folder: Folder) -> Mentions:
                     f"I can't find {word} in this folder. Which file did you mean? It holds: {listed}.",
                 )
             )
-    return Mentions(tuple(dict.fromkeys(files)), tuple(dict.fromkeys(outputs)))
+    quotes = tuple(prompt[start:stop] for start, stop in quoted_spans(prompt))
+    words = frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", unquoted(prompt)))
+    return Mentions(tuple(dict.fromkeys(files)), tuple(dict.fromkeys(outputs)), None, quotes, words)

@@ -19,6 +19,7 @@ EXTRA_HINT = 'pip install "lipsync-tool[assist]"'
 MAX_TOKENS = 400
 """Tokens of one answer: a plan is under 150."""
 CONTEXT_TOKENS = 4096
+PROMPT_CACHE_BYTES = 256 << 20
 TIMEOUT_S = 120.0
 
 
@@ -54,6 +55,10 @@ class EmbeddedModel:
             n_threads=threads or thread_budget(default=default_workers()),
             verbose=False,
         )
+        from llama_cpp import LlamaRAMCache
+
+        # the instructions and examples open every turn: their evaluated state is kept
+        self._llm.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
         self._grammars: dict[str, Any] = {}
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:

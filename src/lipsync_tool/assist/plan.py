@@ -16,8 +16,9 @@ from ..engine.registry import DEFAULT_ENGINE, ENGINES
 from ..errors import InputError
 from ..request import RenderRequest
 from .folder import Folder
+from .grounding import grounded
 from .mentions import Mentions, Question
-from .schema import ASSISTED_FIELDS
+from .schema import ASSISTED_FIELDS, MAX_TEXT
 
 FILE_FIELDS = {"portrait": "portraits", "audio": "recordings"}
 """Request fields that name a file of the folder, and the folder's list each comes from."""
@@ -90,9 +91,14 @@ def read_plan(
         *([last.fields.get("output")] if last else []),
     ):
         fields.pop("output", None)  # a name the user did not give: the tool picks one
+    if len(mentions.outputs) == 1:
+        fields["output"] = mentions.outputs[0]  # the one new video the user named
     if "portrait" not in fields:
         listed = ", ".join(folder.portraits) or "none yet"
         return Question("portrait", f"Which photo should I animate? The folder holds: {listed}.")
+    fields = grounded(fields, mentions, last.fields if last else {})
+    if len(str(fields.get("text") or "")) > MAX_TEXT:
+        raise PlanError(f"the text to speak is longer than {MAX_TEXT} characters")
     if "audio" not in fields and not str(fields.get("text") or "").strip():
         return Question(
             "speech", "What should they say? Give me the words, or name a recording in the folder."
@@ -122,6 +128,8 @@ def _named_file(
         return str(proposed)
     if len(named) == 1:
         return named[0]
+    if not named and earlier is not None and proposed is not None:
+        return str(earlier)  # a follow-up that names no file keeps the last plan's
     return None
 
 
