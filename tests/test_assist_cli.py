@@ -6,9 +6,8 @@ line, --plan-only --json, and a conversation in the terminal that renders a vide
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ import pytest
 from lipsync_tool.assist.model import RemoteModel
 from lipsync_tool.cli import main
 from lipsync_tool.errors import InputError
+
+from .local_services import LocalHTTPServer
 
 
 class Endpoint:
@@ -56,14 +57,11 @@ class Endpoint:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LocalHTTPServer(Handler)
+        self.url = f"{self.server.url}/v1"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture()

@@ -4,8 +4,6 @@ over the whole prompt set (tests/data/assistant)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,23 +11,13 @@ import pytest
 from lipsync_tool.assist.folder import Folder
 from lipsync_tool.assist.mentions import file_words, outside, quoted_spans, read_mentions
 
-DATA = Path(__file__).parent / "data" / "assistant"
+from .assist_helpers import cases, prompt_set_folder
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
-    root = tmp_path_factory.mktemp("work")
-    for name in json.loads((DATA / "folder.json").read_text())["files"]:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(b"x")
-    for other in ("notes.txt", ".hidden/secret.jpg", "a/b/c/deep.png", 'say "hi".jpg'):
-        (root / other).parent.mkdir(parents=True, exist_ok=True)
-        (root / other).write_bytes(b"x")
-    return Folder.scan(root)
-
-
-def cases() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / "prompts.jsonl").read_text().splitlines()]
+    extra = ("notes.txt", ".hidden/secret.jpg", "a/b/c/deep.png", 'say "hi".jpg')
+    return prompt_set_folder(tmp_path_factory.mktemp("work"), *extra)
 
 
 def test_the_folder_lists_its_portraits_and_recordings_only(folder: Folder) -> None:

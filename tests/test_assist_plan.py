@@ -4,7 +4,6 @@ things out or breaks the rules."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,12 @@ from lipsync_tool.assist.mentions import Question, read_mentions
 from lipsync_tool.assist.plan import DEFAULTS, Plan, PlanError, default_output, read_plan
 from lipsync_tool.assist.schema import ASSISTED_FIELDS, plan_schema
 
-DATA = Path(__file__).parent / "data" / "assistant"
+from .assist_helpers import cases, prompt_set_folder
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
-    root = tmp_path_factory.mktemp("work")
-    for name in json.loads((DATA / "folder.json").read_text())["files"]:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(b"x")
-    return Folder.scan(root)
-
-
-def cases() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / "prompts.jsonl").read_text().splitlines()]
+    return prompt_set_folder(tmp_path_factory.mktemp("work"))
 
 
 def plan_cases() -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ of its prompt, with voices eSpeak has."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,11 @@ from lipsync_tool.assist.schema import COMMON_VOICES
 from lipsync_tool.engine.registry import ENGINES
 from lipsync_tool.request import RenderRequest
 
-DATA = Path(__file__).parent / "data" / "assistant"
+from .assist_helpers import cases, folder_files
+
 KINDS = {"plain", "language", "phrasing", "injection", "missing", "follow-up"}
 TOPICS = {"portrait", "speech", "unknown_file", "outside"}
 PATH_FIELDS = ("portrait", "audio", "output")
-
-
-def cases() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / "prompts.jsonl").read_text().splitlines()]
-
-
-def folder_files() -> set[str]:
-    return set(json.loads((DATA / "folder.json").read_text())["files"])
 
 
 def test_the_set_has_forty_cases_or_more_of_every_kind() -> None:
@@ -50,7 +42,7 @@ def test_every_expected_plan_is_a_valid_request_naming_only_known_files(
 
     known = {v.language for v in voices()}
     assert set(COMMON_VOICES) <= known, "the assistant offers only voices eSpeak has"
-    files = folder_files()
+    files = set(folder_files())
     question = case["expect"].get("question")
     assert question is None or question in TOPICS
     named = {w.strip("'\".,;:!?") for w in case["prompt"].split() if "." in w.strip(".")}
