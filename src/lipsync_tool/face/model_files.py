@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import sys
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from lipsync_tool.errors import ResourceError
+from lipsync_tool.native_output import native_stderr_to_debug_log
 
 if TYPE_CHECKING:
     from ai_edge_litert.interpreter import Interpreter
@@ -133,30 +130,13 @@ def model_path(name: str) -> Path:
     return path
 
 
-@contextmanager
-def _native_stderr_to_debug_log() -> Iterator[None]:
-    """Route what LiteRT's C++ runtime prints on fd 2 (an INFO banner) to our debug log instead."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            for line in sink.read().decode("utf-8", "replace").splitlines():
-                logger.debug("LiteRT: %s", line)
-
-
 def load_interpreter(name: str, num_threads: int = 2) -> Interpreter:
     """Load the vendored model ``name`` (verified) into an allocated LiteRT interpreter."""
     from ai_edge_litert.interpreter import Interpreter
 
     content = read_model(name)
     try:
-        with _native_stderr_to_debug_log():
+        with native_stderr_to_debug_log(logger, "LiteRT"):
             interpreter = Interpreter(model_content=content, num_threads=num_threads)
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:

@@ -151,12 +151,13 @@ class NcnnGraph:
 
     @staticmethod
     def _run(layer: Layer, inputs: list[torch.Tensor]) -> torch.Tensor:
+        import torch
         import torch.nn.functional as F
 
         if layer.kind == "Split":
             return inputs[0]
-        if layer.kind == "Concat":
-            return torch_cat(inputs)
+        if layer.kind == "Concat":  # along ncnn's default axis: channels
+            return torch.cat(inputs, dim=1)
         if layer.kind == "Convolution":
             out = F.conv2d(
                 inputs[0],
@@ -183,10 +184,3 @@ class NcnnGraph:
         # Interp (nearest): 1 and 2 are the height and width scales
         scale = (layer.get(1, 1.0), layer.get(2, 1.0))
         return F.interpolate(inputs[0], scale_factor=scale, mode="nearest")
-
-
-def torch_cat(inputs: list[torch.Tensor]) -> torch.Tensor:
-    """ncnn's Concat along its default axis (channels)."""
-    import torch
-
-    return torch.cat(inputs, dim=1)

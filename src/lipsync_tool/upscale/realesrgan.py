@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..errors import EngineUnavailableError, ResourceError
 from ..machine import threads
+from ..native_output import native_stderr_to_debug_log
 from .tiles import run_tiled
 
 if TYPE_CHECKING:
@@ -159,11 +159,10 @@ def vulkan_device(ncnn: Any) -> int | None:
 
 def vulkan_device_types(ncnn: Any) -> list[int]:
     """The type of each Vulkan device ncnn finds (none without a Vulkan loader)."""
-    with quiet_stderr():  # ncnn prints every device's capabilities when Vulkan starts
+    with native_stderr_to_debug_log(log, "ncnn"):  # every device's capabilities
         return [ncnn.get_gpu_info(i).type() for i in range(ncnn.get_gpu_count())]
 
 
-@contextmanager
 def quiet_stderr() -> Iterator[None]:
     """File descriptor 2 sent to /dev/null for the duration (for output from C code)."""
     import os
