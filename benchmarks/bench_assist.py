@@ -33,6 +33,14 @@ def folder_with_files(root: Path) -> Any:
     return Folder.scan(root)
 
 
+class Blank:
+    """A model that understands nothing: every answer an empty plan. What it scores is the code's
+    own share (files, quotes, settings in words)."""
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        return json.dumps({"action": "render", "request": {}})
+
+
 def load_model(args: argparse.Namespace) -> tuple[Any, float]:
     from lipsync_tool.assist.model import EmbeddedModel, RemoteModel
     from lipsync_tool.cache import resolve_cache_dir
@@ -41,6 +49,8 @@ def load_model(args: argparse.Namespace) -> tuple[Any, float]:
 
     if args.llm_url:
         return RemoteModel(args.llm_url, args.llm_model or "default"), 0.0
+    if args.no_model:
+        return Blank(), 0.0
     gguf = next(iter(ResourceStore(resolve_cache_dir(None)).ensure(for_engine("assist")).values()))
     start = time.perf_counter()
     model = EmbeddedModel(gguf)
@@ -51,7 +61,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--llm-url")
     parser.add_argument("--llm-model")
+    parser.add_argument(
+        "--no-model", action="store_true", help="answer every turn with an empty plan"
+    )
     parser.add_argument("--cases", type=int, default=None, help="only the first N cases")
+    parser.add_argument(
+        "--set",
+        default="prompts",
+        choices=("prompts", "heldout", "blind"),
+        help="prompts (the rules were written against it), heldout (written after them, then fixed), "
+        "blind (written by someone who had not read the rules)",
+    )
     args = parser.parse_args()
     from lipsync_tool.assist.assistant import Assistant
     from lipsync_tool.assist.plan import Plan
@@ -60,7 +80,7 @@ def main() -> None:
 
     env = h.environment()
     h.print_header("the assistant on the prompt set", env)
-    cases = [json.loads(line) for line in (DATA / "prompts.jsonl").read_text().splitlines()]
+    cases = [json.loads(line) for line in (DATA / f"{args.set}.jsonl").read_text().splitlines()]
     cases = cases[: args.cases] if args.cases else cases
     model, load_s = load_model(args)
     known = tuple(v.language for v in voices())
@@ -117,7 +137,9 @@ def main() -> None:
         f"{summary['invented_files']} (goal 0); load {load_s:.2f} s; a turn {summary['turn_s_median']} s "
         f"median, {summary['turn_s_max']} s at most (goal 10 s)"
     )
-    h.emit_json("assist", {"environment": env, "summary": summary, "cases": rows})
+    name = "-".join(["assist", *([args.set] if args.set != "prompts" else []),
+                     *(["no-model"] if args.no_model else [])])  # fmt: skip
+    h.emit_json(name, {"environment": env, "summary": summary, "cases": rows})
 
 
 if __name__ == "__main__":

@@ -12,9 +12,19 @@ from lipsync_tool.assist.folder import Folder
 DATA = Path(__file__).parent / "data" / "assistant"
 
 
-def cases() -> list[dict[str, Any]]:
-    """Every case of prompts.jsonl, in order."""
-    return [json.loads(line) for line in (DATA / "prompts.jsonl").read_text().splitlines()]
+SETS = ("prompts", "heldout", "blind")
+"""The prompt sets: the one the rules were written against, one written after them, and one
+written by someone who had not read them."""
+
+
+def cases(*names: str) -> list[dict[str, Any]]:
+    """Every case of the named sets (default: all of them), in order."""
+    return [
+        json.loads(line)
+        for name in names or SETS
+        if (DATA / f"{name}.jsonl").exists()
+        for line in (DATA / f"{name}.jsonl").read_text().splitlines()
+    ]
 
 
 def folder_files() -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 
 from lipsync_tool.assist.folder import Folder
 from lipsync_tool.assist.mentions import Question, read_mentions
-from lipsync_tool.assist.plan import DEFAULTS, Plan, PlanError, default_output, read_plan
-from lipsync_tool.assist.schema import ASSISTED_FIELDS, plan_schema
+from lipsync_tool.assist.plan import Plan, PlanError, default_output, read_plan
+from lipsync_tool.assist.schema import ASSISTED_FIELDS, DEFAULTS, plan_schema
 
 from .assist_helpers import cases, prompt_set_folder
 

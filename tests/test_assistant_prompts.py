@@ -22,7 +22,7 @@ PATH_FIELDS = ("portrait", "audio", "output")
 
 
 def test_the_set_has_forty_cases_or_more_of_every_kind() -> None:
-    counts = Counter(case["kind"] for case in cases())
+    counts = Counter(case["kind"] for case in cases("prompts"))
     assert sum(counts.values()) >= 40
     assert set(counts) == KINDS and min(counts.values()) >= 3, counts
     ids = [case["id"] for case in cases()]
@@ -49,7 +49,9 @@ def test_every_expected_plan_is_a_valid_request_naming_only_known_files(
     if question == "unknown_file":
         assert named - files, "the prompt names a file the folder lacks"
     if question == "outside":
-        assert any(n.startswith("/") or ".." in n for n in named), "a path outside the folder"
+        assert any(n.startswith(("/", "~")) or ".." in n for n in named), (
+            "a path outside the folder"
+        )
     for plan in _plans(case):
         assert set(plan) == {"engine", "request"} and plan["engine"] in ENGINES
         fields = dict(plan["request"])

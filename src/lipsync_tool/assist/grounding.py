@@ -1,19 +1,22 @@
 """Values a small model is prone to make up, kept only where the user's words support them: the
-text to speak is the user's quoted words when they quoted one stretch, and a voice needs a word
-for its language or accent outside the quotes."""
+text to speak is the user's quoted words when they quoted one stretch, words the user wrote, or a
+translation into a newly asked-for voice; a voice needs a word for its language or accent outside
+the quotes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .mentions import Mentions
+from .schema import DEFAULTS
 
 VOICE_WORDS: dict[str, frozenset[str]] = {
     voice: frozenset(words.split())
     for voice, words in {
         "en-us": "american america us usa",
-        "en-gb": "british britain uk england english",
+        "en-gb": "british britain uk england",
         "en-gb-x-rp": "rp received pronunciation",
         "de": "german germany deutsch deutsche deutschen lass sagen sag bitte",
         "fr-fr": "french france français francais fais dire dis",
@@ -41,21 +44,13 @@ VOICE_WORDS: dict[str, frozenset[str]] = {
 }
 """Words that ask for each voice (the voices of `schema.COMMON_VOICES`): its language's and
 accent's names, and for the languages a request is often typed in, its verbs of asking and saying."""
+REFINES = {"en-gb-x-rp": "en-gb", "es-419": "es", "pt-br": "pt"}
+"""Accents and the voice whose words they share (Brazilian Portuguese is Brazilian, not both)."""
 
 
 def grounded(fields: dict[str, Any], mentions: Mentions, last: Mapping[str, Any]) -> dict[str, Any]:
     """`fields` with the text and voice the user's words support (`last`: the last plan's)."""
     fields = dict(fields)
-    if "text" in fields and len(mentions.quotes) == 1 and fields["text"] != last.get("text"):
-        fields["text"] = mentions.quotes[0]
-    changes_words = (
-        "text" in last
-        and fields.get("text") != last["text"]
-        and not mentions.quotes
-        and fields.get("voice") == last.get("voice")
-    )
-    if changes_words:  # a follow-up changes the words only by quoting them, or by translating
-        fields["text"] = last["text"]
     voice = fields.get("voice")
     if (
         voice is not None
@@ -66,4 +61,22 @@ def grounded(fields: dict[str, Any], mentions: Mentions, last: Mapping[str, Any]
             fields["voice"] = last["voice"]
         else:
             fields.pop("voice")
+    text = fields.get("text")
+    if text and len(mentions.quotes) == 1:
+        fields["text"] = mentions.quotes[0]
+    elif (
+        text
+        and text != last.get("text")
+        and not mentions.quotes
+        and fields.get("voice", DEFAULTS.voice) == last.get("voice", DEFAULTS.voice)
+    ):  # not quoted, not a translation into a new voice
+        if "text" in last:
+            fields["text"] = last["text"]  # a follow-up changes the words only so
+        elif _simple(text) not in _simple(mentions.plain):
+            fields.pop("text")  # words the user never gave
     return fields
+
+
+def _simple(text: str) -> str:
+    """`text` in lower case with every run of non-word characters one space."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "

@@ -27,6 +27,8 @@ QUOTES = {
 """Opening quote marks and the mark that closes each."""
 WORD = re.compile(r"[^\s,;:()<>\[\]{}!?\"\u201c\u201d\u2018\u2019\u00ab\u00bb]+")
 FILE_SUFFIXES = frozenset(PORTRAIT_SUFFIXES) | AUDIO_SUFFIXES | frozenset(CONTAINERS)
+SAID = re.compile(r"\b(?:say|says|saying|read|reads|words|text)\s*:\s*([^\W_].*?)\s*$", re.I | re.S)
+"""Unquoted words to speak: what follows "say:" or "words:" to the end of the request."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Mentions:
     """The quoted stretches: words to speak, exactly as written."""
     words: frozenset[str] = frozenset()
     """The words outside quotes, in lower case."""
+    plain: str = ""
+    """The request outside its quotes, in lower case: where settings are asked for."""
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -121,6 +125,18 @@ def read_mentions(prompt: str, folder: Folder) -> Mentions:
                     f"I can't find {word} in this folder. Which file did you mean? It holds: {listed}.",
                 )
             )
-    quotes = tuple(prompt[start:stop] for start, stop in quoted_spans(prompt))
-    words = frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", unquoted(prompt)))
-    return Mentions(tuple(dict.fromkeys(files)), tuple(dict.fromkeys(outputs)), None, quotes, words)
+    quotes = [prompt[start:stop] for start, stop in quoted_spans(prompt)]
+    plain = unquoted(prompt)
+    said = SAID.search(plain)
+    if said is not None:
+        quotes.append(said.group(1))
+        plain = plain[: said.start(1)]
+    words = frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", plain))
+    return Mentions(
+        tuple(dict.fromkeys(files)),
+        tuple(dict.fromkeys(outputs)),
+        None,
+        tuple(quotes),
+        words,
+        plain.lower(),
+    )

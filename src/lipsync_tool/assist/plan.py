@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from ..engine.registry import DEFAULT_ENGINE, ENGINES
@@ -18,7 +18,8 @@ from ..request import RenderRequest
 from .folder import Folder
 from .grounding import grounded
 from .mentions import Mentions, Question
-from .schema import ASSISTED_FIELDS, MAX_TEXT
+from .schema import ASSISTED_FIELDS, DEFAULTS, MAX_TEXT
+from .settings import stated_engine, stated_settings, stated_voice
 
 FILE_FIELDS = {"portrait": "portraits", "audio": "recordings"}
 """Request fields that name a file of the folder, and the folder's list each comes from."""
@@ -53,9 +54,6 @@ class Plan:
         return RenderRequest(**values)
 
 
-DEFAULTS = RenderRequest(portrait=Path("p.jpg"), output=Path("o.mp4"), text="x")
-
-
 def read_plan(
     raw: Mapping[str, Any], folder: Folder, mentions: Mentions, last: Plan | None
 ) -> Plan | Question:
@@ -64,10 +62,13 @@ def read_plan(
         return Question("model", str(raw.get("question") or "What would you like to change?"))
     if raw.get("action") != "render":
         raise PlanError("the answer is neither a plan nor a question")
-    engine = raw.get("engine") or (last.engine if last else DEFAULT_ENGINE)
-    if engine not in ENGINES:
-        raise PlanError(f"no engine named {engine!r}")
-    changes = raw.get("request") or {}
+    if raw.get("engine") is not None and raw["engine"] not in ENGINES:
+        raise PlanError(f"no engine named {raw['engine']!r}")
+    # an engine changes only when the user names one (a small model picks one unasked)
+    engine = stated_engine(mentions.plain) or (last.engine if last else DEFAULT_ENGINE)
+    changes = dict(raw.get("request") or {})
+    if last is not None and "audio" in last.fields and "text" in changes and not mentions.quotes:
+        changes.pop("text")  # a follow-up swaps a recording for words only when they are quoted
     unknown = set(changes) - set(ASSISTED_FIELDS)
     if unknown:
         raise PlanError(f"the plan sets fields the assistant may not: {', '.join(sorted(unknown))}")
@@ -83,6 +84,9 @@ def read_plan(
             fields[name] = chosen
     if "audio" in fields and fields["audio"] != (last.fields.get("audio") if last else None):
         fields.pop("text", None)  # a recording named now is the speech
+    elif "text" not in fields and len(mentions.quotes) == 1:
+        fields.pop("audio", None)
+        fields["text"] = mentions.quotes[0]  # words quoted are the speech
     if "text" not in fields:
         for name in SPEAKING_FIELDS:
             fields.pop(name, None)  # how eSpeak speaks means nothing for a recording
@@ -96,6 +100,7 @@ def read_plan(
     if "portrait" not in fields:
         listed = ", ".join(folder.portraits) or "none yet"
         return Question("portrait", f"Which photo should I animate? The folder holds: {listed}.")
+    fields.update(_stated(mentions, last.fields if last else {}, speaks="audio" not in fields))
     fields = grounded(fields, mentions, last.fields if last else {})
     if len(str(fields.get("text") or "")) > MAX_TEXT:
         raise PlanError(f"the text to speak is longer than {MAX_TEXT} characters")
@@ -116,19 +121,32 @@ def read_plan(
     return plan
 
 
+def _stated(mentions: Mentions, last: Mapping[str, Any], speaks: bool) -> dict[str, Any]:
+    """The settings the user's words ask for (`settings`): a voice for words to speak, a
+    language for a recording."""
+    stated = stated_settings(mentions.plain, last)
+    voice = stated_voice(mentions.words)
+    if voice is not None:
+        stated["voice" if speaks else "language"] = voice if speaks else voice.split("-")[0]
+    if not speaks:
+        for name in SPEAKING_FIELDS:
+            stated.pop(name, None)
+    return stated
+
+
 def _named_file(
     proposed: Any, kind: str, folder: Folder, mentions: Mentions, last: Plan | None, name: str
 ) -> str | None:
-    """The file for `name`: the model's choice if the user named it (now, or in the last plan),
-    else the one file of that kind the user named now, else none."""
+    """The file for `name`: the model's choice if the user named it now, else the one file of
+    that kind the user named now, else the last plan's (kept while the model keeps any)."""
     listed = set(getattr(folder, kind))
     named = [f for f in mentions.files if f in listed]
     earlier = last.fields.get(name) if last else None
-    if proposed is not None and (proposed in named or proposed == earlier):
+    if proposed is not None and proposed in named:
         return str(proposed)
     if len(named) == 1:
-        return named[0]
-    if not named and earlier is not None and proposed is not None:
+        return named[0]  # "same thing but with anna.png"
+    if earlier is not None and proposed is not None:
         return str(earlier)  # a follow-up that names no file keeps the last plan's
     return None
 

@@ -3,6 +3,7 @@ choices and ranges `RenderRequest` declares (one source), and file names limited
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..engine.registry import ENGINES
@@ -34,6 +35,8 @@ COMMON_VOICES = (
 )  # fmt: skip
 """The voices a plan may name: each of eSpeak's 140 more would slow every token the grammar
 checks, for voices the assistant is rarely asked for (the CLI's --voice has them all)."""
+DEFAULTS = RenderRequest(portrait=Path("p.jpg"), output=Path("o.mp4"), text="x")
+"""A request with every assisted field at its default."""
 MAX_TEXT = 2000
 """Characters of text to speak in one plan."""
 
