@@ -31,37 +31,46 @@ def build(parser: argparse.ArgumentParser) -> None:
         default=Path.cwd(),
         help="the folder whose files the assistant may use (default: the current one)",
     )
-    parser.add_argument(
-        "--llm-url",
-        metavar="URL",
-        help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (default: the "
-        "embedded SmolLM2-135M-Instruct)",
-    )
-    parser.add_argument("--llm-model", metavar="NAME", help="the endpoint's model name")
-    parser.add_argument(
-        "--llm-key-env",
-        metavar="VAR",
-        default="LIPSYNC_LLM_API_KEY",
-        help="environment variable holding the endpoint's API key, if it needs one",
-    )
+    add_model_flags(parser)
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="where downloaded model files are kept"
     )
 
 
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """--llm-url, --llm-model and --llm-key-env: the assistant's model (`assist` and `serve`)."""
+    from ..assist.choose import DEFAULT_KEY_ENV, EMBEDDED_NAME
+
+    parser.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="the assistant's language model: an OpenAI-compatible endpoint, e.g. "
+        f"http://127.0.0.1:11434/v1 (default: the embedded {EMBEDDED_NAME}, with the [assist] "
+        "extra)",
+    )
+    parser.add_argument("--llm-model", metavar="NAME", help="the endpoint's model name")
+    parser.add_argument(
+        "--llm-key-env",
+        metavar="VAR",
+        default=DEFAULT_KEY_ENV,
+        help="environment variable holding the endpoint's API key, if it needs one "
+        "(default: %(default)s)",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from ..assist.assistant import Assistant
+    from ..assist.choose import ModelChoice
     from ..assist.folder import Folder
     from ..speech.tts import voices
 
     if args.plan_only and args.once is None:
         raise UsageError("--plan-only plans one request: give it with --once TEXT")
-    if args.llm_model and not args.llm_url:
-        raise UsageError("--llm-model names a model of --llm-url; give the URL too")
+    choice = ModelChoice(args.llm_url, args.llm_model, args.llm_key_env, args.cache_dir)
     if not args.folder.is_dir():
         raise InputError(f"--folder {args.folder} is not a folder")
     folder = Folder.scan(args.folder)
-    assistant = Assistant(_model(args), folder, tuple(v.language for v in voices()))
+    assistant = Assistant(choice.load(), folder, tuple(v.language for v in voices()))
     session = Session(assistant, args)
     if args.once is not None:
         return session.handle(args.once)
@@ -84,23 +93,6 @@ def run(args: argparse.Namespace) -> int:
                 print(f"error: {error}", file=sys.stderr)
 
 
-def _model(args: argparse.Namespace) -> Any:
-    import os
-
-    from ..assist.model import EmbeddedModel, RemoteModel
-
-    if args.llm_url:
-        return RemoteModel(
-            args.llm_url, args.llm_model or "default", os.environ.get(args.llm_key_env)
-        )
-    from ..cache import resolve_cache_dir
-    from ..resources.store import ResourceStore
-    from ..resources.table import for_engine
-
-    paths = ResourceStore(resolve_cache_dir(args.cache_dir)).ensure(for_engine("assist"))
-    return EmbeddedModel(next(iter(paths.values())))
-
-
 class Session:
     """What the terminal shows for each turn: the plan and its estimate, the question, the result."""
 
@@ -114,6 +106,7 @@ class Session:
     def handle(self, prompt: str) -> int:
         from ..assist.mentions import Question
         from ..assist.plan import default_output
+        from ..assist.summary import describe
 
         answer = self.assistant.turn(prompt)
         if isinstance(answer, Question):
@@ -128,9 +121,9 @@ class Session:
             if self.args.json:
                 print(json.dumps(answer.to_json()))
             else:
-                print(describe(answer, request))
+                print(describe(answer, request.output))
             return 0
-        print(describe(answer, request))
+        print(describe(answer, request.output))
         print(_estimate_line(request, answer.engine, self.args.cache_dir))
         if not self.args.yes and self.ask("Render it? [Y/n] ").strip().lower() not in (
             "",
@@ -158,22 +151,6 @@ class Session:
             f"{result.frames} frames)."
         )
         return 0
-
-
-def describe(plan: Any, request: Any) -> str:
-    """The plan in a few lines: engine, inputs, output, and every setting that is not a default."""
-    fields = dict(plan.fields)
-    speech = (
-        f"recording {fields.pop('audio')}" if "audio" in fields else f'text "{fields.pop("text")}"'
-    )
-    lines = [
-        f"plan:      {plan.engine}: {fields.pop('portrait')} speaking {speech}",
-        f"output:    {request.output}",
-    ]
-    fields.pop("output", None)
-    if fields:
-        lines.append("settings:  " + ", ".join(f"{k}={v}" for k, v in fields.items()))
-    return "\n".join(lines)
 
 
 def _estimate_line(request: Any, engine: str, cache_dir: Path | None) -> str:

@@ -109,7 +109,10 @@ def _settings(args: argparse.Namespace) -> defaults.ServeSettings:
 
 def build(parser: argparse.ArgumentParser) -> None:
     """Arguments of `serve`."""
+    from .assist import add_model_flags
+
     _add(parser, SERVER + COMMON)
+    add_model_flags(parser)  # the web page's assistant; the dests are ServeSettings' fields
     for flag, name, kind in HIDDEN:
         parser.add_argument(
             flag, dest=name, type=kind, default=DEFAULTS[name], help=argparse.SUPPRESS

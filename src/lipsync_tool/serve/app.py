@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import LipSyncError
+from .assist_api import router as assist_router
 from .jobs_api import router as jobs_router
 from .service import ApiError, Service
 from .settings import ServeSettings
@@ -34,6 +35,7 @@ def create_app(settings: ServeSettings, **overrides: Any) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.include_router(jobs_router)
     app.include_router(ui_router)
+    app.include_router(assist_router)
     _add_error_handlers(app, settings)
     return app
 

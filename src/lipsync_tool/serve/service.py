@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from .assist import ServerAssistant
 from .auth import Keys
 from .jobspec import JobSpec
 from .queue import JobQueue
@@ -82,6 +83,7 @@ class Service:
     queue: JobQueue
     keys: Keys
     checker: InputChecker
+    assistant: ServerAssistant
     sse_heartbeat: float = 15.0
     sse_poll: float = 0.05
     started: float = field(default=0.0)
@@ -96,6 +98,7 @@ class Service:
             queue=overrides.pop("queue", None) or JobQueue(settings),
             keys=keys,
             checker=overrides.pop("checker", None) or InputChecker(settings.cache_dir),
+            assistant=overrides.pop("assistant", None) or ServerAssistant(settings.assistant_model),
             **overrides,
         )
 

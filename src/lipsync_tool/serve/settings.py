@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..assist.choose import DEFAULT_KEY_ENV, ModelChoice
 from ..errors import InputError
 from ..machine import default_workers, gpu_count
 
@@ -60,9 +61,16 @@ class ServeSettings:
     """Seconds between the server's checks for dead workers and expired results."""
     cache_dir: Path | None = None
     """Model cache of the workers' Renderers (None: the library's default)."""
+    llm_url: str | None = None
+    """The assistant's OpenAI-compatible endpoint; None: the embedded model, when installed."""
+    llm_model: str | None = None
+    """The endpoint's model name."""
+    llm_key_env: str = DEFAULT_KEY_ENV
+    """The environment variable holding the endpoint's API key."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+        _ = self.assistant_model  # checks the --llm-* flags together
         for flag, count in (("--workers", self.workers), ("--gpu-workers", self.gpu_workers)):
             if count is not None and count < 0:
                 raise InputError(f"{flag} {count}: give 0 or more")
@@ -73,6 +81,11 @@ class ServeSettings:
         if self.retention_days <= 0:
             raise InputError("--retention-days must be more than 0")
         queue_kind(self.queue)
+
+    @property
+    def assistant_model(self) -> ModelChoice:
+        """The web page's assistant's model (loaded by the web process on first use)."""
+        return ModelChoice(self.llm_url, self.llm_model, self.llm_key_env, self.cache_dir)
 
     @property
     def worker_count(self) -> int:

@@ -21,7 +21,7 @@ from .uploads import save_portrait
 
 router = APIRouter()
 WEB = Path(__file__).with_name("web")
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "assist.js": "text/javascript", "style.css": "text/css"}
 THUMBNAIL_SIZE = 192
 
 

@@ -23,13 +23,21 @@ async function start() {
   $("#sign-out").hidden = !session.keys_required;
   if (session.keys_required && !session.signed_in) { showSignIn(); return; }
   await Promise.all([loadChoices(), refreshJobs()]);
+  await startAssistant();
 }
 
 async function loadChoices() {
   const [voices, engines] = await Promise.all([api("/v1/voices"), api("/v1/engines")]);
   const voice = $("#voice");
-  voice.replaceChildren(...voices.map((v) => new Option(`${v.name} (${v.language})`, v.language)));
-  voice.value = "en-us";
+  const mark = (value, chosen) => new Option(value, value, value === chosen, value === chosen);
+  voice.replaceChildren(...voices.map((v) => {
+    const option = mark(v.language, "en-us");
+    option.text = `${v.name} (${v.language})`;
+    return option;
+  }));
+  // a recording's language: the languages of the voices, as the assistant's schema has them
+  const languages = [...new Set(voices.map((v) => v.language.split("-")[0]))].sort();
+  $("#language").replaceChildren(...languages.map((code) => mark(code, "en")));
   $("#engine").replaceChildren(...engines.map((e) => new Option(e.name, e.name)));
 }
 
@@ -71,8 +79,14 @@ function options(speech) {
     upscaler: form.upscaler.value,
     blink: form.blink.checked,
     still: form.still.checked,
+    trim_silence: form.trim_silence.checked,
   };
-  if (speech === "text") Object.assign(chosen, { voice: form.voice.value, rate: Number(form.rate.value) });
+  if (form.normalize_loudness.checked) chosen.normalize_loudness = Number(form.normalize_loudness.value);
+  if (speech === "text") {
+    Object.assign(chosen, { voice: form.voice.value, rate: Number(form.rate.value), pitch: Number(form.pitch.value) });
+  } else {
+    chosen.language = form.language.value;
+  }
   return chosen;
 }
 
@@ -277,6 +291,7 @@ function wire() {
     $("#speech-audio").hidden = text;
   }));
   $("#rate").addEventListener("input", () => { $("#rate-value").textContent = $("#rate").value; });
+  $("#pitch").addEventListener("input", () => { $("#pitch-value").textContent = $("#pitch").value; });
   $("#expression").addEventListener("input", () => {
     $("#expression-value").textContent = Number($("#expression").value).toFixed(1);
   });
@@ -284,6 +299,7 @@ function wire() {
   $("#job-form").addEventListener("change", scheduleEstimate);
   $("#text").addEventListener("input", scheduleEstimate);
   $("#cancel").addEventListener("click", cancel);
+  wireAssistant();
   $("#sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const error = $("#sign-in-form .error");
