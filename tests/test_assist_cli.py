@@ -84,11 +84,13 @@ def test_the_client_sends_the_schema_and_falls_back_when_refused(endpoint: Endpo
     assert first["_path"] == "/v1/chat/completions" and first["model"] == "smol"
     assert first["response_format"]["json_schema"]["schema"] == schema
     assert first["temperature"] == 0 and first["_auth"] == "Bearer k3y"
-    endpoint.refuse_schema = True
+    endpoint.refuse_schema = True  # refuses OpenAI's form and llama-cpp-python's alike
     assert model.complete([{"role": "user", "content": "hi"}], schema) == "two"
-    assert "response_format" not in endpoint.bodies[-1] and model.structured is False
-    assert model.complete([], schema) == "three" and len(endpoint.bodies) == 4, (
-        "asked once more only"
+    tried = [body.get("response_format", {}).get("type") for body in endpoint.bodies[1:]]
+    assert tried == ["json_schema", "json_object", None]
+    assert endpoint.bodies[2]["response_format"]["schema"] == schema
+    assert model.complete([], schema) == "three" and len(endpoint.bodies) == 5, (
+        "the refused forms are not tried again"
     )
 
 

@@ -8,6 +8,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -76,6 +77,17 @@ class EmbeddedModel:
         return str(answer["choices"][0]["message"]["content"] or "")
 
 
+RESPONSE_FORMATS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
+    lambda schema: {
+        "type": "json_schema",
+        "json_schema": {"name": "plan", "schema": schema, "strict": True},
+    },
+    lambda schema: {"type": "json_object", "schema": schema},
+)
+"""Ways to ask an endpoint for output in the plan's schema: OpenAI's (vLLM, Ollama, llama.cpp's
+server), then llama-cpp-python's server's; with neither, answers are checked and asked again."""
+
+
 class RemoteModel:
     """An OpenAI-compatible chat endpoint (Ollama, llama.cpp's server, vLLM, …)."""
 
@@ -83,8 +95,8 @@ class RemoteModel:
         self.url = url.rstrip("/")
         self.model = model
         self.api_key = api_key
-        self.structured = True
-        """Whether the endpoint takes a JSON schema (`response_format`); off after it refuses one."""
+        self.formats = list(RESPONSE_FORMATS)
+        """The structured-output forms still to try, best first; one is dropped when refused."""
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         body: dict[str, Any] = {
@@ -93,20 +105,20 @@ class RemoteModel:
             "temperature": 0,
             "max_tokens": MAX_TOKENS,
         }
-        if self.structured:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "plan", "schema": schema, "strict": True},
-            }
-        try:
-            answer = self._post(body)
-        except _Refused as refused:
-            if not self.structured:
-                raise InputError(f"{self.url} refused the request: {refused}") from None
-            log.info("%s takes no JSON schema (%s); answers are checked instead", self.url, refused)
-            self.structured = False
-            body.pop("response_format")
-            answer = self._post(body)
+        while True:
+            form = self.formats[0] if self.formats else None
+            if form is not None:
+                body["response_format"] = form(schema)
+            else:
+                body.pop("response_format", None)
+            try:
+                answer = self._post(body)
+                break
+            except _Refused as refused:
+                if form is None:
+                    raise InputError(f"{self.url} refused the request: {refused}") from None
+                log.info("%s refused a response format (%s)", self.url, refused)
+                self.formats.pop(0)
         try:
             return str(answer["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError):
@@ -124,7 +136,9 @@ class RemoteModel:
                 return dict(json.loads(response.read()))
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:300]
-            if 400 <= error.code < 500 and error.code not in (401, 403, 404):
+            refused = 400 <= error.code < 500 and error.code not in (401, 403, 404)
+            if refused or (error.code == 500 and "response_format" in detail):
+                # llama-cpp-python's server answers an unknown format with a 500
                 raise _Refused(f"HTTP {error.code}: {detail}") from None
             raise InputError(f"--llm-url {self.url}: HTTP {error.code} {detail}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:

@@ -8,7 +8,7 @@ checked by `RenderRequest` itself, and a plan without a portrait or speech becom
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -19,7 +19,7 @@ from .folder import Folder
 from .grounding import grounded
 from .mentions import Mentions, Question
 from .schema import ASSISTED_FIELDS, DEFAULTS, MAX_TEXT
-from .settings import stated_engine, stated_settings, stated_voice
+from .settings import stated_engine, stated_settings, stated_voice, talked_about
 
 FILE_FIELDS = {"portrait": "portraits", "audio": "recordings"}
 """Request fields that name a file of the folder, and the folder's list each comes from."""
@@ -72,12 +72,17 @@ def read_plan(
     unknown = set(changes) - set(ASSISTED_FIELDS)
     if unknown:
         raise PlanError(f"the plan sets fields the assistant may not: {', '.join(sorted(unknown))}")
+    _check_values(changes)
     fields = dict(last.fields) if last else {}
     if "audio" in changes:
         fields.pop("text", None)
     if "text" in changes:
         fields.pop("audio", None)
-    fields.update(changes)
+    fields.update(
+        (name, value)
+        for name, value in changes.items()
+        if name in FILE_FIELDS or talked_about(name, mentions.plain)
+    )  # settings the request does not talk about keep the last plan's values
     for name, kind in FILE_FIELDS.items():
         chosen = _named_file(fields.pop(name, None), kind, folder, mentions, last, name)
         if chosen is not None:
@@ -119,6 +124,16 @@ def read_plan(
     except InputError as error:
         raise PlanError(str(error)) from None
     return plan
+
+
+def _check_values(changes: Mapping[str, Any]) -> None:
+    """Refuse values the request would refuse (out of range, wrong kind), whether kept or not:
+    such an answer is asked for again."""
+    values = {k: v for k, v in changes.items() if k not in FILE_FIELDS and k != "output"}
+    try:
+        replace(DEFAULTS, **values)
+    except (InputError, TypeError, ValueError) as error:
+        raise PlanError(str(error)) from None
 
 
 def _stated(mentions: Mentions, last: Mapping[str, Any], speaks: bool) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 from the words outside the quoted text.
 
 A small model rarely turns such words into values, and a rule that matches its own phrase is not
-wrong about it; where no rule matches, the model's value stands. Changes are relative to the
-last plan ("a little faster" after "a bit slower" is back to the default rate).
+wrong about it; where no rule matches, the model's value stands if the request talks about that
+setting at all (`CUES`). Changes are relative to the last plan ("a little faster" after "a bit
+slower" is back to the default rate).
 """
 
 from __future__ import annotations
@@ -151,6 +152,31 @@ PHRASES: tuple[Phrase, ...] = (
     ),
 )
 """Every phrase the rules know, the first that matches a field deciding it."""
+
+CUES: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern)
+    for name, pattern in {
+        "rate": r"slow|fast|quick|speed|pace|rate|wpm|tempo|hurr|rush",
+        "pitch": r"pitch|deep|high|low|bass|squeak|tone",
+        "expression_scale": r"express|emotion|calm|subtle|lively|livel|animat|dramatic|"
+        r"exaggerat|understat|intens|energ|neutral|mov",
+        "still": r"head|still|mov|motion|nod|sway",
+        "blink": r"blink|eyes",
+        "fps": r"fps|frame",
+        "upscaler": r"sharp|upscal|esrgan|crisp|detail|quality|enhanc|bicubic",
+        "trim_silence": r"silen|pause|quiet|trim|gap",
+        "normalize_loudness": r"loud|volume|level|lufs|quiet|normali",
+    }.items()
+}
+"""Words without which a setting is not being talked about: a model's change to a field whose
+cue the request lacks is one it made up (the small model sets blinks and head motion unasked)."""
+
+
+def talked_about(name: str, plain: str) -> bool:
+    """Whether `plain` talks about setting `name` at all (fields without cues: always)."""
+    cue = CUES.get(name)
+    return cue is None or cue.search(plain.lower()) is not None
+
 
 ENGINE_WORDS: dict[str, re.Pattern[str]] = {
     "wav2lip": re.compile(r"\bwav ?2 ?lip\b"),
