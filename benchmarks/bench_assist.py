@@ -37,6 +37,8 @@ class Blank:
     """A model that understands nothing: every answer an empty plan. What it scores is the code's
     own share (files, quotes, settings in words)."""
 
+    translates = False
+
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         return json.dumps({"action": "render", "request": {}})
 

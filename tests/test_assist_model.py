@@ -97,19 +97,27 @@ def test_the_embedded_model_plans_every_field_right(
 
 
 def test_the_embedded_model_is_what_answers(embedded: ChatModel, folder: Folder) -> None:
-    """The model's own words reach the plan: a follow-up translating the words changes them (the
-    rules alone would keep the English), and every answer is valid JSON under the schema."""
+    """The model's own reading reaches the plan: unquoted words to speak, which code alone does
+    not find (it asks); its translations are not used (the plan says so); every answer is JSON
+    under the schema."""
+    import json
+
     from lipsync_tool.assist.schema import plan_schema
     from lipsync_tool.speech.tts import voices
 
+    got = _answer(embedded, folder, {"prompt": "Make anna.png say good night everyone"})
+    assert got["request"]["text"].lower() == "good night everyone"
     case = _case("follow-01")
-    got = _answer(embedded, folder, case)
-    assert got["request"]["voice"] == "de"
-    assert got["request"]["text"] != case["history"][0]["plan"]["request"]["text"]
+    assistant = Assistant(embedded, folder, tuple(v.language for v in voices()))
+    earlier = case["history"][0]
+    assistant.history.append(
+        (earlier["prompt"], Plan(earlier["plan"]["engine"], earlier["plan"]["request"]))
+    )
+    plan = assistant.turn(case["prompt"])
+    assert isinstance(plan, Plan) and plan.fields["voice"] == "de"
+    assert plan.fields["text"] == earlier["plan"]["request"]["text"] and plan.note
     schema = plan_schema(folder, tuple(v.language for v in voices()))
     raw = embedded.complete([{"role": "user", "content": "grace.jpg, intro.m4a"}], schema)
-    import json
-
     assert json.loads(raw)["action"] in ("render", "ask")
 
 

@@ -19,7 +19,8 @@ from lipsync_tool.assist.plan import Plan, PlanError
 class Script:
     """A ChatModel that gives the answers it was handed, in order, and records each call."""
 
-    def __init__(self, *answers: str) -> None:
+    def __init__(self, *answers: str, translates: bool = True) -> None:
+        self.translates = translates
         self.answers = list(answers)
         self.calls: list[tuple[list[dict[str, str]], dict[str, Any]]] = []
 
@@ -91,3 +92,25 @@ def test_a_missing_file_is_asked_about_before_any_model_runs(folder: Folder) -> 
         answer = assistant.turn(prompt)
         assert isinstance(answer, Question) and answer.topic == topic
     assert model.calls == [] and assistant.last is None
+
+
+@pytest.mark.parametrize("translates", [True, False])
+def test_a_translation_is_used_only_from_a_model_that_can_translate(
+    folder: Folder, translates: bool
+) -> None:
+    from lipsync_tool.assist.summary import describe
+
+    model = Script(
+        render(portrait="grace.jpg", text="Welcome to our shop", voice="en-gb"),
+        render(portrait="grace.jpg", text="Bienvenu", voice="de"),
+        translates=translates,
+    )
+    assistant = Assistant(model, folder, ("en-us", "en-gb", "de"))
+    assistant.turn("Make grace.jpg say 'Welcome to our shop' in a British voice")
+    plan = assistant.turn("now in German")
+    assert isinstance(plan, Plan) and plan.fields["voice"] == "de"
+    if translates:
+        assert plan.fields["text"] == "Bienvenu" and not plan.note
+    else:
+        assert plan.fields["text"] == "Welcome to our shop"
+        assert "cannot translate" in plan.note and "note:" in describe(plan)

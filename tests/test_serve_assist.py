@@ -339,6 +339,8 @@ def test_the_embedded_model_answers_one_turn_at_a_time(
     class Slow:
         """A model that notes how many turns it is inside at once."""
 
+        translates = True
+
         def __init__(self) -> None:
             self.inside, self.most, self.lock = 0, 0, threading.Lock()
 

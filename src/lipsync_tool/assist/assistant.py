@@ -44,7 +44,7 @@ class Assistant:
                 raw = json.loads(answer)
                 if not isinstance(raw, dict):
                     raise PlanError("the answer is not a JSON object")
-                result = read_plan(raw, self.folder, mentions, self.last)
+                result = read_plan(raw, self.folder, mentions, self.last, self.model.translates)
             except (json.JSONDecodeError, PlanError) as error:
                 problem = str(error)
                 log.info("the model's answer was refused (%s): %s", problem, answer[:200])

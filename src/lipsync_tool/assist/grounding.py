@@ -48,9 +48,19 @@ REFINES = {"en-gb-x-rp": "en-gb", "es-419": "es", "pt-br": "pt"}
 """Accents and the voice whose words they share (Brazilian Portuguese is Brazilian, not both)."""
 
 
-def grounded(fields: dict[str, Any], mentions: Mentions, last: Mapping[str, Any]) -> dict[str, Any]:
-    """`fields` with the text and voice the user's words support (`last`: the last plan's)."""
+UNTRANSLATED = (
+    "I kept the words as they were: this model cannot translate them reliably. Give the "
+    "translation in quotes, or use a bigger model with --llm-url."
+)
+
+
+def grounded(
+    fields: dict[str, Any], mentions: Mentions, last: Mapping[str, Any], translates: bool
+) -> tuple[dict[str, Any], str]:
+    """`fields` with the text and voice the user's words support (`last`: the last plan's;
+    `translates`: whether the model's translations can be used), and a note for the user."""
     fields = dict(fields)
+    note = ""
     voice = fields.get("voice")
     if (
         voice is not None
@@ -74,7 +84,12 @@ def grounded(fields: dict[str, Any], mentions: Mentions, last: Mapping[str, Any]
             fields["text"] = last["text"]  # a follow-up changes the words only so
         elif _simple(text) not in _simple(mentions.plain):
             fields.pop("text")  # words the user never gave
-    return fields
+    elif text and text != last.get("text") and not mentions.quotes and not translates:
+        if "text" in last:
+            fields["text"], note = last["text"], UNTRANSLATED
+        elif _simple(text) not in _simple(mentions.plain):
+            fields.pop("text")
+    return fields, note
 
 
 def _simple(text: str) -> str:

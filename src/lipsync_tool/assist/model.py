@@ -27,6 +27,10 @@ TIMEOUT_S = 120.0
 class ChatModel(Protocol):
     """Answers a conversation with one JSON text, under `schema` where the model can be held."""
 
+    translates: bool
+    """Whether its translations of the words to speak can be used (the embedded 135M model's
+    cannot: asked for German it wrote "Bienvenu")."""
+
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str: ...
 
 
@@ -39,6 +43,8 @@ def embedded_installed() -> bool:
 
 class EmbeddedModel:
     """A GGUF model loaded once in this process (llama-cpp-python), greedy and grammar-bound."""
+
+    translates = False
 
     def __init__(self, gguf: Path, threads: int | None = None) -> None:
         try:
@@ -89,7 +95,10 @@ server), then llama-cpp-python's server's; with neither, answers are checked and
 
 
 class RemoteModel:
-    """An OpenAI-compatible chat endpoint (Ollama, llama.cpp's server, vLLM, …)."""
+    """An OpenAI-compatible chat endpoint (Ollama, llama.cpp's server, vLLM, …): a bigger model
+    than the embedded one, trusted to translate."""
+
+    translates = True
 
     def __init__(self, url: str, model: str, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")

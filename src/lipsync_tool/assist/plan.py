@@ -40,6 +40,8 @@ class Plan:
 
     engine: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+    note: str = field(default="", compare=False)
+    """What the user should know about the plan (words left untranslated)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"engine": self.engine, "request": dict(self.fields)}
@@ -55,9 +57,14 @@ class Plan:
 
 
 def read_plan(
-    raw: Mapping[str, Any], folder: Folder, mentions: Mentions, last: Plan | None
+    raw: Mapping[str, Any],
+    folder: Folder,
+    mentions: Mentions,
+    last: Plan | None,
+    translates: bool = True,
 ) -> Plan | Question:
-    """The plan a model's `raw` answer (the schema of `schema.plan_schema`) describes."""
+    """The plan a model's `raw` answer (the schema of `schema.plan_schema`) describes;
+    `translates`: whether the model's translations of the words can be used."""
     if raw.get("action") == "ask":
         return Question("model", str(raw.get("question") or "What would you like to change?"))
     if raw.get("action") != "render":
@@ -106,7 +113,7 @@ def read_plan(
         listed = ", ".join(folder.portraits) or "none yet"
         return Question("portrait", f"Which photo should I animate? The folder holds: {listed}.")
     fields.update(_stated(mentions, last.fields if last else {}, speaks="audio" not in fields))
-    fields = grounded(fields, mentions, last.fields if last else {})
+    fields, note = grounded(fields, mentions, last.fields if last else {}, translates)
     if len(str(fields.get("text") or "")) > MAX_TEXT:
         raise PlanError(f"the text to speak is longer than {MAX_TEXT} characters")
     if "audio" not in fields and not str(fields.get("text") or "").strip():
@@ -118,7 +125,7 @@ def read_plan(
         for k, v in fields.items()
         if k in FILE_FIELDS or k in ("text", "output") or v != getattr(DEFAULTS, k)
     }
-    plan = Plan(engine, fields)
+    plan = Plan(engine, fields, note)
     try:
         plan.request(folder, "check.mp4")
     except InputError as error:

@@ -20,4 +20,6 @@ def describe(plan: Plan, output: Path | str | None = None) -> str:
     fields.pop("output", None)
     if fields:
         lines.append("settings:  " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+    if plan.note:
+        lines.append(f"note:      {plan.note}")
     return "\n".join(lines)
