@@ -148,3 +148,17 @@ def test_a_file_named_in_a_follow_up_replaces_the_last_one(folder: Folder) -> No
     raw = {"action": "render", "request": {"portrait": "grace.jpg"}}  # the model kept the old
     plan = read_plan(raw, folder, read_mentions("same again with anna.png", folder), last)
     assert isinstance(plan, Plan) and plan.fields["portrait"] == "anna.png"
+
+
+def test_a_models_setting_stands_only_when_the_request_talks_about_it(folder: Folder) -> None:
+    unasked = {"still": False, "blink": False, "expression_scale": 2.0}
+    raw = {"action": "render", "request": {"text": "Hi", **unasked}}
+    prompt = "grace.jpg says 'Hi', remove the pauses"  # "remove" is not "move"
+    plan = read_plan(raw, folder, read_mentions(prompt, folder), None)
+    assert isinstance(plan, Plan)
+    assert plan.fields == {"portrait": "grace.jpg", "text": "Hi", "trim_silence": True}
+    # no rule knows "bob her head around", but it talks about the head: the model's reading stands
+    raw = {"action": "render", "request": {"text": "Hi", "still": False}}
+    prompt = "grace.jpg says 'Hi' and bobs her head around"
+    plan = read_plan(raw, folder, read_mentions(prompt, folder), None)
+    assert isinstance(plan, Plan) and plan.fields["still"] is False

@@ -154,16 +154,16 @@ PHRASES: tuple[Phrase, ...] = (
 """Every phrase the rules know, the first that matches a field deciding it."""
 
 CUES: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern)
-    for name, pattern in {
+    name: re.compile(rf"\b(?:{stems})")
+    for name, stems in {
         "rate": r"slow|fast|quick|speed|pace|rate|wpm|tempo|hurr|rush",
         "pitch": r"pitch|deep|high|low|bass|squeak|tone",
-        "expression_scale": r"express|emotion|calm|subtle|lively|livel|animat|dramatic|"
-        r"exaggerat|understat|intens|energ|neutral|mov",
-        "still": r"head|still|mov|motion|nod|sway",
+        "expression_scale": r"express|emotion|calm|subtle|livel|lively|animat|dramatic|"
+        r"exaggerat|understat|intens|energ|neutral",
+        "still": r"head|still|move|moving|movement|motion|nod|sway",
         "blink": r"blink|eyes",
         "fps": r"fps|frame",
-        "upscaler": r"sharp|upscal|esrgan|crisp|detail|quality|enhanc|bicubic",
+        "upscaler": r"sharp|upscal|real-?esrgan|esrgan|crisp|detail|quality|enhanc|bicubic",
         "trim_silence": r"silen|pause|quiet|trim|gap",
         "normalize_loudness": r"loud|volume|level|lufs|quiet|normali",
     }.items()
