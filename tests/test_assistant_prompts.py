@@ -76,3 +76,24 @@ def test_every_expected_plan_is_a_valid_request_naming_only_known_files(
             assert getattr(request, name) != getattr(defaults, name), (
                 f"{name} is listed but keeps its default"
             )
+
+
+def test_scoring_takes_the_expected_plan_or_an_accepted_wording_only() -> None:
+    from lipsync_tool.assist.scoring import score_case
+
+    case = next(c for c in cases() if c["id"] == "follow-01")
+    assert score_case(case["expect"], case).right
+    other = {**case["expect"], "request": {**case["expect"]["request"]}}
+    other["request"]["text"] = "willkommen in unserem laden!"  # an accepted wording
+    assert score_case(other, case).right
+    for wrong in ("Now in German", "Bienvenue", case["history"][0]["plan"]["request"]["text"]):
+        other["request"]["text"] = wrong
+        assert not score_case(other, case).right, wrong
+    plain = next(c for c in cases() if c["id"] == "odd-04")  # the exact words, capitals and all
+    assert not score_case({**plain["expect"], "request": {**plain["expect"]["request"],
+                           "text": "Sale ends Friday"}}, plain).right  # fmt: skip
+    invented = {**plain["expect"], "request": {**plain["expect"]["request"], "audio": "x.wav"}}
+    assert score_case(invented, plain).invented == ("x.wav",)
+    assert not score_case(
+        {"question": "speech"}, next(c for c in cases() if c["id"] == "ask-01")
+    ).right

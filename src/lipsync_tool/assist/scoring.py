@@ -3,6 +3,7 @@ field by field, and the rules (no file the user did not name)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,8 @@ def answer_json(answer: Any) -> dict[str, Any]:
 
 def score_case(got: Mapping[str, Any], case: Mapping[str, Any]) -> CaseScore:
     """`got` (as `answer_json` gives it, or {"error": …}) against the case's expectation. A
-    question's topic must match; a plan's engine and every field expected or set must match,
-    except `loose` fields, which need only be set and changed from the last plan."""
+    question's topic must match; a plan's engine and every field expected or set must match (or
+    be one of the case's `accept`ed wordings, ignoring case and punctuation)."""
     expected = case["expect"]
     named = " ".join([case["prompt"], *(t["prompt"] for t in case.get("history", []))]).lower()
     request = dict(got.get("request", {}))
@@ -45,11 +46,20 @@ def score_case(got: Mapping[str, Any], case: Mapping[str, Any]) -> CaseScore:
     if "request" not in got:
         verdicts = {name: False for name in ["engine", *expected["request"]]}
         return CaseScore(False, verdicts, invented)
-    last = case["history"][-1]["plan"]["request"] if case.get("history") else {}
     verdicts = {"engine": got.get("engine") == expected["engine"]}
     for name in sorted(set(expected["request"]) | set(request)):
-        if name in case.get("loose", []):
-            verdicts[name] = bool(request.get(name)) and request.get(name) != last.get(name)
-        else:
-            verdicts[name] = request.get(name) == expected["request"].get(name)
+        verdicts[name] = request.get(name) == expected["request"].get(name) or any(
+            _same(request.get(name), value) for value in case.get("accept", {}).get(name, [])
+        )
     return CaseScore(all(verdicts.values()), verdicts, invented)
+
+
+def _same(got: Any, expected: Any) -> bool:
+    """Equal values; texts equal ignoring case and punctuation."""
+    if isinstance(got, str) and isinstance(expected, str):
+        return _words(got) == _words(expected)
+    return bool(got == expected)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
