@@ -40,22 +40,18 @@ words, follow-ups."""
 SERVER_SUBSET = ("plain-01", "plain-02", "plain-07", "ask-02", "follow-02", "follow-04")
 
 
-def _gguf() -> Path:
+@pytest.fixture(scope="module")
+def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model's file, through the resource store into a cache of the test's own."""
     problem = None
     if importlib.util.find_spec("llama_cpp") is None:
         problem = "llama-cpp-python is not installed (the [assist] extra)"
     skip_or_fail(problem, REQUIRED_BY)
-    from lipsync_tool.cache import resolve_cache_dir
     from lipsync_tool.resources.store import ResourceStore
     from lipsync_tool.resources.table import for_engine
 
-    paths = ResourceStore(resolve_cache_dir(None)).ensure(for_engine("assist"))
-    return next(iter(paths.values()))
-
-
-@pytest.fixture(scope="module")
-def gguf() -> Path:
-    return _gguf()
+    store = ResourceStore(tmp_path_factory.mktemp("cache"))
+    return next(iter(store.ensure(for_engine("assist")).values()))
 
 
 @pytest.fixture(scope="module")
