@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,51 +15,7 @@ from lipsync_tool.assist.model import RemoteModel
 from lipsync_tool.cli import main
 from lipsync_tool.errors import InputError
 
-from .local_services import LocalHTTPServer
-
-
-class Endpoint:
-    """/v1/chat/completions on 127.0.0.1: answers from a script; records each request body."""
-
-    def __init__(self) -> None:
-        self.answers: list[str] = []
-        self.bodies: list[dict[str, Any]] = []
-        self.refuse_schema = False
-        self.status = 200
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 -- http.server's name
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                endpoint.bodies.append(
-                    {**body, "_path": self.path, "_auth": self.headers.get("Authorization")}
-                )
-                if endpoint.status != 200:
-                    self._send(endpoint.status, {"error": "nope"})
-                elif endpoint.refuse_schema and "response_format" in body:
-                    self._send(400, {"error": "response_format is not supported"})
-                else:
-                    content = endpoint.answers.pop(0)
-                    self._send(
-                        200, {"choices": [{"message": {"role": "assistant", "content": content}}]}
-                    )
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = LocalHTTPServer(Handler)
-        self.url = f"{self.server.url}/v1"
-
-    def close(self) -> None:
-        self.server.close()
+from .assist_helpers import Endpoint, render
 
 
 @pytest.fixture()
@@ -69,10 +23,6 @@ def endpoint() -> Iterator[Endpoint]:
     served = Endpoint()
     yield served
     served.close()
-
-
-def render(**request: Any) -> str:
-    return json.dumps({"action": "render", "engine": "warp", "request": request})
 
 
 def test_the_client_sends_the_schema_and_falls_back_when_refused(endpoint: Endpoint) -> None:

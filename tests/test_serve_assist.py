@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from lipsync_tool.serve.app import create_app  # noqa: E402
 
+from .assist_helpers import Endpoint, render  # noqa: E402
 from .serve_helpers import settings_for  # noqa: E402
-from .test_assist_cli import Endpoint, render  # noqa: E402
 
 KEY = "key-a-0123456789abcdef"
 FILES = {"portraits": ["grace.jpg", "astronaut.png"], "recordings": ["intro.m4a"]}

@@ -41,6 +41,11 @@ MAX_TEXT = 2000
 """Characters of text to speak in one plan."""
 
 
+def request_option(name: str) -> Any:
+    """`RenderRequest`'s option for field `name`: its default and spec (choices, range)."""
+    return {f.name: f for f in option_fields(RenderRequest)}[name]
+
+
 def field_schema(name: str, folder: Folder, voices: tuple[str, ...]) -> dict[str, Any]:
     """The schema of one request field."""
     if name == "portrait":
@@ -55,7 +60,7 @@ def field_schema(name: str, folder: Folder, voices: tuple[str, ...]) -> dict[str
         return {"enum": list(voices)}
     if name == "language":
         return {"enum": sorted({v.split("-")[0] for v in voices})}
-    spec = {f.name: f for f in option_fields(RenderRequest)}[name]
+    spec = request_option(name)
     if spec.spec.choices:
         return {"enum": list(spec.spec.choices)}
     if isinstance(spec.default, bool):

@@ -17,7 +17,7 @@ from typing import Any
 from ..engine.registry import ENGINES
 from ..request import DEFAULT_LOUDNESS
 from .grounding import REFINES, VOICE_WORDS
-from .schema import DEFAULTS
+from .schema import DEFAULTS, request_option
 
 RATE_STEP = 20
 """Words a minute that "a bit slower" or "faster" moves the rate ("very": twice)."""
@@ -42,10 +42,13 @@ def _default(name: str) -> Any:
     return getattr(DEFAULTS, name)
 
 
-def _step(name: str, by: float, low: float, high: float) -> Callable[[re.Match[str], Current], Any]:
+def _step(name: str, by: float) -> Callable[[re.Match[str], Current], Any]:
+    """`by` added to the current value, kept within the request's range for the field."""
+    spec = request_option(name).spec
+
     def value(_match: re.Match[str], current: Current) -> Any:
         now = current.get(name, _default(name))
-        moved = min(high, max(low, now + by))
+        moved = min(spec.maximum, max(spec.minimum, now + by))
         return type(_default(name))(moved)
 
     return value
@@ -70,41 +73,41 @@ PHRASES: tuple[Phrase, ...] = (
     # the rate: a number, then "very" before the plain words
     _phrase("rate", r"\b(\d{2,3})\s*(?:wpm|words (?:a|per) minute)", _number(1, int)),
     _phrase("rate", r"\bnormal (?:speed|pace|rate)\b", _fixed(_default("rate"))),
-    _phrase("rate", rf"\b{VERY}\s+slow(?:er|ly)?\b", _step("rate", -2 * RATE_STEP, 80, 450)),
+    _phrase("rate", rf"\b{VERY}\s+slow(?:er|ly)?\b", _step("rate", -2 * RATE_STEP)),
     _phrase(
         "rate",
         r"\b(?:slow(?:er|ly)?|slow it down|more slowly)\b",
-        _step("rate", -RATE_STEP, 80, 450),
+        _step("rate", -RATE_STEP),
     ),
-    _phrase("rate", rf"\b{VERY}\s+(?:fast(?:er)?|quick(?:er|ly)?)\b", _step("rate", 40, 80, 450)),
+    _phrase("rate", rf"\b{VERY}\s+(?:fast(?:er)?|quick(?:er|ly)?)\b", _step("rate", 2 * RATE_STEP)),
     _phrase(
         "rate",
         r"\b(?:fast(?:er)?|quick(?:er|ly)?|speed (?:it )?up|more quickly)\b",
-        _step("rate", RATE_STEP, 80, 450),
+        _step("rate", RATE_STEP),
     ),
     _phrase("pitch", r"\bnormal pitch\b", _fixed(_default("pitch"))),
     _phrase(
         "pitch",
         r"\b(?:deep(?:er)?|low(?:er)?(?:[- ]pitched)?) (?:voice|pitch|tone)\b|\bdeeper\b|"
         r"\blow(?:er)?[- ]pitched\b",
-        _step("pitch", -PITCH_STEP, 0, 99),
+        _step("pitch", -PITCH_STEP),
     ),
     _phrase(
         "pitch",
         r"\b(?:high(?:er)?(?:-pitched)?) (?:voice|pitch|tone)\b|\bhigher\b|\bhigh-pitched\b",
-        _step("pitch", PITCH_STEP, 0, 99),
+        _step("pitch", PITCH_STEP),
     ),
     _phrase(
         "expression_scale",
         r"\b(?:calm(?:er)?|subtle(?:r)?|less (?:expressive|expression|animated|emotion)|"
         r"understated|tone it down|toned down)\b",
-        _step("expression_scale", -EXPRESSION_STEP, 0, 3),
+        _step("expression_scale", -EXPRESSION_STEP),
     ),
     _phrase(
         "expression_scale",
         r"\b(?:expressive|livelier|lively|animated|exaggerat\w*|"
         r"(?:more|lots of|a lot of|plenty of|with) (?:expression|emotion))\b",
-        _step("expression_scale", EXPRESSION_STEP, 0, 3),
+        _step("expression_scale", EXPRESSION_STEP),
     ),
     _phrase(
         "still",
