@@ -281,7 +281,7 @@ def test_heard_words_of_a_long_recording_are_aligned_window_by_window(
 ) -> None:
     """34 s of real speech (two windows): the words of each window are aligned in it, the phones
     cover the whole clip without gaps, and every bilabial the clips have alone is found in place."""
-    from lipsync_tool.speech.whisper import TimedWord
+    from lipsync_tool.speech.whisper import HeardWindow, TimedWord
 
     gap = np.zeros(16000, np.float32)
     parts, words, placed = [], [], []
@@ -294,8 +294,14 @@ def test_heard_words_of_a_long_recording_are_aligned_window_by_window(
             placed.append((offset, speech, text))
             parts += [speech.samples, gap]
     samples = np.concatenate(parts)
-    assert len(whisper.windows(samples)) == 2
-    found = analyzer._align_heard(SpeechAudio(samples, 16000, None), words)  # type: ignore[arg-type]
+    pieces = whisper.windows(samples)
+    assert len(pieces) == 2
+    heard_windows = []
+    for first, stop in pieces:
+        start, end = first / 16000, stop / 16000
+        inside = tuple(w for w in words if start <= (w.start + w.end) / 2 < end)
+        heard_windows.append(HeardWindow(start, end, inside, ()))
+    found = analyzer._align_heard(SpeechAudio(samples, 16000, None), heard_windows)  # type: ignore[arg-type]
     assert found[0].start == 0 and abs(found[-1].end - len(samples) / 16000) < 0.02
     assert all(a.end == b.start for a, b in zip(found, found[1:]))
     heard = [p.start for p in found if p.phone in BILABIALS]

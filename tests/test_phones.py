@@ -17,8 +17,10 @@ from lipsync_tool.speech.phones import (
     PhoneRecognizer,
     PhoneSearchOptions,
     PhoneSegment,
+    bridge_loud_pauses,
     contiguous,
     quiet_cuts,
+    reading_lattice,
     snap_to_sound,
     spell,
     to_phone,
@@ -257,6 +259,73 @@ def test_pause_boundaries_snap_to_the_first_and_last_audible_sample() -> None:
     assert (
         snap_to_sound(inaudible, samples) == inaudible
     )  # never dropped: alignments keep every phone
+
+
+def test_a_pause_placed_over_ongoing_speech_goes_back_to_the_phones_beside_it() -> None:
+    """The aligner's "pause" over sound as loud as the speech is split between its neighbours; a
+    real pause (quiet) and the silences at the ends stay."""
+    samples = np.zeros(RATE, np.float32)
+    samples[int(0.1 * RATE) : int(0.6 * RATE)] = 0.1  # speech, then a quiet pause, then speech
+    samples[int(0.6 * RATE) : int(0.8 * RATE)] = 0.0005
+    samples[int(0.8 * RATE) : int(0.9 * RATE)] = 0.1
+    segments = [
+        PhoneSegment("sil", 0.0, 0.1),
+        PhoneSegment("ey", 0.1, 0.2),
+        PhoneSegment("m", 0.2, 0.25),
+        PhoneSegment("sil", 0.25, 0.45),  # loud: not a pause
+        PhoneSegment("ah", 0.45, 0.6),
+        PhoneSegment("sil", 0.6, 0.8),  # quiet: a pause
+        PhoneSegment("l", 0.8, 0.9),
+        PhoneSegment("sil", 0.9, 1.0),
+    ]
+    assert bridge_loud_pauses(segments, samples) == [
+        PhoneSegment("sil", 0.0, 0.1),
+        PhoneSegment("ey", 0.1, 0.2),
+        PhoneSegment("m", 0.2, 0.35),
+        PhoneSegment("ah", 0.35, 0.6),
+        PhoneSegment("sil", 0.6, 0.8),
+        PhoneSegment("l", 0.8, 0.9),
+        PhoneSegment("sil", 0.9, 1.0),
+    ]
+
+
+def test_other_readings_join_the_best_one_where_they_differ() -> None:
+    best = "maybe we'll ring some lemons like the must top".split()
+    others = [
+        "maybe we'll bring some lemons like the must top".split(),
+        "maybe we'll ring some lemons like the bus stop".split(),
+        "maybe we'll ring lemons like the must top".split(),  # a word left out: no side path
+    ]
+    transitions, final = reading_lattice(best, others)
+    assert final == len(best)
+    assert transitions[:final] == [(i, i + 1, 1.0, w) for i, w in enumerate(best)]
+    sides = transitions[final:]
+    assert (2, 3, 1.0, "bring") in sides  # replaces "ring" between the same two states
+    must_top = best.index("must")
+    bus, stop = [t for t in sides if t[3] in ("bus", "stop")]
+    assert bus[0] == must_top and stop[1] == must_top + 2 and bus[1] == stop[0] > final
+    assert len(sides) == 3
+
+
+def test_alignment_picks_the_readings_the_sound_fits(
+    recognizer: PhoneRecognizer, espeak: ESpeak
+) -> None:
+    """A recogniser's misheard best reading, with its other readings: the aligner keeps the words the
+    sound fits, combining two readings' differences, and with them the lip closures."""
+    speech = espeak.speak("maybe Bill will bring some lemons by the bus stop")
+    best = "maybe we'll ring some lemons like the must top"
+    others = [
+        "maybe we'll bring some lemons like the must top",
+        "maybe we'll ring some lemons like the bus stop",
+        "maybe we'll ring some lemons I must stop",
+    ]
+    plain = [s.phone for s in recognizer.align(speech.samples, best)]
+    chosen = [s.phone for s in recognizer.align(speech.samples, best, alternatives=others)]
+    joined = " ".join(chosen)
+    assert "b r ih ng" in joined and "b ah s s t" in joined and "l ay k" in joined, joined
+    assert sum(p in BILABIALS for p in chosen) == sum(p in BILABIALS for p in plain) + 1 == 7
+    unknown = recognizer.align(speech.samples, best, alternatives=["maybe zzqx bring"])
+    assert [s.phone for s in unknown] == plain  # a reading with a word it cannot say is left out
 
 
 def test_unknown_words_are_spelled_by_letter_rules() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
 import threading
 import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +36,9 @@ SILENT_PEAK = 10 ** (-60 / 20)  # below -60 dBFS nothing is spoken (as in media.
 DITHER_LSB = 0.5  # standard deviation of the added noise, in 16-bit steps
 PHONE_SEARCH = "phones"
 ALIGN_SEARCH = "words"
+LATTICE_SEARCH = "readings"
+PAUSE_LOUDNESS_DB = 25.0  # an aligned pause this close to the speech's loud level is speech
+LOUD_PERCENTILE = 90  # of 10-ms frame levels: the speech's loud level
 PAUSE_PROBABILITY = (
     0.005  # of a silence between two words of the transcript (PocketSphinx's `silprob`)
 )
@@ -163,6 +167,66 @@ def snap_to_sound(segments: list[PhoneSegment], samples: np.ndarray) -> list[Pho
         for phone, start, end in zip(phones, bounds, bounds[1:])
         if end > start
     ]
+
+
+def frame_levels(samples: np.ndarray) -> np.ndarray:
+    """RMS level of each 10-ms frame, in dBFS."""
+    frames = len(samples) // HOP
+    power = np.square(samples[: frames * HOP].reshape(frames, HOP), dtype=np.float64).mean(axis=1)
+    return 10 * np.log10(power + 1e-12)
+
+
+def bridge_loud_pauses(segments: list[PhoneSegment], samples: np.ndarray) -> list[PhoneSegment]:
+    """Give a pause the aligner placed over ongoing speech back to the phones either side of it.
+
+    A quiet nasal or the tail of a vowel can fit the silence model better than its phone, which
+    leaves the word before squeezed into a few frames and a "pause" where the voice goes on. A
+    pause whose median level is within `PAUSE_LOUDNESS_DB` of the speech's loud frames is such a
+    stretch: the phone before it runs to its middle, the phone after it starts there.
+    """
+    levels = frame_levels(samples)
+    if len(levels) == 0:
+        return segments
+    loud = float(np.percentile(levels, LOUD_PERCENTILE))
+    result = list(segments)
+    for i in range(1, len(result) - 1):
+        pause, before, after = result[i], result[i - 1], result[i + 1]
+        if pause.phone != SILENCE or SILENCE in (before.phone, after.phone):
+            continue
+        inside = levels[int(pause.start * FRAME_RATE) : int(pause.end * FRAME_RATE)]
+        if len(inside) == 0 or float(np.median(inside)) < loud - PAUSE_LOUDNESS_DB:
+            continue
+        middle = (pause.start + pause.end) / 2
+        result[i - 1] = replace(before, end=middle)
+        result[i] = replace(pause, start=middle, end=middle)
+        result[i + 1] = replace(after, start=middle)
+    return [seg for seg in result if seg.end > seg.start]
+
+
+def reading_lattice(
+    best: Sequence[str], others: Iterable[Sequence[str]]
+) -> tuple[list[tuple[int, int, float, str]], int]:
+    """A word grammar of `best` with each other reading's differences as side paths, and its final state.
+
+    State i is the point after `best`'s first i words; where another reading replaces or inserts
+    words, a path of those words joins the two states around them, so differences at separate
+    places combine freely (one reading's first half with another's second).
+    """
+    final = len(best)
+    transitions = [(i, i + 1, 1.0, word) for i, word in enumerate(best)]
+    added: set[tuple[int, int, tuple[str, ...]]] = set()
+    state = final + 1
+    for other in others:
+        matcher = difflib.SequenceMatcher(a=best, b=other, autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            side = tuple(other[j1:j2])
+            if op == "equal" or not side or (i1, i2, side) in added:
+                continue
+            added.add((i1, i2, side))
+            states = [i1, *range(state, state + len(side) - 1), i2]
+            state += len(side) - 1
+            transitions += [(a, b, 1.0, word) for a, b, word in zip(states, states[1:], side)]
+    return transitions, final
 
 
 def within(spans: list[tuple[str, int, int]], first: int, stop: int) -> list[tuple[str, int, int]]:
@@ -460,12 +524,18 @@ class PhoneRecognizer:
         return segments
 
     def align(
-        self, samples: np.ndarray, transcript: str, sample_rate: int = SAMPLE_RATE
+        self,
+        samples: np.ndarray,
+        transcript: str,
+        sample_rate: int = SAMPLE_RATE,
+        alternatives: Sequence[str] = (),
     ) -> list[PhoneSegment]:
         """Phones of `transcript` timed against the audio (forced alignment).
 
         Words missing from the dictionary are spelled by `spell` (a warning says which). When the
         text cannot be aligned to the audio at all, this falls back to `recognize` with a warning.
+        `alternatives` are other readings of the same audio (a recogniser's): where they differ
+        from `transcript`, the words that fit the sound best are aligned (`reading_lattice`).
         """
         words = transcript_words(transcript)
         samples = check_samples(samples, sample_rate)
@@ -477,14 +547,18 @@ class PhoneRecognizer:
             return contiguous([], duration)
         with self._lock:
             words = self._pronounceable(words)
-            spans = self._align(samples, words) if words else None
+            spans = None
+            if words and alternatives:
+                words, spans = self._likeliest(samples, words, alternatives)
+            if spans is None and words:
+                spans = self._align(samples, words)
         if spans is None:
             log.warning(
                 "could not align the transcript %r to the audio; recognising phones instead",
                 transcript,
             )
             return self.recognize(samples, sample_rate)
-        segments = snap_to_sound(contiguous(spans, duration), samples)
+        segments = bridge_loud_pauses(snap_to_sound(contiguous(spans, duration), samples), samples)
         log.debug(
             "aligned %d phones in %.2f s: %s",
             len(segments),
@@ -519,6 +593,42 @@ class PhoneRecognizer:
                 self._aligner.add_word(word, phones, True)
             known.append(word)
         return known
+
+    def _likeliest(
+        self, samples: np.ndarray, words: list[str], alternatives: Sequence[str]
+    ) -> tuple[list[str], list[tuple[str, int, int]] | None]:
+        """The reading the sound fits best: `words` or other readings' differences from them, combined.
+
+        Readings with a word the dictionary lacks are left out; `words` when the search fails. A
+        clip short enough to align in one piece gets its phone spans from the same search (else None).
+        """
+        others = [transcript_words(text) for text in alternatives]
+        others = [o for o in others if o and all(self._aligner.lookup_word(w) for w in o)]
+        if not others:
+            return words, None
+        transitions, final = reading_lattice(words, others)
+        pauses = [(state, state, PAUSE_PROBABILITY, "<sil>") for state in range(final + 1)]
+        pcm = pcm16(samples)
+        try:
+            grammar = self._aligner.create_fsg(LATTICE_SEARCH, 0, final, transitions + pauses)
+            self._aligner.add_fsg(LATTICE_SEARCH, grammar)
+            self._aligner.activate_search(LATTICE_SEARCH)
+            decode(self._aligner, pcm)
+            hypothesis = self._aligner.hyp()
+            if hypothesis is None:
+                return words, None
+            heard = [re.sub(r"\(\d+\)$", "", w) for w in hypothesis.hypstr.split()]
+            chosen = [w for w in heard if w != "<sil>"]
+            if not chosen:
+                return words, None
+            if chosen != words:
+                log.debug("readings: %s chosen over %s", " ".join(chosen), " ".join(words))
+            n_frames = math.ceil(len(samples) / HOP)
+            spans = self._phone_pass(pcm) if n_frames <= CHUNK_FRAMES else None
+            return chosen, None if spans is None else within(spans, 0, n_frames)
+        except RuntimeError as exc:  # PocketSphinx reports a failed search this way
+            log.debug("choosing among the readings failed: %s", exc)
+            return words, None
 
     def _align(self, samples: np.ndarray, words: list[str]) -> list[tuple[str, int, int]] | None:
         """Phone spans of the words over the whole clip, aligned piece by piece; None if a piece fails."""
@@ -562,21 +672,24 @@ class PhoneRecognizer:
         for pauses in (True, False):
             try:
                 if self._align_words(pcm, words, pauses):
-                    self._aligner.set_alignment()
-                    decode(self._aligner, pcm)
-                    alignment = self._aligner.get_alignment()
-                    if alignment is not None:
-                        return [
-                            (
-                                to_phone(p.name),
-                                p.start - PAD_FRAMES,
-                                p.start + p.duration - PAD_FRAMES,
-                            )
-                            for p in alignment.phones()
-                        ]
+                    spans = self._phone_pass(pcm)
+                    if spans is not None:
+                        return spans
             except RuntimeError as exc:  # PocketSphinx reports a failed search this way
                 log.debug("alignment (pauses between words: %s) failed: %s", pauses, exc)
         return None
+
+    def _phone_pass(self, pcm: bytes) -> list[tuple[str, int, int]] | None:
+        """Phone spans inside the words the last search found (raises RuntimeError when it cannot)."""
+        self._aligner.set_alignment()
+        decode(self._aligner, pcm)
+        alignment = self._aligner.get_alignment()
+        if alignment is None:
+            return None
+        return [
+            (to_phone(p.name), p.start - PAD_FRAMES, p.start + p.duration - PAD_FRAMES)
+            for p in alignment.phones()
+        ]
 
     def _align_words(self, pcm: bytes, words: list[str], pauses: bool) -> bool:
         """First pass: a grammar of the words in order, silence allowed at the ends (and between words)."""

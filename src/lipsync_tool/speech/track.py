@@ -14,7 +14,7 @@ from .acoustic import acoustic_poses
 from .coarticulation import PoseTrack, TimedPhone, frame_poses, with_loudness
 from .cues import MouthCue, cues_from_phones, cues_from_poses
 from .envelope import loudness_db
-from .whisper import choose, windows
+from .whisper import choose
 
 if TYPE_CHECKING:
     from ..media.audio import SpeechAudio
@@ -102,32 +102,35 @@ class SpeechAnalyzer:
         if transcript:
             return self.recognizer.align(speech.samples, transcript, speech.sample_rate), "aligned"
         report = (lambda done, total: progress("speech", done, total)) if progress else None
-        words = self._words(speech, asr, language, report)
-        if words is not None:
-            if words:
-                log.info("Whisper heard: %s", " ".join(w.text for w in words))
-                return self._align_heard(speech, words), "transcribed"
+        heard = self._heard(speech, asr, language, report)
+        if heard is not None:
+            if any(window.words for window in heard):
+                log.info("Whisper heard: %s", " ".join(w.text for h in heard for w in h.words))
+                return self._align_heard(speech, heard), "transcribed"
             log.info("Whisper heard no words; recognising phones instead")
         return self.recognizer.recognize(
             speech.samples, speech.sample_rate, progress=report
         ), "recognized"
 
-    def _align_heard(self, speech: SpeechAudio, words: Sequence[Any]) -> list[Any]:
+    def _align_heard(self, speech: SpeechAudio, heard: Sequence[Any]) -> list[Any]:
         """The heard words aligned window by window (Whisper's own pieces of under 30 s), so a long
         recording never becomes one alignment search over all its words (its memory grows with both);
-        a window with no words gets its phones recognised."""
+        the aligner picks among Whisper's readings of each piece by their sound, and a piece with no
+        words gets its phones recognised."""
         rate, samples = speech.sample_rate, speech.samples
         segments: list[Any] = []
-        for first, stop in windows(samples):
-            start, end = first / rate, stop / rate
-            text = " ".join(w.text for w in words if start <= (w.start + w.end) / 2 < end)
+        for window in heard:
+            first, stop = round(window.start * rate), round(window.end * rate)
+            text = " ".join(w.text for w in window.words)
             piece = samples[first:stop]
             found = (
-                self.recognizer.align(piece, text, rate)
+                self.recognizer.align(piece, text, rate, alternatives=window.alternatives)
                 if text
                 else self.recognizer.recognize(piece, rate)
             )
-            segments += [replace(s, start=s.start + start, end=s.end + start) for s in found]
+            segments += [
+                replace(s, start=s.start + window.start, end=s.end + window.start) for s in found
+            ]
         return segments
 
     def _whisper(self, asr: str, language: str) -> Any:
@@ -143,15 +146,15 @@ class SpeechAnalyzer:
             log.warning("Whisper is unusable (%s); recognising phones instead", exc)
             return None
 
-    def _words(self, speech: SpeechAudio, asr: str, language: str, report: Any) -> list[Any] | None:
-        """Whisper's words; None when Whisper is not used."""
+    def _heard(self, speech: SpeechAudio, asr: str, language: str, report: Any) -> list[Any] | None:
+        """What Whisper heard, piece by piece; None when Whisper is not used."""
         transcriber = self._whisper(asr, language)
         if transcriber is None:
             return None
-        words: list[Any] = transcriber.transcribe(
+        heard: list[Any] = transcriber.hear(
             speech.samples, speech.sample_rate, language, progress=report
         )
-        return words
+        return heard
 
     def track(
         self,
