@@ -241,6 +241,30 @@ def test_the_mouth_closes_at_the_bilabials_of_the_words_heard(
         assert any(c.start < phone.end and c.end > phone.start - 0.1 for c in closed), phone
 
 
+@needs_extra
+def test_the_aligner_recovers_bilabials_whisper_misheard(
+    analyzer: SpeechAnalyzer, ffmpeg: str, tmp_path: Path
+) -> None:
+    """eSpeak's voice is misheard ("we'll ring ... like the must top" for "Bill will bring ... by the
+    bus stop"); among Whisper's other readings the aligner finds words the sound fits, and with
+    them at least 10 of the sentence's 11 lip closures, each within a frame of eSpeak's own."""
+    from lipsync_tool.speech.tts import synthesize_to_wav
+
+    spoken = synthesize_to_wav(
+        "Maybe Bill will bring some lemons by the bus stop tomorrow morning.",
+        tmp_path / "bill.wav",
+        margin=0.8,
+    )
+    speech = decode_speech(ffmpeg, spoken.wav, max_duration=60)
+    found, method = analyzer.phones(speech, None, asr="whisper")
+    assert method == "transcribed"
+    truth = [p for p in spoken.phones if p.phone in BILABIALS]
+    ours = [p for p in found if p.phone in BILABIALS]
+    frame = 1 / 25
+    hits = [any(p.start < t.end + frame and p.end > t.start - frame for p in ours) for t in truth]
+    assert len(truth) == 11 and sum(hits) >= 10, (hits, [p.phone for p in found])
+
+
 def test_the_aligned_transcript_of_real_speech_closes_the_lips(
     analyzer: SpeechAnalyzer, ffmpeg: str
 ) -> None:
