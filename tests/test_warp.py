@@ -225,3 +225,45 @@ def test_a_smile_opens_in_proportion_to_the_jaw(astronaut: tuple[np.ndarray, np.
         f"0.3 of the jaw reads {readings[1] / readings[-1]:.2f} of the full opening"
     )
     assert warp._lower_teeth_shown(0.5, 0.0) == 0.0 and warp._lower_teeth_shown(1.0, 0.0) == 1.0
+
+
+def test_paleness_is_how_little_colour_sets_the_lips_apart_from_the_skin() -> None:
+    """1 for lips in the skin's own colour (grey, a toned print), 0 for lips far from it in
+    chromaticity; the astronaut's pink lips are in between."""
+    from lipsync_tool.engine.warp.palette import MouthPalette
+
+    def paleness(lip: tuple[float, float, float], skin: tuple[float, float, float]) -> float:
+        colour = lambda c: np.asarray(c, np.float32)  # noqa: E731
+        return MouthPalette(colour(lip), colour(skin), colour((250, 250, 250))).paleness
+
+    assert paleness((181, 181, 181), (185, 185, 185)) == 1.0
+    assert paleness((178, 142, 103), (185, 148, 107)) > 0.95  # sepia: one hue, different light
+    assert 0.3 < paleness((215, 165, 152), (212, 178, 152)) < 0.9  # the astronaut's own
+    assert paleness((200, 60, 70), (212, 178, 152)) == 0.0  # red lips
+
+
+def test_pale_closed_lips_are_drawn_lighter_with_their_highlights_capped(
+    astronaut: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """In grey the closed lips' texture is lifted towards a little above the skin's light (darker lips
+    read as a parted mouth) and no pixel keeps a highlight that would read as a tooth; grey stays grey."""
+    from lipsync_tool.engine.warp.lip_layers import (
+        LIP_HIGHLIGHT,
+        PALE_ABOVE_SKIN,
+        PALE_LIFT,
+        LipLayers,
+    )
+
+    from .portrait_variants import grayscale, luma
+
+    image, points = astronaut
+    grey = grayscale(image)
+    layers = LipLayers(grey, points, FaceFrame.from_points(points).height)
+    texture = np.full((10, 20, 3), 150.0, np.float32)
+    texture[4:6, 8:12] = 250.0
+    drawn = layers._set_apart(texture, np.ones(texture.shape[:2], bool))
+    lip, skin = layers._lip_luma, layers._skin_luma
+    body = luma(drawn)[0, 0]
+    assert 150.0 < body <= min(PALE_ABOVE_SKIN * skin, (1 + PALE_LIFT) * 150.0) + 0.5
+    assert luma(drawn).max() <= LIP_HIGHLIGHT * lip + 0.5
+    assert np.ptp(drawn, axis=2).max() < 1e-3

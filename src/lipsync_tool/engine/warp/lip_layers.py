@@ -35,6 +35,20 @@ LOWER_LIP_SHADE = (1.0, 1.0)  # the lower lip faces up, into the light
 # pixel's own, sets the hue: a pixel's chroma made richer turns its noise (or an orange lip clipped in red)
 # into green and olive specks.
 SEAM_GAP = 0.006  # face heights: lips closer than this show a seam at full strength
+# The lower lip's texture starts this share into its band: its inner edge is the dark rim where it met the
+# teeth (or the dark of a mouth photographed open), and drawn beside the seam that rim reads as a gap.
+LOWER_LIP_FROM = 0.3
+# Closed lips are no brighter than this times their median luma in the photo: a lower-lip highlight drawn
+# up against the seam reads as a tooth between parted lips (in grey most of all).
+LIP_HIGHLIGHT = 1.1
+# Lips that differ little from the skin in colour (a black-and-white, toned, washed-out or pale-lipped photo:
+# `MouthPalette.paleness`) are set apart in luminance instead, in full when they share the skin's colour:
+# drawn lighter than the skin, not darker (to the face mesh, and to the eye at this size, lips darker than
+# their skin read as the shadow of a parted mouth), and met by a wider, softer seam (a one-pixel dark line
+# between colourless lips reads as a gap). Lips already that much lighter than the skin are left as they are.
+PALE_ABOVE_SKIN = 1.05  # the lips' median luma against the skin's
+PALE_LIFT = 0.2  # the most the lips are lightened (a share of their light)
+PALE_SEAM = (1.8, 1.45)  # the seam's width and light, as factors
 
 
 class LipLayers:
@@ -44,8 +58,10 @@ class LipLayers:
         self.image = image
         self.face_height = face_height
         palette = MouthPalette.of(image, points, face_height, FaceFrame.from_points(points).down)
-        self._seam_colour = palette.seam
+        self._pale = palette.paleness
+        self._seam_colour = shade(palette.seam, 1.0 + (PALE_SEAM[1] - 1.0) * self._pale)
         self._lip_luma = max(float(palette.lip @ LUMA), 1.0)
+        self._skin_luma = float(palette.skin @ LUMA)
         rim = RIM * face_height
         self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
         self._upper_inner = sorted_edge(points[list(LIPS_UPPER_INNER)] - (0, rim))
@@ -98,6 +114,7 @@ class LipLayers:
             np.where(upper, UPPER_LIP_SHADE[0], LOWER_LIP_SHADE[0]),
             np.where(upper, UPPER_LIP_SHADE[1], LOWER_LIP_SHADE[1]),
         )
+        lips = self._set_apart(lips, inside > 0.5)
         alpha = (inside * strength)[..., None]
         patch: np.ndarray = out[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
         patch = patch * (1 - alpha) + lips * alpha
@@ -106,7 +123,18 @@ class LipLayers:
 
     def _seam_width(self) -> float:
         """The seam's Gaussian sigma in pixels."""
-        return max(1.0, SEAM_WIDTH * self.face_height / 2)
+        widening = 1.0 + (PALE_SEAM[0] - 1.0) * self._pale
+        return widening * max(1.0, SEAM_WIDTH * self.face_height / 2)
+
+    def _set_apart(self, lips: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+        """The lips' texture (H, W, 3) lifted towards `PALE_ABOVE_SKIN` when pale against the skin (judged
+        by the median of its `drawn` (H, W) pixels), and its highlights capped."""
+        if drawn.any():
+            median = max(float(np.median((lips @ LUMA)[drawn])), 1.0)
+            lift = float(np.clip(PALE_ABOVE_SKIN * self._skin_luma / median, 1.0, 1.0 + PALE_LIFT))
+            lips = shade(lips, 1.0 + (lift - 1.0) * self._pale)
+        ceiling = LIP_HIGHLIGHT * self._lip_luma
+        return shade(lips, np.minimum(1.0, ceiling / np.maximum(lips @ LUMA, 1.0)))
 
     def _source_rows(
         self, ys: np.ndarray, map_x: np.ndarray, moved: tuple[np.ndarray, ...]
@@ -126,7 +154,8 @@ class LipLayers:
             + (UPPER_FROM_LOWER[0] + (1.0 - t_up) * (UPPER_FROM_LOWER[1] - UPPER_FROM_LOWER[0]))
             * lower_band
         )
-        lower_rows = src_low_in + t_low * (np.maximum(src_low_out, src_low_in + 1.0) - src_low_in)
+        lower_band = np.maximum(src_low_out, src_low_in + 1.0) - src_low_in
+        lower_rows = src_low_in + (LOWER_LIP_FROM + t_low * (1.0 - LOWER_LIP_FROM)) * lower_band
         source_y = np.where(ys < (up_in + low_in) / 2, upper_rows, lower_rows).astype(np.float32)
         # Soft edges one pixel wide at the outer contours, where the warped portrait takes over.
         inside = np.clip(np.minimum(ys - up_out, low_out - ys) + 0.5, 0.0, 1.0)

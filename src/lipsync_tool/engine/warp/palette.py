@@ -44,6 +44,9 @@ CAVITY = 0.1
 # Where closed lips meet: the lips' colour moved three times as far again from the skin's, then
 # darker and richer (amount, light, saturation).
 SEAM = (3.0, 0.45, 2.5)
+# Lips whose chromaticity is this far from the skin's or further are set apart from it by colour alone
+# (the astronaut's pink lips are 0.075 from her skin, Grace Hopper's red ones 0.036: both partly pale).
+DISTINCT_LIPS = 0.2
 # A richer colour keeps every channel at least this share of its luma: clipped to black, a sepia brown
 # would turn olive.
 SATURATION_FLOOR = 0.25
@@ -132,6 +135,13 @@ class MouthPalette:
         amount, light, saturation = SEAM
         colour = self.lip_set_apart(amount)
         return shade(colour, light, min(saturation, _saturation_headroom(colour)))
+
+    @property
+    def paleness(self) -> float:
+        """0 when the lips' colour sets them apart from the skin, up to 1 when they share its colour (a
+        black-and-white or toned photo): how much the lips must be told from the skin by luminance."""
+        distance = float(np.linalg.norm(_chromaticity(self.lip) - _chromaticity(self.skin)))
+        return float(np.clip(1.0 - distance / DISTINCT_LIPS, 0.0, 1.0))
 
     def lip_set_apart(self, amount: float) -> np.ndarray:
         """The lips' colour moved `amount` times further from the skin's, in chromaticity (chroma over
