@@ -19,6 +19,7 @@ from lipsync_tool.speech.phones import (
     PhoneSegment,
     bridge_loud_pauses,
     contiguous,
+    delayed,
     quiet_cuts,
     reading_lattice,
     snap_to_sound,
@@ -287,6 +288,21 @@ def test_a_pause_placed_over_ongoing_speech_goes_back_to_the_phones_beside_it() 
         PhoneSegment("l", 0.8, 0.9),
         PhoneSegment("sil", 0.9, 1.0),
     ]
+
+
+def test_aligned_boundaries_move_later_but_the_clip_keeps_its_ends() -> None:
+    segments = [
+        PhoneSegment("sil", 0.0, 0.3),
+        PhoneSegment("b", 0.3, 0.35),
+        PhoneSegment("aa", 0.35, 0.5),
+        PhoneSegment("sil", 0.5, 0.505),
+    ]
+    assert delayed(segments, 0.014) == [
+        PhoneSegment("sil", 0.0, 0.314),
+        PhoneSegment("b", 0.314, 0.364),
+        PhoneSegment("aa", 0.364, 0.505),
+    ]  # the last pause, shorter than the delay, is gone; the clip still ends at 0.505
+    assert delayed([], 0.014) == []
 
 
 def test_other_readings_join_the_best_one_where_they_differ() -> None:

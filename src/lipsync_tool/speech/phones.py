@@ -37,6 +37,10 @@ DITHER_LSB = 0.5  # standard deviation of the added noise, in 16-bit steps
 PHONE_SEARCH = "phones"
 ALIGN_SEARCH = "words"
 LATTICE_SEARCH = "readings"
+ALIGNED_DELAY = 0.014
+"""Seconds an aligned boundary is moved later: on bench_asr's five eSpeak NG clips aligned to their
+words, 592 phone boundaries came 13.7 ms (median) before eSpeak's own, and 47 of the 48 bilabials
+ended early (a frame's features describe the 25-ms window after its 10-ms step, not before)."""
 PAUSE_LOUDNESS_DB = 25.0  # an aligned pause this close to the speech's loud level is speech
 LOUD_PERCENTILE = 90  # of 10-ms frame levels: the speech's loud level
 PAUSE_PROBABILITY = (
@@ -126,6 +130,19 @@ def contiguous(spans: Iterable[tuple[str, int, int]], duration: float) -> list[P
     ]
     segments[-1] = PhoneSegment(segments[-1].phone, segments[-1].start, duration)
     return [seg for seg in segments if seg.end > seg.start]
+
+
+def delayed(segments: list[PhoneSegment], seconds: float) -> list[PhoneSegment]:
+    """The segments with every inner boundary `seconds` later (the first start and last end stay)."""
+    if not segments:
+        return []
+    end = segments[-1].end
+    bounds = [segments[0].start]
+    bounds += [min(seg.start + seconds, end) for seg in segments[1:]]
+    bounds.append(end)
+    return [
+        PhoneSegment(seg.phone, a, b) for seg, a, b in zip(segments, bounds, bounds[1:]) if b > a
+    ]
 
 
 def audible_span(segment: PhoneSegment, audible: np.ndarray) -> tuple[float, float] | None:
@@ -558,7 +575,8 @@ class PhoneRecognizer:
                 transcript,
             )
             return self.recognize(samples, sample_rate)
-        segments = bridge_loud_pauses(snap_to_sound(contiguous(spans, duration), samples), samples)
+        timed = delayed(contiguous(spans, duration), ALIGNED_DELAY)
+        segments = bridge_loud_pauses(snap_to_sound(timed, samples), samples)
         log.debug(
             "aligned %d phones in %.2f s: %s",
             len(segments),
