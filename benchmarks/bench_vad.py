@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import _harness as h
@@ -88,6 +89,17 @@ def nearest_errors(
     ]
 
 
+def noisy(
+    clip: str, padded: np.ndarray, rng: np.random.Generator
+) -> Iterator[tuple[str, np.ndarray]]:
+    """The clip as it is and under each white-noise level of NOISE_DBFS, each with its row label."""
+    for noise in NOISE_DBFS:
+        x = padded.copy()
+        if noise is not None:
+            x += rng.normal(0, 10 ** (noise / 20), len(x)).astype(np.float32)
+        yield f"{clip}, noise {noise or 'none'}", x
+
+
 def outside(spans: list[tuple[float, float]], onset: float, offset: float) -> float:
     return sum(max(0.0, min(b, onset) - a) + max(0.0, b - max(a, offset)) for a, b in spans)
 
@@ -106,11 +118,8 @@ def main() -> None:
             speech = decode_speech(find_ffmpeg(), Path(source), max_duration=60).samples
             silence = np.zeros(int(PAD * RATE), np.float32)
             padded = np.concatenate([silence, speech, silence])
-            for noise in NOISE_DBFS:
-                x = padded.copy()
-                if noise is not None:
-                    x += rng.normal(0, 10 ** (noise / 20), len(x)).astype(np.float32)
-                row = [f"{clip}, noise {noise or 'none'}"]
+            for label, x in noisy(clip, padded, rng):
+                row = [label]
                 for name, detect in DETECTORS.items():
                     start = time.perf_counter()
                     spans = detect(x)
@@ -126,15 +135,13 @@ def main() -> None:
                 rows.append(row)
         pair_rows = []
         for clip, (padded, onsets, offsets) in sentence_pairs(Path(folder)).items():
-            for noise in NOISE_DBFS:
-                x = padded.copy()
-                if noise is not None:
-                    x += rng.normal(0, 10 ** (noise / 20), len(x)).astype(np.float32)
-                row = [f"{clip}, noise {noise or 'none'}"]
+            for label, x in noisy(clip, padded, rng):
+                row = [label]
                 for name, detect in DETECTORS.items():
                     spans = detect(x)
                     found = nearest_errors(spans, onsets, offsets) if spans else []
-                    errors[name] += [abs(e) for e in found] or [PAUSE * 1000] * 4
+                    missed = [PAUSE * 1000] * (len(onsets) + len(offsets))
+                    errors[name] += [abs(e) for e in found] or missed
                     row += [" ".join(f"{e:+.0f}" for e in found) or "none"]
                 pair_rows.append(row)
     h.print_table(

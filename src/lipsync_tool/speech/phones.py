@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ResourceError
+from .envelope import loudness_db
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +187,6 @@ def snap_to_sound(segments: list[PhoneSegment], samples: np.ndarray) -> list[Pho
     ]
 
 
-def frame_levels(samples: np.ndarray) -> np.ndarray:
-    """RMS level of each 10-ms frame, in dBFS."""
-    frames = len(samples) // HOP
-    power = np.square(samples[: frames * HOP].reshape(frames, HOP), dtype=np.float64).mean(axis=1)
-    return 10 * np.log10(power + 1e-12)
-
-
 def bridge_loud_pauses(segments: list[PhoneSegment], samples: np.ndarray) -> list[PhoneSegment]:
     """Give a pause the aligner placed over ongoing speech back to the phones either side of it.
 
@@ -201,7 +195,7 @@ def bridge_loud_pauses(segments: list[PhoneSegment], samples: np.ndarray) -> lis
     pause whose median level is within `PAUSE_LOUDNESS_DB` of the speech's loud frames is such a
     stretch: the phone before it runs to its middle, the phone after it starts there.
     """
-    levels = frame_levels(samples)
+    levels = loudness_db(samples, SAMPLE_RATE, FRAME_RATE, len(samples) // HOP)
     if len(levels) == 0:
         return segments
     loud = float(np.percentile(levels, LOUD_PERCENTILE))
@@ -625,18 +619,9 @@ class PhoneRecognizer:
         if not others:
             return words, None
         transitions, final = reading_lattice(words, others)
-        pauses = [(state, state, PAUSE_PROBABILITY, "<sil>") for state in range(final + 1)]
         pcm = pcm16(samples)
         try:
-            grammar = self._aligner.create_fsg(LATTICE_SEARCH, 0, final, transitions + pauses)
-            self._aligner.add_fsg(LATTICE_SEARCH, grammar)
-            self._aligner.activate_search(LATTICE_SEARCH)
-            decode(self._aligner, pcm)
-            hypothesis = self._aligner.hyp()
-            if hypothesis is None:
-                return words, None
-            heard = [re.sub(r"\(\d+\)$", "", w) for w in hypothesis.hypstr.split()]
-            chosen = [w for w in heard if w != "<sil>"]
+            chosen = self._search(LATTICE_SEARCH, pcm, transitions, final, range(final + 1))
             if not chosen:
                 return words, None
             if chosen != words:
@@ -712,17 +697,27 @@ class PhoneRecognizer:
     def _align_words(self, pcm: bytes, words: list[str], pauses: bool) -> bool:
         """First pass: a grammar of the words in order, silence allowed at the ends (and between words)."""
         last = len(words)
-        transitions: list[tuple[int, int, float, str]] = [
-            (i, i + 1, 1.0, word) for i, word in enumerate(words)
-        ]
+        transitions = [(i, i + 1, 1.0, word) for i, word in enumerate(words)]
         silent_states = range(last + 1) if pauses else (0, last)
-        transitions += [(state, state, PAUSE_PROBABILITY, "<sil>") for state in silent_states]
-        grammar = self._aligner.create_fsg(ALIGN_SEARCH, 0, last, transitions)
-        self._aligner.add_fsg(ALIGN_SEARCH, grammar)
-        self._aligner.activate_search(ALIGN_SEARCH)
+        return self._search(ALIGN_SEARCH, pcm, transitions, last, silent_states) == words
+
+    def _search(
+        self,
+        name: str,
+        pcm: bytes,
+        transitions: list[tuple[int, int, float, str]],
+        final: int,
+        silent_states: Iterable[int],
+    ) -> list[str]:
+        """The words the aligner hears through a word grammar from state 0 to `final`, a pause
+        allowed at `silent_states`; the search stays active for a phone pass over the same audio."""
+        pauses = [(state, state, PAUSE_PROBABILITY, "<sil>") for state in silent_states]
+        grammar = self._aligner.create_fsg(name, 0, final, transitions + pauses)
+        self._aligner.add_fsg(name, grammar)
+        self._aligner.activate_search(name)
         decode(self._aligner, pcm)
         hypothesis = self._aligner.hyp()
         heard = (
             [re.sub(r"\(\d+\)$", "", w) for w in hypothesis.hypstr.split()] if hypothesis else []
         )
-        return [w for w in heard if w != "<sil>"] == words
+        return [w for w in heard if w != "<sil>"]
