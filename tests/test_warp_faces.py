@@ -12,8 +12,11 @@ from PIL import Image
 
 from lipsync_tool.engine.warp.engine import pose_warnings
 from lipsync_tool.engine.warp.geometry import (
+    LIP_COMPRESSION,
     FaceFrame,
     jaw_open_displacements,
+    lip_compress_displacements,
+    lip_press_displacements,
     lip_stretch_displacements,
     own_mouth_close_displacements,
     sideways_foreshortening,
@@ -26,7 +29,9 @@ from lipsync_tool.engine.warp.working_size import (
     mouth_for,
     supersample_factor,
 )
+from lipsync_tool.evaluation.metrics import CLOSED_OPENING
 from lipsync_tool.face.analyzer import FaceAnalyzer
+from lipsync_tool.face.measure import mouth_opening
 from lipsync_tool.face.topology import LIPS_LOWER_OUTER, MOUTH_CORNERS
 
 from . import portrait_variants as pv
@@ -131,6 +136,33 @@ def test_an_open_mouth_portrait_closes_by_lifting_its_jaw(
     rest = warp.frame(0.0)
     inner = np.round((closed[13] + closed[14]) / 2).astype(int)
     assert rest[inner[1], inner[0]].mean() > 60, "no dark cavity left at rest"
+
+
+def test_closed_lips_press_thinner_and_read_shut(hopper: tuple[np.ndarray, np.ndarray]) -> None:
+    """Grace Hopper mirrored: the mesh reads her closed lips just above the closed threshold. They are
+    kept as the photo's own (not redrawn), and pressed for m, b and p each lip thins towards the seam,
+    which the mesh reads as shut."""
+    image, _ = hopper
+    mirrored = pv.mirror(image)
+    analyzer = FaceAnalyzer()
+    landmarks = analyzer.analyze(mirrored).landmarks.points.astype(np.float64)
+    frame = FaceFrame.from_points(landmarks[:, :2])
+    assert mouth_opening(landmarks) > CLOSED_OPENING, "the photo itself reads slightly parted"
+    compress = lip_compress_displacements(landmarks, frame)
+    assert np.allclose(
+        own_mouth_close_displacements(landmarks, frame),
+        lip_press_displacements(landmarks, frame) + compress,
+    ), "closed lips meet where they part and press"
+    shift = compress @ frame.down
+    upper_thickness = (landmarks[13, :2] - landmarks[0, :2]) @ frame.down / frame.height
+    lower_thickness = (landmarks[17, :2] - landmarks[14, :2]) @ frame.down / frame.height
+    assert shift[0] == pytest.approx(LIP_COMPRESSION * upper_thickness, rel=0.02), "upper lip down"
+    assert shift[17] == pytest.approx(-LIP_COMPRESSION * lower_thickness, rel=0.02), "lower lip up"
+    assert np.abs(shift[[33, 263, 1, 10, 152]]).max() == 0.0, "eyes, nose and chin stay"
+    warp = MouthWarp(mirrored, landmarks)
+    assert not warp.interior.has_own_mouth, "closed lips keep the photo's own texture"
+    pressed = mouth_opening(analyzer.analyze(warp.frame(0.0, close=1.0)).landmarks.points)
+    assert pressed < CLOSED_OPENING and pressed < mouth_opening(landmarks) - 0.003, pressed
 
 
 def test_pose_warnings_name_the_turn_and_the_tilt() -> None:

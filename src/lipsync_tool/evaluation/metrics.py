@@ -26,9 +26,10 @@ Articulation (given true phone timings)
 Identity
     Each frame is aligned to the portrait by the least-squares similarity between stable
     landmarks (eye corners, nose bridge, forehead), refined by ECC image registration (affine,
-    on the upper face outside the eyes): the mesh's own 1-2 px noise would otherwise read as a
-    change of the face. Grayscale SSIM (Gaussian window sigma 1.5, 11x11, the usual
-    constants) is averaged over the upper face: inside the face oval, above the nose tip.
+    on the unblurred upper face outside the eyes, kept only when it matches the portrait better):
+    the mesh's own 1-2 px noise would otherwise read as a change of the face. Grayscale SSIM
+    (Gaussian window sigma 1.5, 11x11, the usual constants) is averaged over the upper face:
+    inside the face oval, above the nose tip.
     The portrait is scaled to the video's face size (area down, cubic up). In a
     blink an eye region (its contour dilated by a third of its width) is left out: when the
     mesh sees the eye less than ``BLINK_RATIO`` as open as in the portrait, or when the eye
@@ -81,6 +82,7 @@ ALIGN_POINTS = (*topology.EYE_CORNERS, 168, 6, 197, 9, 151)
 """Eye corners, nose bridge (168, 6, 197) and forehead (9, 151): still while talking."""
 ECC_ITERATIONS = 20
 ECC_EPS = 1e-3
+ECC_BLUR = 1
 SSIM_SIGMA = 1.5
 SSIM_WINDOW = 11
 _C1 = (0.01 * 255) ** 2
@@ -476,7 +478,7 @@ def align_to_reference(
 ) -> np.ndarray:
     """The frame warped onto the reference canvas: a similarity from the stable landmarks,
     refined by ECC image registration (affine) on the upper face outside the eyes (which
-    move in a blink).
+    move in a blink), without blurring first (a small face's fine texture is what pins it).
 
     The refinement removes the mesh's own 1-2 px noise, which SSIM would otherwise read as a
     change of the face; it only moves the frame as a whole, so local changes still count.
@@ -492,6 +494,7 @@ def align_to_reference(
         gray, to_canvas, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPS)
+    steady = reference.region & ~reference.eye_masks[0] & ~reference.eye_masks[1]
     try:
         _, refine = cv2.findTransformECC(
             reference.gray,
@@ -499,20 +502,36 @@ def align_to_reference(
             np.eye(2, 3, dtype=np.float32),
             cv2.MOTION_AFFINE,
             criteria,
-            (reference.region & ~reference.eye_masks[0] & ~reference.eye_masks[1]).astype(np.uint8),
-            5,
+            steady.astype(np.uint8),
+            ECC_BLUR,
         )
     except cv2.error:  # no convergence: keep the landmark alignment
         return coarse
     # canvas -> coarse canvas (refine), then coarse canvas -> frame: one resampling of the frame
     to_frame = _affine3(cv2.invertAffineTransform(to_canvas)) @ _affine3(refine)
-    return cv2.warpAffine(
+    refined = cv2.warpAffine(
         gray,
         to_frame[:2],
         (width, height),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    # On a faded, low-contrast photo the correlation surface is flat and ECC can drift off the
+    # landmarks' alignment: its result is kept only when it matches the portrait better.
+    reference_pixels = reference.gray[steady]
+    if _correlation(refined[steady], reference_pixels) < _correlation(
+        coarse[steady], reference_pixels
+    ):
+        return coarse
+    return refined
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two equally long pixel arrays (0 when either is flat)."""
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
+    scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / scale if scale > 0 else 0.0
 
 
 def _affine3(matrix: np.ndarray) -> np.ndarray:

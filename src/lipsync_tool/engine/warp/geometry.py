@@ -29,6 +29,7 @@ CHEEK_FOLLOW = (
 )
 POUT_UPPER, POUT_LOWER = 0.004, 0.007  # face heights the rounded lips flare apart at the midline
 LIPS_ALONE_CLOSE = 0.02  # face heights of a portrait's own lip gap the lips close by themselves; the jaw lifts the rest
+LIP_COMPRESSION = 0.25  # share of its thickness a closed lip thins by when pressed (m, b, p)
 UPPER_LIP_SHARE = 0.2  # of a parted mouth's gap, the share the upper lip travels to close it (the jaw lifts the rest)
 
 
@@ -244,13 +245,29 @@ def own_mouth_close_displacements(points: np.ndarray, frame: FaceFrame) -> np.nd
     """Displacement (N, 2), in face heights, that shuts the portrait's own open mouth: a mouth
     photographed open (mid-speech, a broad smile) closes mostly by the jaw lifting, chin and all, and
     only its last `LIPS_ALONE_CLOSE` by the lips pressing; lips stretched over the whole gap would read
-    as a thick open mouth. Zero for a closed-mouth portrait."""
+    as a thick open mouth. Lips that close by themselves also press: they thin towards the seam
+    (`lip_compress_displacements`)."""
     gap = float((points[LOWER_LIP_INNER_MID, :2] - points[UPPER_LIP_INNER_MID, :2]) @ frame.down)
     lift = max(gap / frame.height - LIPS_ALONE_CLOSE, 0.0) / (1.0 + UPPER_LIP_LIFT)
     jaw = -lift * jaw_open_displacements(points, frame)
     lifted = np.array(points, dtype=np.float64, copy=True)
     lifted[:, :2] += jaw * frame.height
-    return jaw + lip_press_displacements(lifted, frame)
+    pressed = lip_press_displacements(lifted, frame)
+    if gap / frame.height > LIPS_ALONE_CLOSE:
+        return jaw + pressed
+    return jaw + pressed + lip_compress_displacements(points, frame)
+
+
+def lip_compress_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """Displacement (N, 2), in face heights, of closed lips pressing together, as in m, b and p: each
+    lip thins towards the seam by `LIP_COMPRESSION` of its thickness."""
+    u, v, upper, lower = _lip_membership(points, frame)
+    shift = np.zeros(len(points))
+    for mask, inner in ((upper, list(LIPS_UPPER_INNER)), (lower, list(LIPS_LOWER_INNER))):
+        order = np.argsort(u[inner])
+        seam = np.interp(u, u[inner][order], v[inner][order])
+        shift[mask] = LIP_COMPRESSION * (seam[mask] - v[mask])
+    return shift[:, None] * frame.down[None, :]
 
 
 def lip_tuck_displacements(points: np.ndarray, frame: FaceFrame) -> np.ndarray:

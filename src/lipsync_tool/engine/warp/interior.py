@@ -35,9 +35,10 @@ SHUT_WASH = (
     1.0,
 )  # closure over which what still shows between the lips darkens to the lip seam: only a
 # nearly shut gap is washed, so teeth seen through half-parted lips keep their own colour
-OWN_MOUTH_GAP = (
-    0.012  # mean lip gap (face heights) above which the portrait's own open mouth is reused
-)
+OWN_MOUTH_GAP = 0.016
+"""Mean lip gap (face heights) above which the portrait's own open mouth is reused. The mesh reads the
+same closed lips anywhere from 0.008 to 0.0125 (a photo and its mirror image), so closed lips stay
+below it; lips parted less than this close by the warp alone (`geometry.lip_press_displacements`)."""
 
 
 @dataclass(frozen=True)
