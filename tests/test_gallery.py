@@ -48,9 +48,10 @@ CASES = (  # each variant on the portrait it is harder for, both portraits used
     short_of_target(
         "low_contrast",
         "astronaut",
-        "closure 5/8: three bilabials read 0.0121-0.0126 face heights apart (0.012 is closed); "
-        "with a third of its colour the mesh reads her redrawn closed smile as shut in 56 % of "
-        "poses (benchmarks/bench_closed_lips.py)",
+        "closure 5/8 or 7/8 (target 7/8) from the same closed frames, as the encoder treats the frames "
+        "around them: her redrawn closed smile reads 0.010-0.013 face heights apart (0.012 is "
+        "closed); with a third of its colour the mesh reads it shut in 56 % of poses "
+        "(benchmarks/bench_closed_lips.py)",
     ),
     ("jpeg25", "astronaut"),
     ("face90px", "astronaut"),
@@ -62,9 +63,9 @@ CASES = (  # each variant on the portrait it is harder for, both portraits used
     short_of_target(
         "grayscale",
         "astronaut",
-        "closure 6/8: two bilabials read 0.0125 and 0.0134 face heights apart; without colour the "
-        "mesh reads her closed smile as parted in every pose, even the colour render made grey "
-        "(benchmarks/bench_closed_lips.py); the chroma check passes",
+        "closure 6/8 or 7/8 (target 7/8) from the same closed frames, as the encoder treats the frames "
+        "around them; without colour the mesh reads her closed smile as parted in every pose, even "
+        "the colour render made grey (benchmarks/bench_closed_lips.py); the chroma check passes",
     ),
     ("sepia", "grace_hopper"),
     ("shade", "astronaut"),

@@ -32,7 +32,12 @@ from lipsync_tool.engine.warp.working_size import (
 from lipsync_tool.evaluation.metrics import CLOSED_OPENING
 from lipsync_tool.face.analyzer import FaceAnalyzer
 from lipsync_tool.face.measure import mouth_opening
-from lipsync_tool.face.topology import LIPS_LOWER_OUTER, MOUTH_CORNERS
+from lipsync_tool.face.topology import (
+    LIPS_LOWER_OUTER,
+    LOWER_LIP_INNER_MID,
+    MOUTH_CORNERS,
+    UPPER_LIP_INNER_MID,
+)
 
 from . import portrait_variants as pv
 
@@ -136,6 +141,27 @@ def test_an_open_mouth_portrait_closes_by_lifting_its_jaw(
     rest = warp.frame(0.0)
     inner = np.round((closed[13] + closed[14]) / 2).astype(int)
     assert rest[inner[1], inner[0]].mean() > 60, "no dark cavity left at rest"
+
+
+def test_an_open_mouth_opened_further_leaves_no_second_lip_in_its_mouth(
+    hopper: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Grace Hopper photographed mid-speech, her jaw dropped past the photo's: her own mouth moves with
+    the upper jaw, but its bottom edge (her lower lip's inner rim) does not float in the cavity."""
+    image, points = hopper
+    opened = pv.open_mouth(image, points)
+    landmarks = FaceAnalyzer().analyze(opened).landmarks.points.astype(np.float64)
+    warp = MouthWarp(opened, landmarks)
+    assert warp.interior.has_own_mouth
+    frame = warp.frame(1.0)
+    moved = warp.warp.moved(warp.points, {"open": 1.0})
+    upper, lower = moved[UPPER_LIP_INNER_MID], moved[LOWER_LIP_INNER_MID]
+    rim = warp.points[LOWER_LIP_INNER_MID] + (upper - warp.points[UPPER_LIP_INNER_MID])
+    assert lower[1] - rim[1] > 8, "the lower lip dropped well past where the photo's rim is carried"
+    x, y = int(round(rim[0])), int(round(rim[1]))
+    carried = float(pv.luma(frame[y - 3 : y + 4, x - 1 : x + 2]).max())
+    own_lips = float(pv.luma(warp.interior.lip[None, :])[0])
+    assert carried < 0.5 * own_lips, f"{carried:.0f} where the rim was carried, lips {own_lips:.0f}"
 
 
 def test_closed_lips_press_thinner_and_read_shut(hopper: tuple[np.ndarray, np.ndarray]) -> None:

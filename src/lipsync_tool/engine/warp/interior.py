@@ -15,6 +15,7 @@ from ...face.topology import (
     LIPS_LOWER_OUTER,
     LIPS_UPPER_INNER,
     LIPS_UPPER_OUTER,
+    LOWER_LIP_INNER_MID,
 )
 from .geometry import smooth_loop, smoothstep, sorted_edge
 from .palette import MouthPalette, shade
@@ -39,6 +40,12 @@ OWN_MOUTH_GAP = 0.016
 """Mean lip gap (face heights) above which the portrait's own open mouth is reused. The mesh reads the
 same closed lips anywhere from 0.008 to 0.0125 (a photo and its mirror image), so closed lips stay
 below it; lips parted less than this close by the warp alone (`geometry.lip_press_displacements`)."""
+
+
+OWN_RIM_FADE = 0.03
+"""Face heights above the portrait's own lower lip over which its own open mouth fades out once the
+jaw drops past the photo's: the kept mouth moves with the upper jaw, and its bottom edge (the lower
+lip's wet inner rim) would otherwise float above the lowered lip as a second lip."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,7 @@ class MouthInterior:
         upper = points[list(LIPS_UPPER_INNER)]
         lower = points[list(LIPS_LOWER_INNER)]
         self._upper_edge, self._lower_edge = sorted_edge(upper), sorted_edge(lower)
+        self._lower_mid = np.asarray(points[LOWER_LIP_INNER_MID], np.float64)
         self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
         self._lower_outer = sorted_edge(points[list(LIPS_LOWER_OUTER)])
 
@@ -163,7 +171,7 @@ class MouthInterior:
         fill = self._cavity(coverage)
         if self.source_mask is not None:
             fill = self._lower_teeth(fill, box, moved, pose.lower_teeth)
-            kept, kept_alpha = self._own_mouth(box, upper_shift)
+            kept, kept_alpha = self._own_mouth(box, upper_shift, moved[LOWER_LIP_INNER_MID])
             fill = self._over(fill, kept, kept_alpha)
             if pose.rounding > 0.01:
                 fill = self._over(
@@ -294,8 +302,11 @@ class MouthInterior:
         cover = np.clip(PURSED_CORNERS * rounding * across**4, 0.0, 1.0)
         return np.broadcast_to(cover[None, :], (box.size[1], box.size[0]))
 
-    def _own_mouth(self, box: Roi, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The portrait's visible mouth interior, moved by `shift`, on the pixels of `box`."""
+    def _own_mouth(
+        self, box: Roi, shift: np.ndarray, lower_mid: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The portrait's visible mouth interior, moved by `shift`, on the pixels of `box`; its bottom
+        fades out as far as the lower lip (its middle now at `lower_mid`) has dropped below it."""
         src = self.source_box
         matrix = np.array(
             [[1, 0, src.x0 + shift[0] - box.x0], [0, 1, src.y0 + shift[1] - box.y0]], np.float32
@@ -307,6 +318,25 @@ class MouthInterior:
         )
         assert self.source_mask is not None
         mask = cv2.warpAffine(
-            self.source_mask, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+            self._faded_mask(lower_mid - self._lower_mid - shift),
+            matrix,
+            size,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
         )
         return moved, mask
+
+    def _faded_mask(self, drop: np.ndarray) -> np.ndarray:
+        """The own mouth's mask on its source box, its bottom `OWN_RIM_FADE` faded by how far (`drop`, px)
+        the lower lip has moved down past where the kept mouth puts its rim."""
+        assert self.source_mask is not None
+        band = max(OWN_RIM_FADE * self.face_height, 1.0)
+        fade = float(np.clip((drop @ self.down) / band, 0.0, 1.0))
+        if fade <= 0.0:
+            return self.source_mask
+        src = self.source_box
+        xs = np.arange(src.x0, src.x1, dtype=np.float64) + 0.5
+        ys = np.arange(src.y0, src.y1, dtype=np.float64)[:, None] + 0.5
+        above_lip = np.interp(xs, *self._lower_edge)[None, :] - ys
+        keep = np.clip(above_lip / band, 0.0, 1.0)
+        return (self.source_mask * (1.0 - fade * (1.0 - keep))).astype(np.float32)
