@@ -519,19 +519,10 @@ def align_to_reference(
     # On a faded, low-contrast photo the correlation surface is flat and ECC can drift off the
     # landmarks' alignment: its result is kept only when it matches the portrait better.
     reference_pixels = reference.gray[steady]
-    if _correlation(refined[steady], reference_pixels) < _correlation(
-        coarse[steady], reference_pixels
-    ):
+    refined_r = pearson(refined[steady], reference_pixels)
+    if not refined_r >= pearson(coarse[steady], reference_pixels):
         return coarse
     return refined
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two equally long pixel arrays (0 when either is flat)."""
-    a = a.astype(np.float64) - a.mean()
-    b = b.astype(np.float64) - b.mean()
-    scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum()) / scale if scale > 0 else 0.0
 
 
 def _affine3(matrix: np.ndarray) -> np.ndarray:

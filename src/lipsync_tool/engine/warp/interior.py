@@ -130,6 +130,7 @@ class MouthInterior:
         self._lower_mid = np.asarray(points[LOWER_LIP_INNER_MID], np.float64)
         self._upper_outer = sorted_edge(points[list(LIPS_UPPER_OUTER)])
         self._lower_outer = sorted_edge(points[list(LIPS_LOWER_OUTER)])
+        self._rim_keep = self._above_own_rim() if self.source_mask is not None else None
 
     def lip_source_map(self, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where pressed lips take their pixels: a sample point that falls inside the portrait's open mouth
@@ -326,17 +327,22 @@ class MouthInterior:
         )
         return moved, mask
 
+    def _above_own_rim(self) -> np.ndarray:
+        """On the own mouth's source box: 0 at the portrait's lower inner lip edge, rising to 1
+        `OWN_RIM_FADE` above it (the part of the kept mouth that never fades)."""
+        src = self.source_box
+        band = max(OWN_RIM_FADE * self.face_height, 1.0)
+        xs = np.arange(src.x0, src.x1, dtype=np.float64) + 0.5
+        ys = np.arange(src.y0, src.y1, dtype=np.float64)[:, None] + 0.5
+        above_lip = np.interp(xs, *self._lower_edge)[None, :] - ys
+        return np.clip(above_lip / band, 0.0, 1.0)
+
     def _faded_mask(self, drop: np.ndarray) -> np.ndarray:
         """The own mouth's mask on its source box, its bottom `OWN_RIM_FADE` faded by how far (`drop`, px)
         the lower lip has moved down past where the kept mouth puts its rim."""
-        assert self.source_mask is not None
+        assert self.source_mask is not None and self._rim_keep is not None
         band = max(OWN_RIM_FADE * self.face_height, 1.0)
         fade = float(np.clip((drop @ self.down) / band, 0.0, 1.0))
         if fade <= 0.0:
             return self.source_mask
-        src = self.source_box
-        xs = np.arange(src.x0, src.x1, dtype=np.float64) + 0.5
-        ys = np.arange(src.y0, src.y1, dtype=np.float64)[:, None] + 0.5
-        above_lip = np.interp(xs, *self._lower_edge)[None, :] - ys
-        keep = np.clip(above_lip / band, 0.0, 1.0)
-        return (self.source_mask * (1.0 - fade * (1.0 - keep))).astype(np.float32)
+        return (self.source_mask * (1.0 - fade * (1.0 - self._rim_keep))).astype(np.float32)
